@@ -1,0 +1,149 @@
+//! File decoding with symphonia (WAV, FLAC, MP3, OGG/Vorbis), mixed to mono.
+
+use super::Audio;
+use crate::{Error, Result};
+use std::path::Path;
+use symphonia::core::audio::SampleBuffer;
+use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
+use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::FormatOptions;
+use symphonia::core::io::MediaSourceStream;
+use symphonia::core::meta::MetadataOptions;
+use symphonia::core::probe::Hint;
+
+/// Decodes the first audio track of `path` and averages its channels.
+///
+/// A missing file is an [`Error::Io`]; a file that exists but is not audio,
+/// is truncated before any sample, or holds no samples is an
+/// [`Error::Decode`]. Both name the path.
+pub fn decode_file(path: &Path) -> Result<Audio> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let bad = |reason: String| Error::Decode {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mss = MediaSourceStream::new(Box::new(file), Default::default());
+    let mut hint = Hint::new();
+    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+        hint.with_extension(ext);
+    }
+    let probed = symphonia::default::get_probe()
+        .format(
+            &hint,
+            mss,
+            &FormatOptions::default(),
+            &MetadataOptions::default(),
+        )
+        .map_err(|e| bad(format!("not a supported audio file ({e})")))?;
+    let mut format = probed.format;
+    let track = format
+        .tracks()
+        .iter()
+        .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
+        .ok_or_else(|| bad("no audio track".into()))?;
+    let track_id = track.id;
+    let mut decoder = symphonia::default::get_codecs()
+        .make(&track.codec_params, &DecoderOptions::default())
+        .map_err(|e| bad(format!("unsupported codec ({e})")))?;
+    let mut sample_rate = track.codec_params.sample_rate;
+    let mut mono = Vec::new();
+    let mut buf: Option<SampleBuffer<f32>> = None;
+    loop {
+        let packet = match format.next_packet() {
+            Ok(p) => p,
+            Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(SymError::ResetRequired) => break,
+            Err(e) => return Err(bad(format!("corrupt stream ({e})"))),
+        };
+        if packet.track_id() != track_id {
+            continue;
+        }
+        let decoded = match decoder.decode(&packet) {
+            Ok(d) => d,
+            // A damaged packet in the middle of a stream is skipped, as every
+            // player does; a file with no good packet at all fails below.
+            Err(SymError::DecodeError(_)) => continue,
+            Err(e) => return Err(bad(format!("decoder failed ({e})"))),
+        };
+        let spec = *decoded.spec();
+        sample_rate = Some(spec.rate);
+        let channels = spec.channels.count().max(1);
+        let needed = decoded.capacity() as u64;
+        if buf.as_ref().is_none_or(|b| (b.capacity() as u64) < needed * channels as u64) {
+            buf = Some(SampleBuffer::new(needed, spec));
+        }
+        let sb = buf.as_mut().expect("sample buffer was just allocated");
+        sb.copy_interleaved_ref(decoded);
+        let scale = 1.0 / channels as f32;
+        mono.extend(
+            sb.samples()
+                .chunks_exact(channels)
+                .map(|frame| frame.iter().sum::<f32>() * scale),
+        );
+    }
+    let sample_rate = sample_rate.ok_or_else(|| bad("unknown sample rate".into()))?;
+    if mono.is_empty() {
+        return Err(bad("no audio samples could be decoded".into()));
+    }
+    Ok(Audio {
+        samples: mono,
+        sample_rate,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal 16-bit PCM WAV writer for tests.
+    pub(crate) fn wav_bytes(channels: &[Vec<f32>], sample_rate: u32) -> Vec<u8> {
+        let n_ch = channels.len() as u16;
+        let n = channels[0].len();
+        let data_len = (n * n_ch as usize * 2) as u32;
+        let mut b = Vec::new();
+        b.extend_from_slice(b"RIFF");
+        b.extend_from_slice(&(36 + data_len).to_le_bytes());
+        b.extend_from_slice(b"WAVEfmt ");
+        b.extend_from_slice(&16u32.to_le_bytes());
+        b.extend_from_slice(&1u16.to_le_bytes());
+        b.extend_from_slice(&n_ch.to_le_bytes());
+        b.extend_from_slice(&sample_rate.to_le_bytes());
+        b.extend_from_slice(&(sample_rate * n_ch as u32 * 2).to_le_bytes());
+        b.extend_from_slice(&(n_ch * 2).to_le_bytes());
+        b.extend_from_slice(&16u16.to_le_bytes());
+        b.extend_from_slice(b"data");
+        b.extend_from_slice(&data_len.to_le_bytes());
+        for i in 0..n {
+            for ch in channels {
+                let v = (ch[i].clamp(-1.0, 1.0) * 32767.0).round() as i16;
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        b
+    }
+
+    #[test]
+    fn decodes_stereo_wav_to_mono_average() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.wav");
+        let left = vec![0.5f32; 800];
+        let right = vec![-0.25f32; 800];
+        std::fs::write(&p, wav_bytes(&[left, right], 8000)).unwrap();
+        let a = decode_file(&p).unwrap();
+        assert_eq!(a.sample_rate, 8000);
+        assert_eq!(a.samples.len(), 800);
+        assert!((a.samples[10] - 0.125).abs() < 1e-3, "{}", a.samples[10]);
+    }
+
+    #[test]
+    fn missing_and_corrupt_files_name_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.wav");
+        let err = decode_file(&missing).unwrap_err().to_string();
+        assert!(err.contains("missing.wav"), "{err}");
+        let corrupt = dir.path().join("corrupt.wav");
+        std::fs::write(&corrupt, b"this is not audio at all, just text").unwrap();
+        let err = decode_file(&corrupt).unwrap_err().to_string();
+        assert!(err.contains("corrupt.wav") && err.contains("decode"), "{err}");
+    }
+}

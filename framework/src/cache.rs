@@ -1,0 +1,360 @@
+//! Content-addressed, checksummed cache of embeddings and evaluation results.
+//!
+//! A key is a blake3 hash over named fields ([`KeyBuilder`]): the encoder
+//! fingerprint, every item's content key, pooling, cropping, repbench's
+//! cache format version. An entry is found by key only, never by a name or
+//! position, so a changed option can never serve stale data.
+//!
+//! Layout under the cache root:
+//!
+//! ```text
+//! emb/ab/abcdef…/entry.json     manifest: ids, layers, shapes, blake3 of each file
+//! emb/ab/abcdef…/ids.txt        one item id per line, row order of the matrices
+//! emb/ab/abcdef…/layer_0.npy    (items, dim) float32, readable with numpy.load
+//! results/ab/abcdef….json       first line blake3 of the rest, then JSON
+//! tmp/                          entries being written
+//! ```
+//!
+//! Writes go to `tmp/` and are renamed into place, so a reader sees a whole
+//! entry or none. A read re-hashes every file; an entry whose checksum does
+//! not match is reported as [`Lookup::Corrupt`] and recomputed, never used.
+
+use crate::fsutil::{read, temp_sibling, write_atomic};
+use crate::{Error, Result};
+use ndarray::Array2;
+use ndarray_npy::{ReadNpyExt, WriteNpyExt};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Bumped when the on-disk layout changes.
+const FORMAT: u32 = 1;
+
+/// Builds a cache key from named, length-prefixed fields.
+pub struct KeyBuilder(blake3::Hasher);
+
+impl KeyBuilder {
+    /// Starts a key for one kind of entry (`"embeddings"`, `"result"`).
+    pub fn new(kind: &str) -> Self {
+        let mut k = KeyBuilder(blake3::Hasher::new());
+        k.field("repbench-cache-format", &FORMAT.to_string());
+        k.field("kind", kind);
+        k
+    }
+
+    /// Adds `name = value`.
+    pub fn field(&mut self, name: &str, value: &str) -> &mut Self {
+        for part in [name, value] {
+            self.0.update(&(part.len() as u64).to_le_bytes());
+            self.0.update(part.as_bytes());
+        }
+        self
+    }
+
+    /// The key as 64 hex digits.
+    pub fn finish(&self) -> String {
+        self.0.finalize().to_hex().to_string()
+    }
+}
+
+/// One named layer of a shard.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layer {
+    /// Layer name as the encoder reports it.
+    pub name: String,
+    /// `(items, dim)` pooled embeddings.
+    pub matrix: Array2<f32>,
+}
+
+/// Embeddings of one (dataset, encoder) pair, all layers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shard {
+    /// Item ids, in row order.
+    pub ids: Vec<String>,
+    /// One matrix per layer.
+    pub layers: Vec<Layer>,
+}
+
+/// The outcome of a cache read.
+#[derive(Debug)]
+pub enum Lookup<T> {
+    /// A complete entry whose checksums match.
+    Hit(T),
+    /// No entry under this key.
+    Miss,
+    /// An entry exists but cannot be trusted; the reason says why.
+    Corrupt(String),
+}
+
+#[derive(Serialize, Deserialize)]
+struct LayerEntry {
+    name: String,
+    file: String,
+    rows: usize,
+    cols: usize,
+    blake3: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EntryManifest {
+    format: u32,
+    key: String,
+    ids_blake3: String,
+    layers: Vec<LayerEntry>,
+    /// Free-form provenance (encoder fingerprint, dataset name).
+    about: serde_json::Value,
+}
+
+/// A cache rooted at one directory.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    root: PathBuf,
+}
+
+fn hash_hex(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}
+
+impl Cache {
+    /// A cache under `root` (created on first write).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Cache { root: root.into() }
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Directory of the embedding entry for `key`.
+    pub fn embedding_dir(&self, key: &str) -> PathBuf {
+        self.root.join("emb").join(&key[..2]).join(key)
+    }
+
+    fn result_path(&self, key: &str) -> PathBuf {
+        self.root.join("results").join(&key[..2]).join(format!("{key}.json"))
+    }
+
+    /// Reads and verifies the shard stored under `key`.
+    pub fn load_shard(&self, key: &str) -> Result<Lookup<Shard>> {
+        let dir = self.embedding_dir(key);
+        let manifest_path = dir.join("entry.json");
+        if !dir.exists() {
+            return Ok(Lookup::Miss);
+        }
+        let corrupt = |why: String| Ok(Lookup::Corrupt(format!("{}: {why}", dir.display())));
+        let Ok(bytes) = std::fs::read(&manifest_path) else {
+            return corrupt("entry.json is missing".into());
+        };
+        let manifest: EntryManifest = match serde_json::from_slice(&bytes) {
+            Ok(m) => m,
+            Err(e) => return corrupt(format!("entry.json is unreadable ({e})")),
+        };
+        if manifest.format != FORMAT || manifest.key != key {
+            return corrupt("entry.json belongs to another key or format".into());
+        }
+        let Ok(ids_bytes) = std::fs::read(dir.join("ids.txt")) else {
+            return corrupt("ids.txt is missing".into());
+        };
+        if hash_hex(&ids_bytes) != manifest.ids_blake3 {
+            return corrupt("ids.txt checksum mismatch".into());
+        }
+        let ids: Vec<String> = String::from_utf8_lossy(&ids_bytes)
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        let mut layers = Vec::with_capacity(manifest.layers.len());
+        for entry in &manifest.layers {
+            let Ok(bytes) = std::fs::read(dir.join(&entry.file)) else {
+                return corrupt(format!("{} is missing", entry.file));
+            };
+            if hash_hex(&bytes) != entry.blake3 {
+                return corrupt(format!("{} checksum mismatch (truncated or modified)", entry.file));
+            }
+            let matrix = match Array2::<f32>::read_npy(bytes.as_slice()) {
+                Ok(m) => m,
+                Err(e) => return corrupt(format!("{} is not a float32 matrix ({e})", entry.file)),
+            };
+            if matrix.dim() != (entry.rows, entry.cols) || entry.rows != ids.len() {
+                return corrupt(format!("{} has the wrong shape", entry.file));
+            }
+            layers.push(Layer {
+                name: entry.name.clone(),
+                matrix,
+            });
+        }
+        Ok(Lookup::Hit(Shard { ids, layers }))
+    }
+
+    /// Stores `shard` under `key` atomically (any corrupt entry there is
+    /// replaced). `about` is provenance written into the manifest.
+    pub fn store_shard(&self, key: &str, shard: &Shard, about: serde_json::Value) -> Result<()> {
+        let tmp_root = self.root.join("tmp");
+        let staging = temp_sibling(&tmp_root.join(key));
+        std::fs::create_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+        let written = self.write_entry_files(&staging, key, shard, about);
+        let finished = written.and_then(|()| {
+            let dest = self.embedding_dir(key);
+            let parent = dest.parent().expect("entry dirs have a parent");
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+            if dest.exists() {
+                // Only corrupt entries are overwritten; a valid one written
+                // meanwhile by another process is equally good.
+                if let Ok(Lookup::Hit(_)) = self.load_shard(key) {
+                    return Ok(());
+                }
+                std::fs::remove_dir_all(&dest).map_err(|e| Error::io(&dest, e))?;
+            }
+            match std::fs::rename(&staging, &dest) {
+                Ok(()) => Ok(()),
+                Err(_) if matches!(self.load_shard(key), Ok(Lookup::Hit(_))) => Ok(()),
+                Err(e) => Err(Error::io(&dest, e)),
+            }
+        });
+        if staging.exists() {
+            let _ = std::fs::remove_dir_all(&staging);
+        }
+        finished
+    }
+
+    fn write_entry_files(&self, dir: &Path, key: &str, shard: &Shard, about: serde_json::Value) -> Result<()> {
+        let mut ids_text = shard.ids.join("\n");
+        ids_text.push('\n');
+        write_atomic(&dir.join("ids.txt"), ids_text.as_bytes())?;
+        let mut layers = Vec::new();
+        for (i, layer) in shard.layers.iter().enumerate() {
+            let file = format!("layer_{i}.npy");
+            let mut bytes = Vec::new();
+            layer
+                .matrix
+                .write_npy(&mut bytes)
+                .map_err(|e| Error::Other(format!("cannot serialise embeddings: {e}")))?;
+            write_atomic(&dir.join(&file), &bytes)?;
+            layers.push(LayerEntry {
+                name: layer.name.clone(),
+                file,
+                rows: layer.matrix.nrows(),
+                cols: layer.matrix.ncols(),
+                blake3: hash_hex(&bytes),
+            });
+        }
+        let manifest = EntryManifest {
+            format: FORMAT,
+            key: key.to_owned(),
+            ids_blake3: hash_hex(ids_text.as_bytes()),
+            layers,
+            about,
+        };
+        let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
+        // Written last: an entry without a manifest is never trusted.
+        write_atomic(&dir.join("entry.json"), &json)
+    }
+
+    /// Reads a checksummed JSON value stored under `key`.
+    pub fn load_value<T: DeserializeOwned>(&self, key: &str) -> Result<Lookup<T>> {
+        let path = self.result_path(key);
+        if !path.exists() {
+            return Ok(Lookup::Miss);
+        }
+        let bytes = read(&path)?;
+        let text = String::from_utf8_lossy(&bytes);
+        let Some((sum, payload)) = text.split_once('\n') else {
+            return Ok(Lookup::Corrupt(format!("{}: no checksum line", path.display())));
+        };
+        if hash_hex(payload.as_bytes()) != sum {
+            return Ok(Lookup::Corrupt(format!("{}: checksum mismatch", path.display())));
+        }
+        match serde_json::from_str(payload) {
+            Ok(v) => Ok(Lookup::Hit(v)),
+            Err(e) => Ok(Lookup::Corrupt(format!("{}: {e}", path.display()))),
+        }
+    }
+
+    /// Stores a JSON value under `key` with its checksum, atomically.
+    pub fn store_value<T: Serialize>(&self, key: &str, value: &T) -> Result<()> {
+        let payload = serde_json::to_string(value).expect("cache values serialise");
+        let text = format!("{}\n{payload}", hash_hex(payload.as_bytes()));
+        write_atomic(&self.result_path(key), text.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    fn shard() -> Shard {
+        Shard {
+            ids: vec!["a".into(), "b".into()],
+            layers: vec![Layer {
+                name: "logmel".into(),
+                matrix: array![[1.0f32, 2.0, 3.0], [4.0, 5.0, 6.0]],
+            }],
+        }
+    }
+
+    fn key(s: &str) -> String {
+        KeyBuilder::new("test").field("x", s).finish()
+    }
+
+    #[test]
+    fn key_fields_are_delimited_and_every_field_matters() {
+        let a = KeyBuilder::new("e").field("a", "bc").finish();
+        let b = KeyBuilder::new("e").field("ab", "c").finish();
+        assert_ne!(a, b);
+        assert_ne!(KeyBuilder::new("e").finish(), KeyBuilder::new("r").finish());
+    }
+
+    #[test]
+    fn round_trip_and_numpy_readable_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let k = key("1");
+        assert!(matches!(cache.load_shard(&k).unwrap(), Lookup::Miss));
+        cache.store_shard(&k, &shard(), serde_json::json!({"encoder": "x"})).unwrap();
+        match cache.load_shard(&k).unwrap() {
+            Lookup::Hit(s) => assert_eq!(s, shard()),
+            other => panic!("expected hit, got {other:?}"),
+        }
+        let npy = std::fs::read(cache.embedding_dir(&k).join("layer_0.npy")).unwrap();
+        assert_eq!(&npy[..6], b"\x93NUMPY");
+        assert!(std::fs::read_dir(dir.path().join("tmp")).unwrap().next().is_none());
+    }
+
+    #[test]
+    fn truncated_npy_is_corrupt_and_is_replaced_on_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let k = key("2");
+        cache.store_shard(&k, &shard(), serde_json::Value::Null).unwrap();
+        let npy = cache.embedding_dir(&k).join("layer_0.npy");
+        let bytes = std::fs::read(&npy).unwrap();
+        std::fs::write(&npy, &bytes[..bytes.len() - 4]).unwrap();
+        assert!(matches!(cache.load_shard(&k).unwrap(), Lookup::Corrupt(_)));
+        cache.store_shard(&k, &shard(), serde_json::Value::Null).unwrap();
+        assert!(matches!(cache.load_shard(&k).unwrap(), Lookup::Hit(_)));
+    }
+
+    #[test]
+    fn entry_without_manifest_is_never_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let k = key("3");
+        cache.store_shard(&k, &shard(), serde_json::Value::Null).unwrap();
+        std::fs::remove_file(cache.embedding_dir(&k).join("entry.json")).unwrap();
+        assert!(matches!(cache.load_shard(&k).unwrap(), Lookup::Corrupt(_)));
+    }
+
+    #[test]
+    fn values_are_checksummed() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let k = key("4");
+        cache.store_value(&k, &vec![1.5f64, 2.5]).unwrap();
+        assert!(matches!(cache.load_value::<Vec<f64>>(&k).unwrap(), Lookup::Hit(v) if v == vec![1.5, 2.5]));
+        let path = cache.result_path(&k);
+        let text = std::fs::read_to_string(&path).unwrap().replace("2.5", "9.5");
+        std::fs::write(&path, text).unwrap();
+        assert!(matches!(cache.load_value::<Vec<f64>>(&k).unwrap(), Lookup::Corrupt(_)));
+    }
+}

@@ -1,0 +1,174 @@
+//! `logmel_stats`: log-mel spectrogram frames (dB), pooled over time.
+
+use super::Encoder;
+use crate::dsp::{mel_filterbank, power_to_db, Stft};
+use crate::pooling::Pooling;
+use crate::{Error, Result};
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever the computation changes, so old cache entries are not reused.
+const IMPL_VERSION: u32 = 1;
+/// Floor before taking the log (librosa's `amin`).
+const AMIN: f32 = 1e-10;
+
+fn d_sample_rate() -> u32 {
+    16000
+}
+fn d_n_fft() -> usize {
+    512
+}
+fn d_hop() -> usize {
+    160
+}
+fn d_n_mels() -> usize {
+    64
+}
+
+/// Options of the mel-based encoders, `logmel_stats` and `mfcc_stats`
+/// (all but `name` have defaults).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MelSpec {
+    /// Name used in results and the report.
+    pub name: String,
+    /// Rate audio is resampled to before analysis.
+    #[serde(default = "d_sample_rate")]
+    pub sample_rate: u32,
+    /// FFT size (and window length) in samples.
+    #[serde(default = "d_n_fft")]
+    pub n_fft: usize,
+    /// Hop between frames in samples.
+    #[serde(default = "d_hop")]
+    pub hop_length: usize,
+    /// Number of mel bands.
+    #[serde(default = "d_n_mels")]
+    pub n_mels: usize,
+    /// Lowest filter edge in Hz.
+    #[serde(default)]
+    pub fmin: f64,
+    /// Highest filter edge in Hz (default: Nyquist).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fmax: Option<f64>,
+    /// Temporal pooling.
+    #[serde(default)]
+    pub pooling: Pooling,
+    /// Crop or zero-pad every item to this many seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<f64>,
+    /// Cepstral coefficients kept (`mfcc_stats` only; default 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_mfcc: Option<usize>,
+}
+
+impl MelSpec {
+    /// Upper filter edge, defaulting to Nyquist.
+    pub fn fmax(&self) -> f64 {
+        self.fmax.unwrap_or(self.sample_rate as f64 / 2.0)
+    }
+
+    /// Range checks with the offending key in the error.
+    pub fn validate(&self, key: &str) -> Result<()> {
+        let bad = |field: &str, reason: String| Err(Error::config(format!("{key}.{field}"), reason));
+        if self.sample_rate < 1000 {
+            return bad("sample_rate", format!("must be at least 1000 Hz (got {})", self.sample_rate));
+        }
+        if !(16..=65536).contains(&self.n_fft) {
+            return bad("n_fft", format!("must be in 16..=65536 (got {})", self.n_fft));
+        }
+        if self.hop_length == 0 || self.hop_length > self.n_fft {
+            return bad("hop_length", format!("must be in 1..=n_fft ({}) (got {})", self.n_fft, self.hop_length));
+        }
+        if self.n_mels == 0 || self.n_mels > self.n_fft / 2 {
+            return bad("n_mels", format!("must be in 1..={} (n_fft / 2) (got {})", self.n_fft / 2, self.n_mels));
+        }
+        let nyquist = self.sample_rate as f64 / 2.0;
+        if !(self.fmin >= 0.0 && self.fmin < self.fmax()) {
+            return bad("fmin", format!("must be ≥ 0 and below fmax ({}) (got {})", self.fmax(), self.fmin));
+        }
+        if self.fmax() > nyquist {
+            return bad("fmax", format!("must be at most the Nyquist frequency {nyquist} Hz (got {})", self.fmax()));
+        }
+        if let Some(d) = self.duration_s {
+            if !(d.is_finite() && d > 0.0) {
+                return bad("duration_s", format!("must be a positive number of seconds (got {d})"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Canonical option string shared by the mel-based encoders.
+    pub(crate) fn fingerprint_fields(&self) -> String {
+        format!(
+            "sr={};n_fft={};hop={};n_mels={};fmin={:?};fmax={:?};pool={};dur={:?}",
+            self.sample_rate,
+            self.n_fft,
+            self.hop_length,
+            self.n_mels,
+            self.fmin,
+            self.fmax(),
+            self.pooling.as_str(),
+            self.duration_s
+        )
+    }
+}
+
+/// The log-mel front end shared by `logmel_stats` and `mfcc_stats`.
+pub struct LogMelFrontEnd {
+    stft: Stft,
+    filterbank: Array2<f32>,
+}
+
+impl LogMelFrontEnd {
+    /// Plans the STFT and builds the filterbank once.
+    pub fn new(spec: &MelSpec) -> Self {
+        LogMelFrontEnd {
+            stft: Stft::new(spec.n_fft, spec.hop_length),
+            filterbank: mel_filterbank(spec.sample_rate, spec.n_fft, spec.n_mels, spec.fmin, spec.fmax()),
+        }
+    }
+
+    /// Log-mel frames in dB, shape `(frames, n_mels)`.
+    pub fn log_mel(&self, audio: &[f32]) -> Array2<f32> {
+        let power = self.stft.power(audio);
+        power_to_db(&power.dot(&self.filterbank.t()), AMIN)
+    }
+}
+
+/// The `logmel_stats` encoder.
+pub struct LogMelStats {
+    spec: MelSpec,
+    front: LogMelFrontEnd,
+}
+
+impl LogMelStats {
+    /// Builds the encoder from validated options.
+    pub fn new(spec: MelSpec) -> Self {
+        let front = LogMelFrontEnd::new(&spec);
+        LogMelStats { spec, front }
+    }
+}
+
+impl Encoder for LogMelStats {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
+    fn fingerprint(&self) -> String {
+        format!("logmel_stats/v{IMPL_VERSION};{}", self.spec.fingerprint_fields())
+    }
+    fn sample_rate(&self) -> u32 {
+        self.spec.sample_rate
+    }
+    fn layers(&self) -> Vec<String> {
+        vec!["logmel".into()]
+    }
+    fn encode(&self, audio: &[f32]) -> Result<Vec<Array2<f32>>> {
+        Ok(vec![self.front.log_mel(audio)])
+    }
+    fn pooling(&self) -> Pooling {
+        self.spec.pooling
+    }
+    fn duration_s(&self) -> Option<f64> {
+        self.spec.duration_s
+    }
+}

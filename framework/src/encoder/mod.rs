@@ -1,0 +1,108 @@
+//! Encoders turn mono audio into per-layer frame embeddings.
+//!
+//! Every encoder has a [`Encoder::fingerprint`] that covers every option that
+//! changes its output; the embedding cache keys on it, so changing an option
+//! can never serve stale embeddings. Built-ins: [`logmel::LogMelStats`] and
+//! [`mfcc::MfccStats`]. Adding an encoder is one file plus one variant of
+//! [`EncoderSpec`].
+
+pub mod logmel;
+pub mod mfcc;
+
+use crate::pooling::Pooling;
+use crate::{Error, Result};
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+/// An audio encoder.
+pub trait Encoder: Send + Sync {
+    /// The name the user gave it in the config.
+    fn name(&self) -> &str;
+    /// Canonical description of everything that determines the output
+    /// (kind, implementation version, every option, weight hashes).
+    fn fingerprint(&self) -> String;
+    /// The sample rate `encode` expects.
+    fn sample_rate(&self) -> u32;
+    /// Names of the layers `encode` returns, in order.
+    fn layers(&self) -> Vec<String>;
+    /// Frame embeddings per layer, each `(frames, dim)` with `frames ≥ 1`.
+    fn encode(&self, audio: &[f32]) -> Result<Vec<Array2<f32>>>;
+    /// Temporal pooling applied to the frames before caching.
+    fn pooling(&self) -> Pooling;
+    /// Fixed input duration in seconds (crop or zero-pad), if any.
+    fn duration_s(&self) -> Option<f64>;
+}
+
+/// An encoder as written in the config (`[[encoders]]`), tagged by `kind`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EncoderSpec {
+    /// Log-mel spectrogram frames, pooled.
+    LogmelStats(logmel::MelSpec),
+    /// MFCC frames, pooled.
+    MfccStats(logmel::MelSpec),
+}
+
+impl EncoderSpec {
+    /// The user-given name.
+    pub fn name(&self) -> &str {
+        match self {
+            EncoderSpec::LogmelStats(s) | EncoderSpec::MfccStats(s) => &s.name,
+        }
+    }
+
+    /// Checks every option's range; `key` is this entry's path in the
+    /// config, e.g. `encoders[1]`.
+    pub fn validate(&self, key: &str) -> Result<()> {
+        match self {
+            EncoderSpec::LogmelStats(s) => {
+                if s.n_mfcc.is_some() {
+                    return Err(Error::config(
+                        format!("{key}.n_mfcc"),
+                        "only kind = \"mfcc_stats\" takes n_mfcc; remove it or change the kind",
+                    ));
+                }
+                s.validate(key)
+            }
+            EncoderSpec::MfccStats(s) => {
+                s.validate(key)?;
+                let n = s.n_mfcc.unwrap_or(mfcc::DEFAULT_N_MFCC);
+                if n == 0 || n > s.n_mels {
+                    return Err(Error::config(
+                        format!("{key}.n_mfcc"),
+                        format!("must be in 1..=n_mels ({}) (got {n})", s.n_mels),
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Builds the encoder a spec describes (after [`EncoderSpec::validate`]).
+pub fn build_encoder(spec: &EncoderSpec) -> Result<Box<dyn Encoder>> {
+    spec.validate(&format!("encoder \"{}\"", spec.name()))?;
+    Ok(match spec {
+        EncoderSpec::LogmelStats(s) => Box::new(logmel::LogMelStats::new(s.clone())),
+        EncoderSpec::MfccStats(s) => Box::new(mfcc::MfccStats::new(s.clone())),
+    })
+}
+
+/// Checks that encoder output is finite, naming the encoder if not.
+pub fn check_finite(encoder: &str, layers: &[Array2<f32>]) -> Result<()> {
+    for (i, l) in layers.iter().enumerate() {
+        if l.nrows() == 0 {
+            return Err(Error::Encoder {
+                encoder: encoder.into(),
+                reason: format!("layer {i} returned zero frames; expected at least one"),
+            });
+        }
+        if l.iter().any(|v| !v.is_finite()) {
+            return Err(Error::Encoder {
+                encoder: encoder.into(),
+                reason: format!("layer {i} contains NaN or infinite values"),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,87 @@
+//! repbench reports: render a run directory's `results.jsonl` into a
+//! self-contained HTML page (no scripts, fonts or images fetched).
+//!
+//! ```no_run
+//! // After `repbench run` has written runs/quickstart/results.jsonl:
+//! let page = repbench_reports::write_report(std::path::Path::new("runs/quickstart")).unwrap();
+//! println!("{}", page.display());
+//! ```
+
+mod table;
+
+use minijinja::{context, Environment};
+use repbench_framework::record::{read_jsonl, ResultRecord};
+use repbench_framework::{fsutil, Error, Result, VERSION};
+use std::path::{Path, PathBuf};
+
+/// File names inside a run directory.
+pub mod layout {
+    /// One JSON record per measured value.
+    pub const RESULTS: &str = "results.jsonl";
+    /// Timings, cache statistics and provenance of the last run.
+    pub const RUN: &str = "run.json";
+    /// The config the run used, as given.
+    pub const CONFIG: &str = "config.toml";
+    /// The report directory.
+    pub const REPORT_DIR: &str = "report";
+}
+
+const TEMPLATE: &str = include_str!("../templates/report.html");
+
+/// Renders the report page for `records`.
+///
+/// `config` is the config text shown verbatim; `run` is `run.json`'s
+/// content (shown as a key/value table when it is an object).
+pub fn render_html(records: &[ResultRecord], config: &str, run: &serde_json::Value) -> Result<String> {
+    let mut env = Environment::new();
+    env.add_template("report.html", TEMPLATE)
+        .map_err(|e| Error::Other(format!("report template: {e}")))?;
+    let tasks = table::task_tables(records);
+    let run_rows: Vec<(String, String)> = run
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| {
+                    let text = match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    (k.clone(), text)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let first = records.first();
+    let run_name = run.get("name").and_then(|v| v.as_str()).unwrap_or("repbench run");
+    env.get_template("report.html")
+        .and_then(|t| {
+            t.render(context! {
+                run_name,
+                run_id => first.map(|r| r.run_id.as_str()).unwrap_or("-"),
+                config_hash => first.map(|r| r.config_hash.as_str()).unwrap_or("-"),
+                version => VERSION,
+                n_records => records.len(),
+                tasks,
+                run => run_rows,
+                config,
+            })
+        })
+        .map_err(|e| Error::Other(format!("rendering the report failed: {e}")))
+}
+
+/// Reads `DIR/results.jsonl` (plus `config.toml` and `run.json` when
+/// present) and writes `DIR/report/index.html`. Returns the page's path.
+pub fn write_report(dir: &Path) -> Result<PathBuf> {
+    let records = read_jsonl(&dir.join(layout::RESULTS))?;
+    let config = std::fs::read_to_string(dir.join(layout::CONFIG)).unwrap_or_default();
+    let run = match std::fs::read(dir.join(layout::RUN)) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            Error::Other(format!("{}: not valid JSON ({e})", dir.join(layout::RUN).display()))
+        })?,
+        Err(_) => serde_json::Value::Null,
+    };
+    let html = render_html(&records, &config, &run)?;
+    let page = dir.join(layout::REPORT_DIR).join("index.html");
+    fsutil::write_atomic(&page, html.as_bytes())?;
+    Ok(page)
+}

@@ -1,0 +1,120 @@
+//! Arranges result records into one table per task for the template.
+
+use repbench_framework::record::ResultRecord;
+use serde::Serialize;
+
+/// One metric cell: value, interval and bar geometry.
+#[derive(Serialize)]
+pub struct Cell {
+    value: String,
+    low: String,
+    high: String,
+    value_pct: f64,
+    low_pct: f64,
+    width_pct: f64,
+    best: bool,
+}
+
+/// One (encoder, layer, probe) row.
+#[derive(Serialize)]
+pub struct Row {
+    encoder: String,
+    layer: String,
+    probe: String,
+    cells: Vec<Option<Cell>>,
+}
+
+/// One task's table.
+#[derive(Serialize)]
+pub struct TaskTable {
+    name: String,
+    dataset: String,
+    n: usize,
+    metrics: Vec<String>,
+    rows: Vec<Row>,
+}
+
+fn push_unique(list: &mut Vec<String>, value: &str) {
+    if !list.iter().any(|v| v == value) {
+        list.push(value.to_owned());
+    }
+}
+
+/// Groups clean (unperturbed) records by task, in first-seen order.
+pub fn task_tables(records: &[ResultRecord]) -> Vec<TaskTable> {
+    let clean: Vec<&ResultRecord> = records.iter().filter(|r| r.perturbation == "none").collect();
+    let mut task_names = Vec::new();
+    for r in &clean {
+        push_unique(&mut task_names, &r.task);
+    }
+    task_names
+        .iter()
+        .map(|task| {
+            let recs: Vec<&&ResultRecord> = clean.iter().filter(|r| &r.task == task).collect();
+            let mut metrics = Vec::new();
+            let mut row_keys: Vec<(String, String, String)> = Vec::new();
+            for r in &recs {
+                push_unique(&mut metrics, &r.metric);
+                let key = (r.encoder.clone(), r.layer.clone(), r.probe.clone().unwrap_or_default());
+                if !row_keys.contains(&key) {
+                    row_keys.push(key);
+                }
+            }
+            let best: Vec<f64> = metrics
+                .iter()
+                .map(|m| {
+                    recs.iter()
+                        .filter(|r| &r.metric == m)
+                        .map(|r| r.value)
+                        .fold(f64::NEG_INFINITY, f64::max)
+                })
+                .collect();
+            let rows = row_keys
+                .into_iter()
+                .map(|(encoder, layer, probe)| {
+                    let cells = metrics
+                        .iter()
+                        .zip(&best)
+                        .map(|(m, &best)| {
+                            recs.iter()
+                                .find(|r| {
+                                    &r.metric == m
+                                        && r.encoder == encoder
+                                        && r.layer == layer
+                                        && r.probe.clone().unwrap_or_default() == probe
+                                })
+                                .map(|r| cell(r, best))
+                        })
+                        .collect();
+                    Row {
+                        encoder,
+                        layer,
+                        probe,
+                        cells,
+                    }
+                })
+                .collect();
+            TaskTable {
+                name: task.clone(),
+                dataset: recs.first().map(|r| r.dataset.clone()).unwrap_or_default(),
+                n: recs.first().map_or(0, |r| r.n),
+                metrics,
+                rows,
+            }
+        })
+        .collect()
+}
+
+fn cell(r: &ResultRecord, best: f64) -> Cell {
+    // Bars span [0, 1]: every metric so far is a score in that range.
+    let pct = |v: f64| (v.clamp(0.0, 1.0) * 1000.0).round() / 10.0;
+    Cell {
+        value: format!("{:.3}", r.value),
+        low: format!("{:.3}", r.ci_low),
+        high: format!("{:.3}", r.ci_high),
+        value_pct: pct(r.value),
+        low_pct: pct(r.ci_low),
+        width_pct: ((pct(r.ci_high) - pct(r.ci_low)) * 10.0).round() / 10.0,
+        best: r.value == best,
+    }
+}

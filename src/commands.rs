@@ -1,0 +1,120 @@
+//! The three subcommands.
+
+use crate::config::{self, LoadedConfig};
+use crate::progress::Bars;
+use crate::{plan, Failure};
+use repbench_framework::progress::{Progress, Silent};
+use repbench_framework::record::{write_jsonl, ResultRecord};
+use repbench_framework::runner::{execute, RunPlan};
+use repbench_framework::{fsutil, VERSION};
+use repbench_reports::{layout, write_report};
+use std::path::Path;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+fn load_and_build(config_path: &Path, out_dir: Option<&Path>) -> Result<(LoadedConfig, RunPlan), Failure> {
+    let loaded = config::load(config_path).map_err(Failure::Usage)?;
+    let out = out_dir.map_or_else(|| loaded.config.run.out_dir.clone(), Path::to_path_buf);
+    let plan = plan::build(&loaded, &out).map_err(|e| Failure::Usage(format!("{}: {e}", config_path.display())))?;
+    plan::check_targets(&loaded, &plan).map_err(|e| Failure::Usage(format!("{}: {e}", config_path.display())))?;
+    Ok((loaded, plan))
+}
+
+/// `repbench validate CONFIG`.
+pub fn validate(config_path: &Path) -> Result<(), Failure> {
+    let (loaded, plan) = load_and_build(config_path, None)?;
+    let items: usize = plan.datasets.iter().map(|d| d.items().len()).sum();
+    println!(
+        "{}: ok — {} dataset(s) with {items} items, {} encoder(s), {} task(s); run id {}",
+        config_path.display(),
+        plan.datasets.len(),
+        plan.encoders.len(),
+        plan.tasks.len(),
+        loaded.run_id()
+    );
+    Ok(())
+}
+
+/// `repbench run CONFIG [--out DIR]`.
+pub fn run(config_path: &Path, out_dir: Option<&Path>, quiet: bool) -> Result<(), Failure> {
+    let started = Instant::now();
+    let (loaded, plan) = load_and_build(config_path, out_dir)?;
+    let out = out_dir.map_or_else(|| loaded.config.run.out_dir.clone(), Path::to_path_buf);
+    let progress: &dyn Progress = if quiet { &Silent } else { &Bars };
+    let outcome = execute(&plan, progress).map_err(|e| Failure::Run(e.to_string()))?;
+    let io = |e: repbench_framework::Error| Failure::Run(e.to_string());
+
+    write_jsonl(&out.join(layout::RESULTS), &outcome.records).map_err(io)?;
+    fsutil::write_atomic(&out.join(layout::CONFIG), loaded.text.as_bytes()).map_err(io)?;
+    fsutil::write_atomic(&out.join("splits.csv"), splits_csv(&plan).as_bytes()).map_err(io)?;
+    let finished = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let run_json = serde_json::json!({
+        "name": loaded.config.run.name,
+        "run_id": loaded.run_id(),
+        "config": config_path.display().to_string(),
+        "config_hash": loaded.hash,
+        "repbench_version": VERSION,
+        "cache_dir": plan.cache.root().display().to_string(),
+        "finished_unix": finished,
+        "elapsed_seconds": started.elapsed().as_secs_f64(),
+        "threads": rayon_threads(),
+        "stats": outcome.stats,
+    });
+    let run_text = serde_json::to_string_pretty(&run_json).expect("run.json serialises");
+    fsutil::write_atomic(&out.join(layout::RUN), run_text.as_bytes()).map_err(io)?;
+    let page = write_report(&out).map_err(io)?;
+
+    print_summary(&outcome.records);
+    let s = &outcome.stats;
+    for why in &s.corrupt_entries {
+        eprintln!("warning: recomputed a corrupt cache entry: {why}");
+    }
+    println!(
+        "\nembeddings: {} computed, {} from cache · evaluations: {} computed, {} from cache · {:.2} s",
+        s.shards_computed,
+        s.shards_cached,
+        s.evaluations_computed,
+        s.evaluations_cached,
+        started.elapsed().as_secs_f64()
+    );
+    println!("results: {}", out.join(layout::RESULTS).display());
+    println!("report:  {}", page.display());
+    Ok(())
+}
+
+fn rayon_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn splits_csv(plan: &RunPlan) -> String {
+    let mut out = String::from("dataset,id,split\n");
+    for d in &plan.datasets {
+        for item in d.items() {
+            out.push_str(&format!("{},{},{}\n", d.name(), item.id, item.split));
+        }
+    }
+    out
+}
+
+fn print_summary(records: &[ResultRecord]) {
+    println!("{:<16} {:<12} {:<10} {:<18} {:>7}  95% CI", "task", "encoder", "layer", "metric", "value");
+    for r in records {
+        println!(
+            "{:<16} {:<12} {:<10} {:<18} {:>7.3}  [{:.3}, {:.3}]",
+            r.task, r.encoder, r.layer, r.metric, r.value, r.ci_low, r.ci_high
+        );
+    }
+}
+
+/// `repbench report DIR`.
+pub fn report(dir: &Path) -> Result<(), Failure> {
+    if !dir.join(layout::RESULTS).is_file() {
+        return Err(Failure::Usage(format!(
+            "{}: no {} here; pass the directory a `repbench run` wrote",
+            dir.display(),
+            layout::RESULTS
+        )));
+    }
+    let page = write_report(dir).map_err(|e| Failure::Run(e.to_string()))?;
+    println!("report: {}", page.display());
+    Ok(())
+}

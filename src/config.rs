@@ -1,0 +1,162 @@
+//! The experiment config: one TOML file, parsed strictly (unknown keys are
+//! errors naming file, line, column and the valid keys), then checked for
+//! ranges and cross-references.
+
+use repbench_datasets::DatasetSpec;
+use repbench_framework::encoder::EncoderSpec;
+use repbench_tasks::TaskSpec;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// `[run]`: where results go and the global seed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSection {
+    /// A short name shown in the report.
+    pub name: String,
+    /// Global seed; every random choice derives from it.
+    #[serde(default)]
+    pub seed: u64,
+    /// Output directory (relative to the current directory).
+    pub out_dir: PathBuf,
+    /// Cache directory (default: `<out_dir>/cache`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// The whole experiment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentConfig {
+    /// Run settings.
+    pub run: RunSection,
+    /// `[[datasets]]`.
+    pub datasets: Vec<DatasetSpec>,
+    /// `[[encoders]]`.
+    pub encoders: Vec<EncoderSpec>,
+    /// `[[tasks]]`.
+    pub tasks: Vec<TaskSpec>,
+}
+
+/// A parsed, checked config and where it came from.
+pub struct LoadedConfig {
+    /// The config.
+    pub config: ExperimentConfig,
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// Its text, verbatim (copied into the run directory).
+    pub text: String,
+    /// blake3 of the canonical form (defaults filled in, comments and
+    /// formatting ignored).
+    pub hash: String,
+}
+
+impl LoadedConfig {
+    /// Directory that relative dataset paths resolve against.
+    pub fn base_dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+
+    /// Stable run id: the run name plus 8 hex digits of the config hash.
+    pub fn run_id(&self) -> String {
+        format!("{}-{}", self.config.run.name, &self.hash[..8])
+    }
+}
+
+/// 1-based line and column of byte `offset` in `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    (line, col)
+}
+
+/// Reads, parses and checks `path`. Every error message starts with the
+/// file name (and line:column where the parser knows it).
+pub fn load(path: &Path) -> Result<LoadedConfig, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read config: {e}", path.display()))?;
+    let config: ExperimentConfig = toml::from_str(&text).map_err(|e| {
+        let msg = e.message().trim_end();
+        match e.span() {
+            Some(span) => {
+                let (line, col) = line_col(&text, span.start);
+                let source_line = text.lines().nth(line - 1).unwrap_or("");
+                format!("{}:{line}:{col}: {msg}\n  {line} | {source_line}", path.display())
+            }
+            None => format!("{}: {msg}", path.display()),
+        }
+    })?;
+    check(&config).map_err(|e| format!("{}: {e}", path.display()))?;
+    let canonical = serde_json::to_string(&config).expect("configs serialise");
+    Ok(LoadedConfig {
+        config,
+        path: path.to_path_buf(),
+        text,
+        hash: blake3::hash(canonical.as_bytes()).to_hex().to_string(),
+    })
+}
+
+fn unique_names<'a>(section: &str, names: impl Iterator<Item = &'a str>) -> Result<(), String> {
+    let mut seen = HashSet::new();
+    for (i, name) in names.enumerate() {
+        if name.trim().is_empty() {
+            return Err(format!("{section}[{i}].name: must not be empty"));
+        }
+        if !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+            return Err(format!(
+                "{section}[{i}].name: \"{name}\" may use only letters, digits, '-', '_' and '.'"
+            ));
+        }
+        if !seen.insert(name) {
+            return Err(format!("{section}[{i}].name: \"{name}\" is used twice; names must be unique"));
+        }
+    }
+    Ok(())
+}
+
+/// Range checks and cross-references, after parsing.
+fn check(config: &ExperimentConfig) -> Result<(), String> {
+    for (section, len) in [
+        ("datasets", config.datasets.len()),
+        ("encoders", config.encoders.len()),
+        ("tasks", config.tasks.len()),
+    ] {
+        if len == 0 {
+            return Err(format!("{section}: at least one [[{section}]] entry is needed"));
+        }
+    }
+    unique_names("run", std::iter::once(config.run.name.as_str()))?;
+    unique_names("datasets", config.datasets.iter().map(DatasetSpec::name))?;
+    unique_names("encoders", config.encoders.iter().map(EncoderSpec::name))?;
+    unique_names("tasks", config.tasks.iter().map(|t| t.name.as_str()))?;
+    for (i, d) in config.datasets.iter().enumerate() {
+        d.validate(&format!("datasets[{i}]")).map_err(|e| e.to_string())?;
+    }
+    for (i, e) in config.encoders.iter().enumerate() {
+        e.validate(&format!("encoders[{i}]")).map_err(|e| e.to_string())?;
+    }
+    let dataset_names: Vec<&str> = config.datasets.iter().map(DatasetSpec::name).collect();
+    for (i, t) in config.tasks.iter().enumerate() {
+        t.validate(&format!("tasks[{i}]")).map_err(|e| e.to_string())?;
+        if !dataset_names.contains(&t.dataset.as_str()) {
+            return Err(format!(
+                "tasks[{i}].dataset: no dataset named \"{}\"; expected one of: {}",
+                t.dataset,
+                dataset_names.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_from_one() {
+        assert_eq!(line_col("ab\ncd", 0), (1, 1));
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    }
+}

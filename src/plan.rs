@@ -1,0 +1,66 @@
+//! Builds a runnable plan from a checked config: the registry that maps
+//! config kinds to datasets, encoders and evaluators lives here, the only
+//! place that knows every crate.
+
+use crate::config::LoadedConfig;
+use repbench_framework::cache::Cache;
+use repbench_framework::encoder::build_encoder;
+use repbench_framework::runner::{RunPlan, TaskEntry};
+use repbench_framework::Result;
+use std::path::Path;
+
+/// Builds datasets (reading manifests, hashing audio files), encoders and
+/// evaluators.
+pub fn build(loaded: &LoadedConfig, out_dir: &Path) -> Result<RunPlan> {
+    let cfg = &loaded.config;
+    let datasets = cfg
+        .datasets
+        .iter()
+        .map(|d| repbench_datasets::build_dataset(d, loaded.base_dir(), cfg.run.seed))
+        .collect::<Result<Vec<_>>>()?;
+    let encoders = cfg.encoders.iter().map(build_encoder).collect::<Result<Vec<_>>>()?;
+    let tasks = cfg
+        .tasks
+        .iter()
+        .map(|t| TaskEntry {
+            name: t.name.clone(),
+            dataset: t.dataset.clone(),
+            evaluator: repbench_tasks::build_evaluator(t),
+        })
+        .collect();
+    let cache_dir = cfg.run.cache_dir.clone().unwrap_or_else(|| out_dir.join("cache"));
+    Ok(RunPlan {
+        run_id: loaded.run_id(),
+        config_hash: loaded.hash.clone(),
+        seed: cfg.run.seed,
+        datasets,
+        encoders,
+        tasks,
+        cache: Cache::new(cache_dir),
+    })
+}
+
+/// Checks that every task's target is a label of its dataset's items.
+pub fn check_targets(loaded: &LoadedConfig, plan: &RunPlan) -> std::result::Result<(), String> {
+    for (i, task) in loaded.config.tasks.iter().enumerate() {
+        let Some(dataset) = plan.datasets.iter().find(|d| d.name() == task.dataset) else {
+            continue;
+        };
+        let mut labels: Vec<&str> = dataset
+            .items()
+            .iter()
+            .flat_map(|item| item.labels.keys().map(String::as_str))
+            .collect();
+        labels.sort_unstable();
+        labels.dedup();
+        if !labels.contains(&task.target.as_str()) {
+            return Err(format!(
+                "tasks[{i}].target: dataset \"{}\" has no label \"{}\"; expected one of: {}",
+                task.dataset,
+                task.target,
+                labels.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
