@@ -11,11 +11,16 @@ use repbench_reports::{layout, write_report};
 use std::path::Path;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-fn load_and_build(config_path: &Path, out_dir: Option<&Path>) -> Result<(LoadedConfig, RunPlan), Failure> {
+fn load_and_build(
+    config_path: &Path,
+    out_dir: Option<&Path>,
+) -> Result<(LoadedConfig, RunPlan), Failure> {
     let loaded = config::load(config_path).map_err(Failure::Usage)?;
     let out = out_dir.map_or_else(|| loaded.config.run.out_dir.clone(), Path::to_path_buf);
-    let plan = plan::build(&loaded, &out).map_err(|e| Failure::Usage(format!("{}: {e}", config_path.display())))?;
-    plan::check_targets(&loaded, &plan).map_err(|e| Failure::Usage(format!("{}: {e}", config_path.display())))?;
+    let plan = plan::build(&loaded, &out)
+        .map_err(|e| Failure::Usage(format!("{}: {e}", config_path.display())))?;
+    plan::check_targets(&loaded, &plan)
+        .map_err(|e| Failure::Usage(format!("{}: {e}", config_path.display())))?;
     Ok((loaded, plan))
 }
 
@@ -46,7 +51,9 @@ pub fn run(config_path: &Path, out_dir: Option<&Path>, quiet: bool) -> Result<()
     write_jsonl(&out.join(layout::RESULTS), &outcome.records).map_err(io)?;
     fsutil::write_atomic(&out.join(layout::CONFIG), loaded.text.as_bytes()).map_err(io)?;
     fsutil::write_atomic(&out.join("splits.csv"), splits_csv(&plan).as_bytes()).map_err(io)?;
-    let finished = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let finished = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let run_json = serde_json::json!({
         "name": loaded.config.run.name,
         "run_id": loaded.run_id(),
@@ -96,7 +103,10 @@ fn splits_csv(plan: &RunPlan) -> String {
 }
 
 fn print_summary(records: &[ResultRecord]) {
-    println!("{:<16} {:<12} {:<10} {:<18} {:>7}  95% CI", "task", "encoder", "layer", "metric", "value");
+    println!(
+        "{:<16} {:<12} {:<10} {:<18} {:>7}  95% CI",
+        "task", "encoder", "layer", "metric", "value"
+    );
     for r in records {
         println!(
             "{:<16} {:<12} {:<10} {:<18} {:>7.3}  [{:.3}, {:.3}]",

@@ -47,8 +47,8 @@ pub struct LoadedConfig {
     pub path: PathBuf,
     /// Its text, verbatim (copied into the run directory).
     pub text: String,
-    /// blake3 of the canonical form (defaults filled in, comments and
-    /// formatting ignored).
+    /// blake3 of the canonical form (defaults filled in; comments,
+    /// formatting and output locations ignored).
     pub hash: String,
 }
 
@@ -68,27 +68,60 @@ impl LoadedConfig {
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1)
+        + 1;
     (line, col)
+}
+
+/// For "unknown field `x`" errors inside a tagged table, the parser points
+/// at the table header; find the key's own line within that table instead.
+fn unknown_key_offset(text: &str, table_start: usize, msg: &str) -> Option<usize> {
+    let key = msg.strip_prefix("unknown field `")?.split('`').next()?;
+    let mut offset = table_start;
+    for (i, line) in text.get(table_start..)?.split_inclusive('\n').enumerate() {
+        let trimmed = line.trim_start();
+        if i > 0 && trimmed.starts_with('[') {
+            return None;
+        }
+        if let Some((lhs, _)) = trimmed.split_once('=') {
+            if lhs.trim().trim_matches('"') == key {
+                return Some(offset + (line.len() - trimmed.len()));
+            }
+        }
+        offset += line.len();
+    }
+    None
 }
 
 /// Reads, parses and checks `path`. Every error message starts with the
 /// file name (and line:column where the parser knows it).
 pub fn load(path: &Path) -> Result<LoadedConfig, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read config: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: cannot read config: {e}", path.display()))?;
     let config: ExperimentConfig = toml::from_str(&text).map_err(|e| {
         let msg = e.message().trim_end();
         match e.span() {
             Some(span) => {
-                let (line, col) = line_col(&text, span.start);
+                let start = unknown_key_offset(&text, span.start, msg).unwrap_or(span.start);
+                let (line, col) = line_col(&text, start);
                 let source_line = text.lines().nth(line - 1).unwrap_or("");
-                format!("{}:{line}:{col}: {msg}\n  {line} | {source_line}", path.display())
+                format!(
+                    "{}:{line}:{col}: {msg}\n  {line} | {source_line}",
+                    path.display()
+                )
             }
             None => format!("{}: {msg}", path.display()),
         }
     })?;
     check(&config).map_err(|e| format!("{}: {e}", path.display()))?;
-    let canonical = serde_json::to_string(&config).expect("configs serialise");
+    // Where outputs go is not part of the experiment: the same config run
+    // into another directory gets the same hash and identical results.
+    let mut experiment = config.clone();
+    experiment.run.out_dir = PathBuf::new();
+    experiment.run.cache_dir = None;
+    let canonical = serde_json::to_string(&experiment).expect("configs serialise");
     Ok(LoadedConfig {
         config,
         path: path.to_path_buf(),
@@ -103,13 +136,18 @@ fn unique_names<'a>(section: &str, names: impl Iterator<Item = &'a str>) -> Resu
         if name.trim().is_empty() {
             return Err(format!("{section}[{i}].name: must not be empty"));
         }
-        if !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
             return Err(format!(
                 "{section}[{i}].name: \"{name}\" may use only letters, digits, '-', '_' and '.'"
             ));
         }
         if !seen.insert(name) {
-            return Err(format!("{section}[{i}].name: \"{name}\" is used twice; names must be unique"));
+            return Err(format!(
+                "{section}[{i}].name: \"{name}\" is used twice; names must be unique"
+            ));
         }
     }
     Ok(())
@@ -123,7 +161,9 @@ fn check(config: &ExperimentConfig) -> Result<(), String> {
         ("tasks", config.tasks.len()),
     ] {
         if len == 0 {
-            return Err(format!("{section}: at least one [[{section}]] entry is needed"));
+            return Err(format!(
+                "{section}: at least one [[{section}]] entry is needed"
+            ));
         }
     }
     unique_names("run", std::iter::once(config.run.name.as_str()))?;
@@ -131,14 +171,17 @@ fn check(config: &ExperimentConfig) -> Result<(), String> {
     unique_names("encoders", config.encoders.iter().map(EncoderSpec::name))?;
     unique_names("tasks", config.tasks.iter().map(|t| t.name.as_str()))?;
     for (i, d) in config.datasets.iter().enumerate() {
-        d.validate(&format!("datasets[{i}]")).map_err(|e| e.to_string())?;
+        d.validate(&format!("datasets[{i}]"))
+            .map_err(|e| e.to_string())?;
     }
     for (i, e) in config.encoders.iter().enumerate() {
-        e.validate(&format!("encoders[{i}]")).map_err(|e| e.to_string())?;
+        e.validate(&format!("encoders[{i}]"))
+            .map_err(|e| e.to_string())?;
     }
     let dataset_names: Vec<&str> = config.datasets.iter().map(DatasetSpec::name).collect();
     for (i, t) in config.tasks.iter().enumerate() {
-        t.validate(&format!("tasks[{i}]")).map_err(|e| e.to_string())?;
+        t.validate(&format!("tasks[{i}]"))
+            .map_err(|e| e.to_string())?;
         if !dataset_names.contains(&t.dataset.as_str()) {
             return Err(format!(
                 "tasks[{i}].dataset: no dataset named \"{}\"; expected one of: {}",
@@ -158,5 +201,16 @@ mod tests {
     fn line_col_counts_from_one() {
         assert_eq!(line_col("ab\ncd", 0), (1, 1));
         assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    }
+
+    #[test]
+    fn unknown_key_is_located_inside_its_table_only() {
+        let text = "[[a]]\nx = 1\n  typo = 2\n[[b]]\ntypo = 3\n";
+        assert_eq!(
+            unknown_key_offset(text, 0, "unknown field `typo`, expected `x`"),
+            Some(14)
+        );
+        assert_eq!(unknown_key_offset(text, 0, "unknown field `nope`"), None);
+        assert_eq!(unknown_key_offset(text, 0, "invalid type"), None);
     }
 }

@@ -18,7 +18,11 @@ pub fn build(loaded: &LoadedConfig, out_dir: &Path) -> Result<RunPlan> {
         .iter()
         .map(|d| repbench_datasets::build_dataset(d, loaded.base_dir(), cfg.run.seed))
         .collect::<Result<Vec<_>>>()?;
-    let encoders = cfg.encoders.iter().map(build_encoder).collect::<Result<Vec<_>>>()?;
+    let encoders = cfg
+        .encoders
+        .iter()
+        .map(build_encoder)
+        .collect::<Result<Vec<_>>>()?;
     let tasks = cfg
         .tasks
         .iter()
@@ -28,7 +32,11 @@ pub fn build(loaded: &LoadedConfig, out_dir: &Path) -> Result<RunPlan> {
             evaluator: repbench_tasks::build_evaluator(t),
         })
         .collect();
-    let cache_dir = cfg.run.cache_dir.clone().unwrap_or_else(|| out_dir.join("cache"));
+    let cache_dir = cfg
+        .run
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| out_dir.join("cache"));
     Ok(RunPlan {
         run_id: loaded.run_id(),
         config_hash: loaded.hash.clone(),

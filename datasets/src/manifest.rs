@@ -48,12 +48,17 @@ type Row = BTreeMap<String, String>;
 
 fn read_rows(path: &Path) -> Result<Vec<Row>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let bad_row = |line: usize, reason: String| Error::Other(format!("{}:{line}: {reason}", path.display()));
+    let bad_row =
+        |line: usize, reason: String| Error::Other(format!("{}:{line}: {reason}", path.display()));
     if path.extension().and_then(|e| e.to_str()) == Some("jsonl") {
         let mut rows = Vec::new();
-        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let obj: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_str(line).map_err(|e| bad_row(i + 1, format!("not a JSON object ({e})")))?;
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line)
+                .map_err(|e| bad_row(i + 1, format!("not a JSON object ({e})")))?;
             let row = obj
                 .into_iter()
                 .map(|(k, v)| {
@@ -77,7 +82,13 @@ fn read_rows(path: &Path) -> Result<Vec<Row>> {
     for (i, record) in reader.records().enumerate() {
         // Line numbers count the header as line 1.
         let record = record.map_err(|e| bad_row(i + 2, e.to_string()))?;
-        rows.push(headers.iter().zip(record.iter()).map(|(h, v)| (h.to_owned(), v.to_owned())).collect());
+        rows.push(
+            headers
+                .iter()
+                .zip(record.iter())
+                .map(|(h, v)| (h.to_owned(), v.to_owned()))
+                .collect(),
+        );
     }
     Ok(rows)
 }
@@ -87,30 +98,55 @@ impl Manifest {
     /// keys on file content, not on names).
     pub fn open(spec: ManifestSpec, base_dir: &Path) -> Result<Self> {
         let manifest_path = base_dir.join(&spec.path);
-        let dir = manifest_path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let dir = manifest_path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
         let rows = read_rows(&manifest_path)?;
-        let first_line = if manifest_path.extension().and_then(|e| e.to_str()) == Some("csv") { 2 } else { 1 };
+        let first_line = if manifest_path.extension().and_then(|e| e.to_str()) == Some("csv") {
+            2
+        } else {
+            1
+        };
         let mut seen = HashSet::new();
         let mut items = Vec::with_capacity(rows.len());
         let mut paths = Vec::with_capacity(rows.len());
         for (i, mut row) in rows.into_iter().enumerate() {
-            let at = |reason: String| Error::Other(format!("{}: row {}: {reason}", manifest_path.display(), i + first_line));
-            let mut take = |col: &str| row.remove(col).filter(|v| !v.is_empty()).ok_or_else(|| at(format!("missing column \"{col}\"")));
+            let at = |reason: String| {
+                Error::Other(format!(
+                    "{}: row {}: {reason}",
+                    manifest_path.display(),
+                    i + first_line
+                ))
+            };
+            let mut take = |col: &str| {
+                row.remove(col)
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| at(format!("missing column \"{col}\"")))
+            };
             let id = take("id")?;
             let rel = take("path")?;
             let split_text = take("split")?;
-            let split = Split::parse(&split_text)
-                .ok_or_else(|| at(format!("split \"{split_text}\" is not one of: train, valid, test")))?;
+            let split = Split::parse(&split_text).ok_or_else(|| {
+                at(format!(
+                    "split \"{split_text}\" is not one of: train, valid, test"
+                ))
+            })?;
             if !seen.insert(id.clone()) {
                 return Err(at(format!("duplicate id \"{id}\"")));
             }
             let audio_path = dir.join(&rel);
-            let bytes = std::fs::read(&audio_path).map_err(|e| at(format!("{}: {e}", audio_path.display())))?;
+            let bytes = std::fs::read(&audio_path)
+                .map_err(|e| at(format!("{}: {e}", audio_path.display())))?;
             let labels = row
                 .into_iter()
                 .filter(|(_, v)| !v.is_empty())
                 .map(|(k, v)| {
-                    let label = v.trim().parse::<f64>().map(Label::Number).unwrap_or(Label::Text(v));
+                    let label = v
+                        .trim()
+                        .parse::<f64>()
+                        .map(Label::Number)
+                        .unwrap_or(Label::Text(v));
                     (k, label)
                 })
                 .collect();
@@ -124,7 +160,10 @@ impl Manifest {
             paths.push(audio_path);
         }
         if items.is_empty() {
-            return Err(Error::Other(format!("{}: no items", manifest_path.display())));
+            return Err(Error::Other(format!(
+                "{}: no items",
+                manifest_path.display()
+            )));
         }
         Ok(Manifest {
             name: spec.name,
@@ -146,7 +185,12 @@ impl Dataset for Manifest {
             .items
             .iter()
             .position(|i| i.id == item.id)
-            .ok_or_else(|| Error::Other(format!("item \"{}\" is not in dataset \"{}\"", item.id, self.name)))?;
+            .ok_or_else(|| {
+                Error::Other(format!(
+                    "item \"{}\" is not in dataset \"{}\"",
+                    item.id, self.name
+                ))
+            })?;
         load_mono(&self.paths[index], sample_rate)
     }
 }
@@ -170,15 +214,34 @@ mod tests {
     fn reads_labels_and_names_bad_rows() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.wav"), b"x").unwrap();
-        let m = open(dir.path(), "id,path,split,genre,bpm\na,a.wav,train,rock,120\n").unwrap();
+        let m = open(
+            dir.path(),
+            "id,path,split,genre,bpm\na,a.wav,train,rock,120\n",
+        )
+        .unwrap();
         assert_eq!(m.items()[0].labels["genre"], Label::Text("rock".into()));
         assert_eq!(m.items()[0].labels["bpm"], Label::Number(120.0));
 
-        let err = open(dir.path(), "id,path,split\na,a.wav,train\nb,missing.wav,test\n").unwrap_err().to_string();
-        assert!(err.contains("row 3") && err.contains("missing.wav"), "{err}");
-        let err = open(dir.path(), "id,path,split\na,a.wav,training\n").unwrap_err().to_string();
-        assert!(err.contains("row 2") && err.contains("\"training\""), "{err}");
-        let err = open(dir.path(), "id,path,split\na,a.wav,train\na,a.wav,test\n").unwrap_err().to_string();
+        let err = open(
+            dir.path(),
+            "id,path,split\na,a.wav,train\nb,missing.wav,test\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("row 3") && err.contains("missing.wav"),
+            "{err}"
+        );
+        let err = open(dir.path(), "id,path,split\na,a.wav,training\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("row 2") && err.contains("\"training\""),
+            "{err}"
+        );
+        let err = open(dir.path(), "id,path,split\na,a.wav,train\na,a.wav,test\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("duplicate id"), "{err}");
     }
 }

@@ -32,11 +32,17 @@ impl SplitFractions {
     pub fn validate(&self, key: &str) -> Result<()> {
         let all = [self.train, self.valid, self.test];
         if all.iter().any(|f| !(f.is_finite() && *f > 0.0 && *f < 1.0)) {
-            return Err(Error::config(key, format!("each fraction must be in (0, 1); got {all:?}")));
+            return Err(Error::config(
+                key,
+                format!("each fraction must be in (0, 1); got {all:?}"),
+            ));
         }
         let sum: f64 = all.iter().sum();
         if (sum - 1.0).abs() > 1e-6 {
-            return Err(Error::config(key, format!("train + valid + test must be 1 (got {sum})")));
+            return Err(Error::config(
+                key,
+                format!("train + valid + test must be 1 (got {sum})"),
+            ));
         }
         Ok(())
     }
@@ -76,7 +82,15 @@ mod tests {
         assert_eq!(a.iter().filter(|s| **s == Split::Test).count(), 20);
         assert_eq!(a, f.assign(100, 3, &["x"]));
         assert_ne!(a, f.assign(100, 4, &["x"]));
-        let bad = SplitFractions { train: 0.5, valid: 0.2, test: 0.2 };
-        assert!(bad.validate("datasets[0].split").unwrap_err().to_string().contains("must be 1"));
+        let bad = SplitFractions {
+            train: 0.5,
+            valid: 0.2,
+            test: 0.2,
+        };
+        assert!(bad
+            .validate("datasets[0].split")
+            .unwrap_err()
+            .to_string()
+            .contains("must be 1"));
     }
 }

@@ -22,7 +22,9 @@ const MAX_HARMONIC_HZ: f64 = 8000.0;
 const ATTACK_S: f64 = 0.01;
 const RELEASE_S: f64 = 0.05;
 const DECAY_TAU_S: f64 = 1.5;
-const PITCH_CLASSES: [&str; 12] = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
+const PITCH_CLASSES: [&str; 12] = [
+    "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B",
+];
 
 /// Harmonic amplitude profile of a tone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,7 +77,12 @@ fn d_pitch_range() -> [u8; 2] {
     [48, 83]
 }
 fn d_timbres() -> Vec<Timbre> {
-    vec![Timbre::Sine, Timbre::Sawtooth, Timbre::Square, Timbre::Formant]
+    vec![
+        Timbre::Sine,
+        Timbre::Sawtooth,
+        Timbre::Square,
+        Timbre::Formant,
+    ]
 }
 fn d_loudness() -> [f64; 2] {
     [-30.0, -6.0]
@@ -113,23 +120,36 @@ pub struct TonesSpec {
 impl TonesSpec {
     /// Range checks with the offending key in the error.
     pub fn validate(&self, key: &str) -> Result<()> {
-        let bad = |field: &str, reason: String| Err(Error::config(format!("{key}.{field}"), reason));
+        let bad =
+            |field: &str, reason: String| Err(Error::config(format!("{key}.{field}"), reason));
         if self.n_items < 10 {
-            return bad("n_items", format!("must be at least 10 (got {})", self.n_items));
+            return bad(
+                "n_items",
+                format!("must be at least 10 (got {})", self.n_items),
+            );
         }
         if !(self.duration_s.is_finite() && self.duration_s > 0.05 && self.duration_s <= 60.0) {
-            return bad("duration_s", format!("must be in (0.05, 60] seconds (got {})", self.duration_s));
+            return bad(
+                "duration_s",
+                format!("must be in (0.05, 60] seconds (got {})", self.duration_s),
+            );
         }
         let [lo, hi] = self.pitch_range;
         if lo > hi || hi > 108 {
-            return bad("pitch_range", format!("must be [low, high] with low ≤ high ≤ 108 (got [{lo}, {hi}])"));
+            return bad(
+                "pitch_range",
+                format!("must be [low, high] with low ≤ high ≤ 108 (got [{lo}, {hi}])"),
+            );
         }
         if self.timbres.is_empty() {
             return bad("timbres", "must name at least one timbre".into());
         }
         let [a, b] = self.loudness_db;
         if !(a.is_finite() && b.is_finite() && a <= b && b <= 0.0) {
-            return bad("loudness_db", format!("must be [low, high] dBFS with low ≤ high ≤ 0 (got [{a}, {b}])"));
+            return bad(
+                "loudness_db",
+                format!("must be [low, high] dBFS with low ≤ high ≤ 0 (got [{a}, {b}])"),
+            );
         }
         self.split.validate(&format!("{key}.split"))
     }
@@ -160,7 +180,13 @@ impl Recipe {
         let partials: Vec<(f64, f64, f64)> = (1..)
             .map(|k| (k, k as f64 * f0))
             .take_while(|&(_, hz)| hz < top)
-            .map(|(k, hz)| (hz, self.timbre.amplitude(k, hz), phase_rng.gen::<f64>() * 2.0 * PI))
+            .map(|(k, hz)| {
+                (
+                    hz,
+                    self.timbre.amplitude(k, hz),
+                    phase_rng.gen::<f64>() * 2.0 * PI,
+                )
+            })
             .filter(|&(_, a, _)| a > 0.0)
             .collect();
         let mut out: Vec<f64> = (0..n)
@@ -201,7 +227,9 @@ impl SyntheticTones {
     /// Draws every item's factors and split; audio is rendered on `load`.
     pub fn new(spec: TonesSpec, run_seed: u64) -> Self {
         let seed_value = spec.seed.unwrap_or(run_seed);
-        let splits = spec.split.assign(spec.n_items, seed_value, &["synthetic_tones", "split"]);
+        let splits = spec
+            .split
+            .assign(spec.n_items, seed_value, &["synthetic_tones", "split"]);
         let mut items = Vec::with_capacity(spec.n_items);
         let mut recipes = Vec::with_capacity(spec.n_items);
         for (i, split) in splits.into_iter().enumerate() {
@@ -256,7 +284,12 @@ impl Dataset for SyntheticTones {
             .items
             .iter()
             .position(|i| i.id == item.id)
-            .ok_or_else(|| Error::Other(format!("item \"{}\" is not in dataset \"{}\"", item.id, self.name)))?;
+            .ok_or_else(|| {
+                Error::Other(format!(
+                    "item \"{}\" is not in dataset \"{}\"",
+                    item.id, self.name
+                ))
+            })?;
         Ok(self.recipes[index].render(sample_rate))
     }
 }
@@ -287,7 +320,9 @@ mod tests {
         for item in ds.items() {
             let x = ds.load(item, 22050).unwrap();
             let peak = x.iter().fold(0.0f32, |m, v| m.max(v.abs())) as f64;
-            let Label::Number(db) = item.labels["loudness_db"] else { panic!() };
+            let Label::Number(db) = item.labels["loudness_db"] else {
+                panic!()
+            };
             assert!((20.0 * peak.log10() - db).abs() < 1e-3);
         }
     }
@@ -306,7 +341,9 @@ mod tests {
                 .collect();
             let span = crossings.last().unwrap() - crossings[0];
             let f_est = (crossings.len() - 1) as f64 * 16000.0 / span;
-            let Label::Number(midi) = item.labels["pitch"] else { panic!() };
+            let Label::Number(midi) = item.labels["pitch"] else {
+                panic!()
+            };
             let f0 = 440.0 * 2f64.powf((midi - 69.0) / 12.0);
             assert!((f_est / f0 - 1.0).abs() < 0.01, "{f_est} vs {f0}");
         }

@@ -132,7 +132,10 @@ impl Cache {
     }
 
     fn result_path(&self, key: &str) -> PathBuf {
-        self.root.join("results").join(&key[..2]).join(format!("{key}.json"))
+        self.root
+            .join("results")
+            .join(&key[..2])
+            .join(format!("{key}.json"))
     }
 
     /// Reads and verifies the shard stored under `key`.
@@ -169,7 +172,10 @@ impl Cache {
                 return corrupt(format!("{} is missing", entry.file));
             };
             if hash_hex(&bytes) != entry.blake3 {
-                return corrupt(format!("{} checksum mismatch (truncated or modified)", entry.file));
+                return corrupt(format!(
+                    "{} checksum mismatch (truncated or modified)",
+                    entry.file
+                ));
             }
             let matrix = match Array2::<f32>::read_npy(bytes.as_slice()) {
                 Ok(m) => m,
@@ -217,7 +223,13 @@ impl Cache {
         finished
     }
 
-    fn write_entry_files(&self, dir: &Path, key: &str, shard: &Shard, about: serde_json::Value) -> Result<()> {
+    fn write_entry_files(
+        &self,
+        dir: &Path,
+        key: &str,
+        shard: &Shard,
+        about: serde_json::Value,
+    ) -> Result<()> {
         let mut ids_text = shard.ids.join("\n");
         ids_text.push('\n');
         write_atomic(&dir.join("ids.txt"), ids_text.as_bytes())?;
@@ -259,10 +271,16 @@ impl Cache {
         let bytes = read(&path)?;
         let text = String::from_utf8_lossy(&bytes);
         let Some((sum, payload)) = text.split_once('\n') else {
-            return Ok(Lookup::Corrupt(format!("{}: no checksum line", path.display())));
+            return Ok(Lookup::Corrupt(format!(
+                "{}: no checksum line",
+                path.display()
+            )));
         };
         if hash_hex(payload.as_bytes()) != sum {
-            return Ok(Lookup::Corrupt(format!("{}: checksum mismatch", path.display())));
+            return Ok(Lookup::Corrupt(format!(
+                "{}: checksum mismatch",
+                path.display()
+            )));
         }
         match serde_json::from_str(payload) {
             Ok(v) => Ok(Lookup::Hit(v)),
@@ -311,14 +329,19 @@ mod tests {
         let cache = Cache::new(dir.path());
         let k = key("1");
         assert!(matches!(cache.load_shard(&k).unwrap(), Lookup::Miss));
-        cache.store_shard(&k, &shard(), serde_json::json!({"encoder": "x"})).unwrap();
+        cache
+            .store_shard(&k, &shard(), serde_json::json!({"encoder": "x"}))
+            .unwrap();
         match cache.load_shard(&k).unwrap() {
             Lookup::Hit(s) => assert_eq!(s, shard()),
             other => panic!("expected hit, got {other:?}"),
         }
         let npy = std::fs::read(cache.embedding_dir(&k).join("layer_0.npy")).unwrap();
         assert_eq!(&npy[..6], b"\x93NUMPY");
-        assert!(std::fs::read_dir(dir.path().join("tmp")).unwrap().next().is_none());
+        assert!(std::fs::read_dir(dir.path().join("tmp"))
+            .unwrap()
+            .next()
+            .is_none());
     }
 
     #[test]
@@ -326,12 +349,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path());
         let k = key("2");
-        cache.store_shard(&k, &shard(), serde_json::Value::Null).unwrap();
+        cache
+            .store_shard(&k, &shard(), serde_json::Value::Null)
+            .unwrap();
         let npy = cache.embedding_dir(&k).join("layer_0.npy");
         let bytes = std::fs::read(&npy).unwrap();
         std::fs::write(&npy, &bytes[..bytes.len() - 4]).unwrap();
         assert!(matches!(cache.load_shard(&k).unwrap(), Lookup::Corrupt(_)));
-        cache.store_shard(&k, &shard(), serde_json::Value::Null).unwrap();
+        cache
+            .store_shard(&k, &shard(), serde_json::Value::Null)
+            .unwrap();
         assert!(matches!(cache.load_shard(&k).unwrap(), Lookup::Hit(_)));
     }
 
@@ -340,7 +367,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path());
         let k = key("3");
-        cache.store_shard(&k, &shard(), serde_json::Value::Null).unwrap();
+        cache
+            .store_shard(&k, &shard(), serde_json::Value::Null)
+            .unwrap();
         std::fs::remove_file(cache.embedding_dir(&k).join("entry.json")).unwrap();
         assert!(matches!(cache.load_shard(&k).unwrap(), Lookup::Corrupt(_)));
     }
@@ -351,10 +380,17 @@ mod tests {
         let cache = Cache::new(dir.path());
         let k = key("4");
         cache.store_value(&k, &vec![1.5f64, 2.5]).unwrap();
-        assert!(matches!(cache.load_value::<Vec<f64>>(&k).unwrap(), Lookup::Hit(v) if v == vec![1.5, 2.5]));
+        assert!(
+            matches!(cache.load_value::<Vec<f64>>(&k).unwrap(), Lookup::Hit(v) if v == vec![1.5, 2.5])
+        );
         let path = cache.result_path(&k);
-        let text = std::fs::read_to_string(&path).unwrap().replace("2.5", "9.5");
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("2.5", "9.5");
         std::fs::write(&path, text).unwrap();
-        assert!(matches!(cache.load_value::<Vec<f64>>(&k).unwrap(), Lookup::Corrupt(_)));
+        assert!(matches!(
+            cache.load_value::<Vec<f64>>(&k).unwrap(),
+            Lookup::Corrupt(_)
+        ));
     }
 }

@@ -94,7 +94,11 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<ResultRecord>> {
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, line)| {
             serde_json::from_str(line).map_err(|e| {
-                Error::Other(format!("{}:{}: not a result record: {e}", path.display(), i + 1))
+                Error::Other(format!(
+                    "{}:{}: not a result record: {e}",
+                    path.display(),
+                    i + 1
+                ))
             })
         })
         .collect()

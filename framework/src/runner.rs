@@ -115,7 +115,10 @@ pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
         if missing.is_empty() {
             continue;
         }
-        let encoders: Vec<&dyn Encoder> = missing.iter().map(|(ei, _)| plan.encoders[*ei].as_ref()).collect();
+        let encoders: Vec<&dyn Encoder> = missing
+            .iter()
+            .map(|(ei, _)| plan.encoders[*ei].as_ref())
+            .collect();
         let computed = embed_dataset(dataset.as_ref(), &encoders, progress)?;
         for ((ei, key), shard) in missing.into_iter().zip(computed) {
             let encoder = &plan.encoders[ei];
@@ -161,7 +164,11 @@ pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
 
 /// Encodes every item of `dataset` with each of `encoders`, returning one
 /// shard per encoder. Audio is loaded once per item and sample rate.
-fn embed_dataset(dataset: &dyn Dataset, encoders: &[&dyn Encoder], progress: &dyn Progress) -> Result<Vec<Shard>> {
+fn embed_dataset(
+    dataset: &dyn Dataset,
+    encoders: &[&dyn Encoder],
+    progress: &dyn Progress,
+) -> Result<Vec<Shard>> {
     let items = dataset.items();
     let stage = progress.stage(&format!("embed {}", dataset.name()), items.len() as u64);
     let per_item: Vec<Vec<Vec<ndarray::Array1<f32>>>> = items
@@ -205,15 +212,21 @@ fn embed_dataset(dataset: &dyn Dataset, encoders: &[&dyn Encoder], progress: &dy
 }
 
 /// Pooled embeddings of one item: `[encoder][layer] -> vector`.
-fn embed_item(dataset: &dyn Dataset, item: &Item, encoders: &[&dyn Encoder]) -> Result<Vec<Vec<ndarray::Array1<f32>>>> {
+fn embed_item(
+    dataset: &dyn Dataset,
+    item: &Item,
+    encoders: &[&dyn Encoder],
+) -> Result<Vec<Vec<ndarray::Array1<f32>>>> {
     let mut audio_by_rate: HashMap<u32, Vec<f32>> = HashMap::new();
     let mut out = Vec::with_capacity(encoders.len());
     for encoder in encoders {
         let rate = encoder.sample_rate();
-        if !audio_by_rate.contains_key(&rate) {
-            audio_by_rate.insert(rate, dataset.load(item, rate)?);
-        }
-        let mut audio = audio_by_rate[&rate].clone();
+        let mut audio = match audio_by_rate.entry(rate) {
+            std::collections::hash_map::Entry::Occupied(e) => e.get().clone(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(dataset.load(item, rate)?).clone()
+            }
+        };
         if let Some(d) = encoder.duration_s() {
             audio = fit_duration(audio, rate, d);
         }
@@ -226,7 +239,12 @@ fn embed_item(dataset: &dyn Dataset, item: &Item, encoders: &[&dyn Encoder]) -> 
             });
         }
         check_finite(encoder.name(), &frames)?;
-        out.push(frames.iter().map(|f| encoder.pooling().pool(f.view())).collect());
+        out.push(
+            frames
+                .iter()
+                .map(|f| encoder.pooling().pool(f.view()))
+                .collect(),
+        );
     }
     Ok(out)
 }
@@ -264,7 +282,12 @@ fn evaluation_units(plan: &RunPlan) -> Result<Vec<Unit>> {
 }
 
 /// Evaluates one unit, or reads it from the cache; `true` when cached.
-fn evaluate_unit(plan: &RunPlan, unit: &Unit, emb_key: &str, shard: &Shard) -> Result<(Vec<ResultRecord>, bool)> {
+fn evaluate_unit(
+    plan: &RunPlan,
+    unit: &Unit,
+    emb_key: &str,
+    shard: &Shard,
+) -> Result<(Vec<ResultRecord>, bool)> {
     let task = &plan.tasks[unit.task];
     let dataset = &plan.datasets[unit.dataset];
     let encoder = &plan.encoders[unit.encoder];

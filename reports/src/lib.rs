@@ -32,7 +32,11 @@ const TEMPLATE: &str = include_str!("../templates/report.html");
 ///
 /// `config` is the config text shown verbatim; `run` is `run.json`'s
 /// content (shown as a key/value table when it is an object).
-pub fn render_html(records: &[ResultRecord], config: &str, run: &serde_json::Value) -> Result<String> {
+pub fn render_html(
+    records: &[ResultRecord],
+    config: &str,
+    run: &serde_json::Value,
+) -> Result<String> {
     let mut env = Environment::new();
     env.add_template("report.html", TEMPLATE)
         .map_err(|e| Error::Other(format!("report template: {e}")))?;
@@ -52,7 +56,10 @@ pub fn render_html(records: &[ResultRecord], config: &str, run: &serde_json::Val
         })
         .unwrap_or_default();
     let first = records.first();
-    let run_name = run.get("name").and_then(|v| v.as_str()).unwrap_or("repbench run");
+    let run_name = run
+        .get("name")
+        .and_then(|v| v.as_str())
+        .unwrap_or("repbench run");
     env.get_template("report.html")
         .and_then(|t| {
             t.render(context! {
@@ -76,7 +83,10 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
     let config = std::fs::read_to_string(dir.join(layout::CONFIG)).unwrap_or_default();
     let run = match std::fs::read(dir.join(layout::RUN)) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-            Error::Other(format!("{}: not valid JSON ({e})", dir.join(layout::RUN).display()))
+            Error::Other(format!(
+                "{}: not valid JSON ({e})",
+                dir.join(layout::RUN).display()
+            ))
         })?,
         Err(_) => serde_json::Value::Null,
     };
@@ -84,4 +94,52 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
     let page = dir.join(layout::REPORT_DIR).join("index.html");
     fsutil::write_atomic(&page, html.as_bytes())?;
     Ok(page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn record(encoder: &str, value: f64) -> ResultRecord {
+        ResultRecord {
+            run_id: "r-1".into(),
+            encoder: encoder.into(),
+            layer: "l".into(),
+            dataset: "d".into(),
+            task: "pitch".into(),
+            evaluator: "probe".into(),
+            probe: Some("logistic".into()),
+            perturbation: "none".into(),
+            severity: None,
+            seed: 0,
+            metric: "accuracy".into(),
+            value,
+            ci_low: value - 0.1,
+            ci_high: value + 0.05,
+            n: 10,
+            params: BTreeMap::new(),
+            embedding_key: "k".into(),
+            config_hash: "h".into(),
+            repbench_version: VERSION.into(),
+        }
+    }
+
+    #[test]
+    fn report_shows_values_with_intervals_marks_the_best_and_escapes_config() {
+        let recs = [record("mfcc", 0.5), record("logmel", 0.75)];
+        let html = render_html(
+            &recs,
+            "name = \"<script>\"",
+            &serde_json::json!({"name": "demo"}),
+        )
+        .unwrap();
+        assert!(
+            html.contains("0.750 <span class=\"ci\">[0.650, 0.800]</span>"),
+            "{html}"
+        );
+        assert!(html.contains("num best\">0.750"));
+        assert!(!html.contains("num best\">0.500"));
+        assert!(!html.contains("<script>") && html.contains("&lt;script&gt;"));
+    }
 }

@@ -42,7 +42,10 @@ fn push_unique(list: &mut Vec<String>, value: &str) {
 
 /// Groups clean (unperturbed) records by task, in first-seen order.
 pub fn task_tables(records: &[ResultRecord]) -> Vec<TaskTable> {
-    let clean: Vec<&ResultRecord> = records.iter().filter(|r| r.perturbation == "none").collect();
+    let clean: Vec<&ResultRecord> = records
+        .iter()
+        .filter(|r| r.perturbation == "none")
+        .collect();
     let mut task_names = Vec::new();
     for r in &clean {
         push_unique(&mut task_names, &r.task);
@@ -55,7 +58,11 @@ pub fn task_tables(records: &[ResultRecord]) -> Vec<TaskTable> {
             let mut row_keys: Vec<(String, String, String)> = Vec::new();
             for r in &recs {
                 push_unique(&mut metrics, &r.metric);
-                let key = (r.encoder.clone(), r.layer.clone(), r.probe.clone().unwrap_or_default());
+                let key = (
+                    r.encoder.clone(),
+                    r.layer.clone(),
+                    r.probe.clone().unwrap_or_default(),
+                );
                 if !row_keys.contains(&key) {
                     row_keys.push(key);
                 }

@@ -81,10 +81,14 @@ mod tests {
         let mut data_rng = Rng::seed_from_u64(11);
         let mut covered = 0;
         for trial in 0..200 {
-            let xs: Vec<f64> = (0..100).map(|_| f64::from(data_rng.gen::<f64>() < 0.7)).collect();
+            let xs: Vec<f64> = (0..100)
+                .map(|_| f64::from(data_rng.gen::<f64>() < 0.7))
+                .collect();
             let mut rng = Rng::seed_from_u64(trial);
             let idx = resample_indices(xs.len(), 500, &mut rng);
-            let e = estimate(xs.len(), &idx, |i| i.iter().map(|&j| xs[j]).sum::<f64>() / i.len() as f64);
+            let e = estimate(xs.len(), &idx, |i| {
+                i.iter().map(|&j| xs[j]).sum::<f64>() / i.len() as f64
+            });
             assert!(e.low <= e.value && e.value <= e.high);
             covered += usize::from(e.low <= 0.7 && 0.7 <= e.high);
         }

@@ -63,7 +63,10 @@ impl TaskSpec {
     /// Range checks; `key` is this entry's path in the config.
     pub fn validate(&self, key: &str) -> Result<()> {
         if self.probes.is_empty() {
-            return Err(Error::config(format!("{key}.probes"), "must list at least one probe"));
+            return Err(Error::config(
+                format!("{key}.probes"),
+                "must list at least one probe",
+            ));
         }
         for (i, p) in self.probes.iter().enumerate() {
             p.validate(&format!("{key}.probes[{i}]"))?;
@@ -99,7 +102,9 @@ probes = [{ kind = "logistic", alpha = [1.0] }]
         let err = toml::from_str::<TaskSpec>(bad_key).unwrap_err().to_string();
         assert!(err.contains("alpha") && err.contains("alphas"), "{err}");
         let bad_kind = bad_key.replace("kind = \"logistic\", alpha = [1.0]", "kind = \"logstic\"");
-        let err = toml::from_str::<TaskSpec>(&bad_kind).unwrap_err().to_string();
+        let err = toml::from_str::<TaskSpec>(&bad_kind)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("logstic") && err.contains("logistic"), "{err}");
     }
 }

@@ -46,11 +46,17 @@ impl LogisticParams {
         if self.alphas.is_empty() || self.alphas.iter().any(|a| !(a.is_finite() && *a > 0.0)) {
             return Err(Error::config(
                 format!("{key}.alphas"),
-                format!("must be a non-empty list of positive numbers (got {:?})", self.alphas),
+                format!(
+                    "must be a non-empty list of positive numbers (got {:?})",
+                    self.alphas
+                ),
             ));
         }
         if self.max_iter == 0 {
-            return Err(Error::config(format!("{key}.max_iter"), "must be at least 1"));
+            return Err(Error::config(
+                format!("{key}.max_iter"),
+                "must be at least 1",
+            ));
         }
         Ok(())
     }
@@ -89,7 +95,8 @@ pub fn fit_select(
             .fit(&data)
             .map_err(|e| format!("logistic regression (alpha = {alpha}) failed: {e}"))?;
         let pred = model.predict(&x_valid);
-        let acc = crate::metrics::accuracy(y_valid, pred.as_slice().expect("contiguous predictions"));
+        let acc =
+            crate::metrics::accuracy(y_valid, pred.as_slice().expect("contiguous predictions"));
         if best.as_ref().is_none_or(|b| acc > b.valid_accuracy) {
             best = Some(Selected {
                 alpha,

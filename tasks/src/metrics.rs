@@ -81,7 +81,13 @@ mod tests {
         // A copy of the project's shared scikit-learn reference values.
         let text = include_str!("../tests/fixtures/metrics_reference.json");
         let all: Value = serde_json::from_str(text).unwrap();
-        all["cases"].as_array().unwrap().iter().filter(|c| c["kind"] == kind).cloned().collect()
+        all["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["kind"] == kind)
+            .cloned()
+            .collect()
     }
 
     fn ints(v: &Value) -> Vec<usize> {
@@ -98,7 +104,10 @@ mod tests {
             let e = &case["expected"];
             let close = |ours: f64, key: &str| {
                 let theirs = e[key].as_f64().unwrap();
-                assert!((ours - theirs).abs() < 1e-9, "{key}: ours {ours}, sklearn {theirs}");
+                assert!(
+                    (ours - theirs).abs() < 1e-9,
+                    "{key}: ours {ours}, sklearn {theirs}"
+                );
             };
             close(accuracy(&t, &p), "accuracy");
             close(balanced_accuracy(&t, &p, k), "balanced_accuracy");

@@ -38,7 +38,10 @@ impl ProbeEvaluator {
 }
 
 /// Class index of every item, and the sorted class names.
-fn encode_targets(input: &EvalInput<'_>, target: &str) -> std::result::Result<(Vec<usize>, Vec<String>), String> {
+fn encode_targets(
+    input: &EvalInput<'_>,
+    target: &str,
+) -> std::result::Result<(Vec<usize>, Vec<String>), String> {
     let mut names = Vec::with_capacity(input.items.len());
     for item in input.items {
         match item.labels.get(target) {
@@ -53,8 +56,17 @@ fn encode_targets(input: &EvalInput<'_>, target: &str) -> std::result::Result<(V
             }
         }
     }
-    let classes: Vec<String> = names.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
-    let index: BTreeMap<&str, usize> = classes.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
+    let classes: Vec<String> = names
+        .iter()
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let index: BTreeMap<&str, usize> = classes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
+        .collect();
     Ok((names.iter().map(|n| index[n.as_str()]).collect(), classes))
 }
 
@@ -66,17 +78,31 @@ impl Evaluator for ProbeEvaluator {
     fn evaluate(&self, input: &EvalInput<'_>) -> Result<Vec<Measurement>> {
         let (y, classes) = encode_targets(input, &self.spec.target).map_err(|e| self.fail(e))?;
         let rows = |split: Split| -> Vec<usize> {
-            input.items.iter().enumerate().filter(|(_, it)| it.split == split).map(|(i, _)| i).collect()
+            input
+                .items
+                .iter()
+                .enumerate()
+                .filter(|(_, it)| it.split == split)
+                .map(|(i, _)| i)
+                .collect()
         };
         let (train, valid, test) = (rows(Split::Train), rows(Split::Valid), rows(Split::Test));
-        for (split, idx) in [(Split::Train, &train), (Split::Valid, &valid), (Split::Test, &test)] {
+        for (split, idx) in [
+            (Split::Train, &train),
+            (Split::Valid, &valid),
+            (Split::Test, &test),
+        ] {
             if idx.is_empty() {
-                return Err(self.fail(format!("the {split} split has no items; every split needs some")));
+                return Err(self.fail(format!(
+                    "the {split} split has no items; every split needs some"
+                )));
             }
         }
         let train_classes: BTreeSet<usize> = train.iter().map(|&i| y[i]).collect();
         if train_classes.len() < 2 {
-            return Err(self.fail("the train split holds fewer than two classes; nothing to learn".into()));
+            return Err(
+                self.fail("the train split holds fewer than two classes; nothing to learn".into())
+            );
         }
         let unseen: BTreeSet<&str> = test
             .iter()
@@ -105,11 +131,20 @@ impl Evaluator for ProbeEvaluator {
         let mut out = Vec::new();
         for probe in &self.spec.probes {
             let ProbeSpec::Logistic(params) = probe;
-            let selected = fit_select(params, x_train.view(), &pick(&train), x_valid.view(), &pick(&valid))
-                .map_err(|e| self.fail(e))?;
+            let selected = fit_select(
+                params,
+                x_train.view(),
+                &pick(&train),
+                x_valid.view(),
+                &pick(&valid),
+            )
+            .map_err(|e| self.fail(e))?;
             let y_pred = selected.predict(x_test.view());
             let subset = |idx: &[usize]| -> (Vec<usize>, Vec<usize>) {
-                (idx.iter().map(|&i| y_test[i]).collect(), idx.iter().map(|&i| y_pred[i]).collect())
+                (
+                    idx.iter().map(|&i| y_test[i]).collect(),
+                    idx.iter().map(|&i| y_pred[i]).collect(),
+                )
             };
             type MetricFn = fn(&[usize], &[usize], usize) -> f64;
             let metrics: [(&str, MetricFn); 3] = [
@@ -164,5 +199,108 @@ impl ProbeSpec {
         match self {
             ProbeSpec::Logistic(p) => p.validate(key),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+    use repbench_framework::dataset::{Item, Label};
+
+    fn items(n: usize) -> Vec<Item> {
+        (0..n)
+            .map(|i| Item {
+                id: format!("i{i}"),
+                split: [
+                    Split::Train,
+                    Split::Train,
+                    Split::Train,
+                    Split::Valid,
+                    Split::Test,
+                ][i % 5],
+                labels: BTreeMap::from([(
+                    "y".to_string(),
+                    Label::Text(["a", "b", "c"][i % 3].into()),
+                )]),
+                content_key: String::new(),
+                source: String::new(),
+            })
+            .collect()
+    }
+
+    fn spec() -> TaskSpec {
+        serde_json::from_value(
+            serde_json::json!({"name": "t", "dataset": "d", "target": "y", "bootstrap": 100}),
+        )
+        .unwrap()
+    }
+
+    /// Class `c` sits at `3c` on feature 0; feature 1 is noise-free filler.
+    fn separable(items: &[Item]) -> Array2<f32> {
+        Array2::from_shape_fn((items.len(), 2), |(i, j)| {
+            if j == 0 {
+                3.0 * (i % 3) as f32
+            } else {
+                1.0
+            }
+        })
+    }
+
+    #[test]
+    fn separable_classes_are_learnt_and_every_test_item_is_scored() {
+        let its = items(101);
+        let x = separable(&its);
+        let input = EvalInput {
+            task: "t",
+            items: &its,
+            embeddings: x.view(),
+            seed: 1,
+        };
+        let m = ProbeEvaluator::new(spec()).evaluate(&input).unwrap();
+        let n_test = its.iter().filter(|i| i.split == Split::Test).count();
+        assert_eq!(m.len(), 3);
+        for r in &m {
+            assert_eq!(r.n, n_test);
+            assert_eq!(r.value, 1.0, "{r:?}");
+            assert!(r.ci_low <= r.value && r.value <= r.ci_high);
+        }
+    }
+
+    #[test]
+    fn missing_labels_and_empty_splits_are_clear_errors() {
+        let mut its = items(30);
+        its[7].labels.clear();
+        let x = separable(&its);
+        let input = EvalInput {
+            task: "t",
+            items: &its,
+            embeddings: x.view(),
+            seed: 1,
+        };
+        let err = ProbeEvaluator::new(spec())
+            .evaluate(&input)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"i7\"") && err.contains("no label \"y\""),
+            "{err}"
+        );
+
+        let mut its = items(30);
+        its.iter_mut()
+            .filter(|i| i.split == Split::Valid)
+            .for_each(|i| i.split = Split::Train);
+        let input = EvalInput {
+            task: "t",
+            items: &its,
+            embeddings: x.view(),
+            seed: 1,
+        };
+        let err = ProbeEvaluator::new(spec())
+            .evaluate(&input)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("valid split has no items"), "{err}");
     }
 }

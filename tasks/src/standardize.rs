@@ -13,7 +13,9 @@ impl Standardizer {
     /// Learns mean and population standard deviation per column. A
     /// constant column gets scale 1 (it becomes all zeros, never NaN).
     pub fn fit(x: ArrayView2<f64>) -> Self {
-        let mean = x.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(x.ncols()));
+        let mean = x
+            .mean_axis(Axis(0))
+            .unwrap_or_else(|| Array1::zeros(x.ncols()));
         let scale = x
             .std_axis(Axis(0), 0.0)
             .mapv(|s| if s > 1e-12 { s } else { 1.0 });

@@ -69,7 +69,10 @@ pub fn decode_file(path: &Path) -> Result<Audio> {
         sample_rate = Some(spec.rate);
         let channels = spec.channels.count().max(1);
         let needed = decoded.capacity() as u64;
-        if buf.as_ref().is_none_or(|b| (b.capacity() as u64) < needed * channels as u64) {
+        if buf
+            .as_ref()
+            .is_none_or(|b| (b.capacity() as u64) < needed * channels as u64)
+        {
             buf = Some(SampleBuffer::new(needed, spec));
         }
         let sb = buf.as_mut().expect("sample buffer was just allocated");
@@ -95,40 +98,13 @@ pub fn decode_file(path: &Path) -> Result<Audio> {
 mod tests {
     use super::*;
 
-    /// A minimal 16-bit PCM WAV writer for tests.
-    pub(crate) fn wav_bytes(channels: &[Vec<f32>], sample_rate: u32) -> Vec<u8> {
-        let n_ch = channels.len() as u16;
-        let n = channels[0].len();
-        let data_len = (n * n_ch as usize * 2) as u32;
-        let mut b = Vec::new();
-        b.extend_from_slice(b"RIFF");
-        b.extend_from_slice(&(36 + data_len).to_le_bytes());
-        b.extend_from_slice(b"WAVEfmt ");
-        b.extend_from_slice(&16u32.to_le_bytes());
-        b.extend_from_slice(&1u16.to_le_bytes());
-        b.extend_from_slice(&n_ch.to_le_bytes());
-        b.extend_from_slice(&sample_rate.to_le_bytes());
-        b.extend_from_slice(&(sample_rate * n_ch as u32 * 2).to_le_bytes());
-        b.extend_from_slice(&(n_ch * 2).to_le_bytes());
-        b.extend_from_slice(&16u16.to_le_bytes());
-        b.extend_from_slice(b"data");
-        b.extend_from_slice(&data_len.to_le_bytes());
-        for i in 0..n {
-            for ch in channels {
-                let v = (ch[i].clamp(-1.0, 1.0) * 32767.0).round() as i16;
-                b.extend_from_slice(&v.to_le_bytes());
-            }
-        }
-        b
-    }
-
     #[test]
     fn decodes_stereo_wav_to_mono_average() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a.wav");
         let left = vec![0.5f32; 800];
         let right = vec![-0.25f32; 800];
-        std::fs::write(&p, wav_bytes(&[left, right], 8000)).unwrap();
+        std::fs::write(&p, super::super::wav_pcm16(&[left, right], 8000)).unwrap();
         let a = decode_file(&p).unwrap();
         assert_eq!(a.sample_rate, 8000);
         assert_eq!(a.samples.len(), 800);
@@ -144,6 +120,9 @@ mod tests {
         let corrupt = dir.path().join("corrupt.wav");
         std::fs::write(&corrupt, b"this is not audio at all, just text").unwrap();
         let err = decode_file(&corrupt).unwrap_err().to_string();
-        assert!(err.contains("corrupt.wav") && err.contains("decode"), "{err}");
+        assert!(
+            err.contains("corrupt.wav") && err.contains("decode"),
+            "{err}"
+        );
     }
 }

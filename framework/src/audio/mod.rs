@@ -33,6 +33,34 @@ pub fn fit_duration(mut samples: Vec<f32>, sample_rate: u32, duration_s: f64) ->
     samples
 }
 
+/// Encodes channels of equal length as a 16-bit PCM WAV file (samples are
+/// clipped to [-1, 1]). Used to write test corpora and perturbed audio.
+pub fn wav_pcm16(channels: &[Vec<f32>], sample_rate: u32) -> Vec<u8> {
+    let n_ch = channels.len() as u16;
+    let n = channels.first().map_or(0, Vec::len);
+    let data_len = (n * n_ch as usize * 2) as u32;
+    let mut b = Vec::with_capacity(44 + data_len as usize);
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data_len).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&n_ch.to_le_bytes());
+    b.extend_from_slice(&sample_rate.to_le_bytes());
+    b.extend_from_slice(&(sample_rate * n_ch as u32 * 2).to_le_bytes());
+    b.extend_from_slice(&(n_ch * 2).to_le_bytes());
+    b.extend_from_slice(&16u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&data_len.to_le_bytes());
+    for i in 0..n {
+        for ch in channels {
+            let v = (ch[i].clamp(-1.0, 1.0) * 32767.0).round() as i16;
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    b
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

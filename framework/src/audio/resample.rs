@@ -15,8 +15,11 @@ pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>> {
     if from == to || samples.is_empty() {
         return Ok(samples.to_vec());
     }
-    let fail = |e: &dyn std::fmt::Display| Error::Other(format!("resampling {from} Hz -> {to} Hz failed: {e}"));
-    let mut r = FftFixedIn::<f32>::new(from as usize, to as usize, CHUNK, 2, 1).map_err(|e| fail(&e))?;
+    let fail = |e: &dyn std::fmt::Display| {
+        Error::Other(format!("resampling {from} Hz -> {to} Hz failed: {e}"))
+    };
+    let mut r =
+        FftFixedIn::<f32>::new(from as usize, to as usize, CHUNK, 2, 1).map_err(|e| fail(&e))?;
     let delay = r.output_delay();
     let want = ((samples.len() as u64 * to as u64 + from as u64 / 2) / from as u64) as usize;
     let mut out = Vec::with_capacity(want + delay + CHUNK);

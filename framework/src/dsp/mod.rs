@@ -42,7 +42,10 @@ mod librosa_reference {
         assert_eq!(ours.dim(), theirs.dim(), "{what} shape");
         for ((i, a), b) in ours.indexed_iter().zip(theirs.iter()) {
             let tol = abs + rel * b.abs();
-            assert!((a - b).abs() <= tol, "{what} at {i:?}: ours {a}, librosa {b}");
+            assert!(
+                (a - b).abs() <= tol,
+                "{what} at {i:?}: ours {a}, librosa {b}"
+            );
         }
     }
 

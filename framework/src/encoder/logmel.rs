@@ -69,29 +69,65 @@ impl MelSpec {
 
     /// Range checks with the offending key in the error.
     pub fn validate(&self, key: &str) -> Result<()> {
-        let bad = |field: &str, reason: String| Err(Error::config(format!("{key}.{field}"), reason));
+        let bad =
+            |field: &str, reason: String| Err(Error::config(format!("{key}.{field}"), reason));
         if self.sample_rate < 1000 {
-            return bad("sample_rate", format!("must be at least 1000 Hz (got {})", self.sample_rate));
+            return bad(
+                "sample_rate",
+                format!("must be at least 1000 Hz (got {})", self.sample_rate),
+            );
         }
         if !(16..=65536).contains(&self.n_fft) {
-            return bad("n_fft", format!("must be in 16..=65536 (got {})", self.n_fft));
+            return bad(
+                "n_fft",
+                format!("must be in 16..=65536 (got {})", self.n_fft),
+            );
         }
         if self.hop_length == 0 || self.hop_length > self.n_fft {
-            return bad("hop_length", format!("must be in 1..=n_fft ({}) (got {})", self.n_fft, self.hop_length));
+            return bad(
+                "hop_length",
+                format!(
+                    "must be in 1..=n_fft ({}) (got {})",
+                    self.n_fft, self.hop_length
+                ),
+            );
         }
         if self.n_mels == 0 || self.n_mels > self.n_fft / 2 {
-            return bad("n_mels", format!("must be in 1..={} (n_fft / 2) (got {})", self.n_fft / 2, self.n_mels));
+            return bad(
+                "n_mels",
+                format!(
+                    "must be in 1..={} (n_fft / 2) (got {})",
+                    self.n_fft / 2,
+                    self.n_mels
+                ),
+            );
         }
         let nyquist = self.sample_rate as f64 / 2.0;
         if !(self.fmin >= 0.0 && self.fmin < self.fmax()) {
-            return bad("fmin", format!("must be ≥ 0 and below fmax ({}) (got {})", self.fmax(), self.fmin));
+            return bad(
+                "fmin",
+                format!(
+                    "must be ≥ 0 and below fmax ({}) (got {})",
+                    self.fmax(),
+                    self.fmin
+                ),
+            );
         }
         if self.fmax() > nyquist {
-            return bad("fmax", format!("must be at most the Nyquist frequency {nyquist} Hz (got {})", self.fmax()));
+            return bad(
+                "fmax",
+                format!(
+                    "must be at most the Nyquist frequency {nyquist} Hz (got {})",
+                    self.fmax()
+                ),
+            );
         }
         if let Some(d) = self.duration_s {
             if !(d.is_finite() && d > 0.0) {
-                return bad("duration_s", format!("must be a positive number of seconds (got {d})"));
+                return bad(
+                    "duration_s",
+                    format!("must be a positive number of seconds (got {d})"),
+                );
             }
         }
         Ok(())
@@ -124,7 +160,13 @@ impl LogMelFrontEnd {
     pub fn new(spec: &MelSpec) -> Self {
         LogMelFrontEnd {
             stft: Stft::new(spec.n_fft, spec.hop_length),
-            filterbank: mel_filterbank(spec.sample_rate, spec.n_fft, spec.n_mels, spec.fmin, spec.fmax()),
+            filterbank: mel_filterbank(
+                spec.sample_rate,
+                spec.n_fft,
+                spec.n_mels,
+                spec.fmin,
+                spec.fmax(),
+            ),
         }
     }
 
@@ -154,7 +196,10 @@ impl Encoder for LogMelStats {
         &self.spec.name
     }
     fn fingerprint(&self) -> String {
-        format!("logmel_stats/v{IMPL_VERSION};{}", self.spec.fingerprint_fields())
+        format!(
+            "logmel_stats/v{IMPL_VERSION};{}",
+            self.spec.fingerprint_fields()
+        )
     }
     fn sample_rate(&self) -> u32 {
         self.spec.sample_rate

@@ -1,0 +1,194 @@
+//! End to end: bad configs and bad audio give clear errors and exit codes.
+
+mod common;
+use common::*;
+use repbench_framework::audio::wav_pcm16;
+use std::path::Path;
+
+#[test]
+fn shipped_configs_validate() {
+    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("configs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let rel = format!("configs/{}", path.file_name().unwrap().to_string_lossy());
+            let out = repbench(&["validate", &rel]);
+            assert_ok(&out);
+        }
+    }
+}
+
+#[test]
+fn misspelled_key_exits_2_with_file_line_column_and_valid_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = small_config(&tmp.path().join("o"), 40).replace("n_mels = 32", "n_mel = 32");
+    let line = cfg.lines().position(|l| l.starts_with("n_mel =")).unwrap() + 1;
+    let path = write(tmp.path(), "typo.toml", &cfg);
+    let out = repbench(&["validate", &path]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out).1;
+    assert!(err.contains(&format!("typo.toml:{line}:")), "{err}");
+    assert!(
+        err.contains("n_mel") && err.contains("n_mels") && err.contains("hop_length"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_kind_and_bad_values_name_the_choices_and_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = small_config(&tmp.path().join("o"), 40);
+    let path = write(
+        tmp.path(),
+        "kind.toml",
+        &base.replace("kind = \"mfcc_stats\"", "kind = \"mfcc_stat\""),
+    );
+    let out = repbench(&["validate", &path]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out).1;
+    assert!(
+        err.contains("mfcc_stat") && err.contains("logmel_stats") && err.contains("mfcc_stats"),
+        "{err}"
+    );
+
+    let path = write(
+        tmp.path(),
+        "range.toml",
+        &base.replace("n_mfcc = 13", "n_mfcc = 80"),
+    );
+    let err = text(&repbench(&["validate", &path])).1;
+    assert!(
+        err.contains("encoders[1].n_mfcc") && err.contains("n_mels (40)"),
+        "{err}"
+    );
+
+    let path = write(
+        tmp.path(),
+        "target.toml",
+        &base.replace("target = \"timbre\"", "target = \"genre\""),
+    );
+    let out = repbench(&["run", &path, "--quiet"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out).1;
+    assert!(
+        err.contains("tasks[0].target") && err.contains("pitch_class"),
+        "{err}"
+    );
+
+    let out = repbench(&["validate", "does/not/exist.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("does/not/exist.toml"));
+}
+
+/// A manifest corpus of `n` tones: low (class "low") and high ("high").
+fn corpus(dir: &Path, n: usize) -> String {
+    let mut csv = String::from("id,path,split,register\n");
+    for i in 0..n {
+        let high = i % 2 == 1;
+        let f = if high { 880.0 } else { 220.0 } * (1.0 + i as f32 * 0.01);
+        let x: Vec<f32> = (0..11025)
+            .map(|t| 0.3 * (2.0 * std::f32::consts::PI * f * t as f32 / 22050.0).sin())
+            .collect();
+        let name = format!("clip{i:02}.wav");
+        std::fs::write(dir.join(&name), wav_pcm16(&[x], 22050)).unwrap();
+        let split = ["train", "train", "train", "valid", "test"][(i / 2) % 5];
+        csv.push_str(&format!(
+            "c{i:02},{name},{split},{}\n",
+            if high { "high" } else { "low" }
+        ));
+    }
+    csv
+}
+
+fn manifest_config(dir: &Path) -> String {
+    format!(
+        r#"[run]
+name = "files"
+out_dir = "{out}"
+
+[[datasets]]
+name = "clips"
+kind = "manifest"
+path = "clips.csv"
+
+[[encoders]]
+name = "logmel"
+kind = "logmel_stats"
+n_mels = 32
+
+[[tasks]]
+name = "register"
+dataset = "clips"
+target = "register"
+bootstrap = 100
+"#,
+        out = dir.join("out").display()
+    )
+}
+
+#[test]
+fn corrupt_and_missing_audio_fail_naming_the_file_and_keep_the_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let csv = corpus(dir, 30);
+    write(dir, "clips.csv", &csv);
+    let cfg = write(dir, "files.toml", &manifest_config(dir));
+    assert_ok(&repbench(&["run", &cfg, "--quiet"]));
+    let cached_before: Vec<_> = walk(&dir.join("out/cache/emb"));
+    assert!(!cached_before.is_empty());
+
+    // A corrupt file: the run fails (exit 1) naming it.
+    std::fs::write(dir.join("broken.wav"), b"RIFF\x10\0\0\0WAVEjunkjunkjunk").unwrap();
+    write(dir, "clips.csv", &format!("{csv}bad,broken.wav,test,low\n"));
+    let out = repbench(&["run", &cfg, "--quiet"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out).1;
+    assert!(
+        err.contains("broken.wav") && err.contains("\"bad\""),
+        "{err}"
+    );
+
+    // A missing file: a bad input (exit 2) naming the file and its row.
+    write(
+        dir,
+        "clips.csv",
+        &format!("{csv}gone,nowhere.wav,test,low\n"),
+    );
+    let out = repbench(&["run", &cfg, "--quiet"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out).1;
+    assert!(
+        err.contains("nowhere.wav") && err.contains("row 32"),
+        "{err}"
+    );
+
+    // Nothing computed before was lost: the original corpus is all cached.
+    assert_eq!(walk(&dir.join("out/cache/emb")), cached_before);
+    write(dir, "clips.csv", &csv);
+    assert_ok(&repbench(&["run", &cfg, "--quiet"]));
+    assert_eq!(stats(&dir.join("out"))["shards_computed"], 0);
+}
+
+fn walk(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn report_rerenders_and_rejects_a_directory_without_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = repbench(&["report", &tmp.path().display().to_string()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("results.jsonl"));
+}

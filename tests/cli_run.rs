@@ -1,0 +1,186 @@
+//! End to end: `repbench run` on the shipped quickstart and on small configs.
+
+mod common;
+use common::*;
+
+#[test]
+fn quickstart_runs_reruns_from_cache_and_gives_identical_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("qs");
+    let out_s = out.display().to_string();
+    let first = repbench(&["run", "configs/quickstart.toml", "--out", &out_s, "--quiet"]);
+    assert_ok(&first);
+    let stdout = text(&first).0;
+    assert!(
+        stdout.contains("pitch_class") && stdout.contains("report:"),
+        "{stdout}"
+    );
+    let rows = results(&out);
+    // 2 tasks × 2 encoders × 3 metrics, each on all 72 test items.
+    assert_eq!(rows.len(), 12);
+    for r in &rows {
+        assert_eq!(r["n"], 72, "{r}");
+        let (lo, v, hi) = (
+            r["ci_low"].as_f64().unwrap(),
+            r["value"].as_f64().unwrap(),
+            r["ci_high"].as_f64().unwrap(),
+        );
+        assert!(lo <= v && v <= hi, "{r}");
+        for key in [
+            "run_id",
+            "encoder",
+            "layer",
+            "dataset",
+            "task",
+            "evaluator",
+            "probe",
+            "perturbation",
+            "seed",
+            "metric",
+            "config_hash",
+            "repbench_version",
+        ] {
+            assert!(!r[key].is_null(), "missing {key} in {r}");
+        }
+    }
+    // Timbre is easy for both baselines; the probe must have learnt it.
+    assert!(rows
+        .iter()
+        .filter(|r| r["task"] == "timbre" && r["metric"] == "accuracy")
+        .all(|r| r["value"].as_f64().unwrap() > 0.9));
+    let first_bytes = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
+    let first_stats = stats(&out);
+    assert_eq!(first_stats["shards_computed"], 2);
+
+    let second = repbench(&["run", "configs/quickstart.toml", "--out", &out_s, "--quiet"]);
+    assert_ok(&second);
+    let s = stats(&out);
+    assert_eq!(
+        (s["shards_computed"].as_u64(), s["shards_cached"].as_u64()),
+        (Some(0), Some(2))
+    );
+    assert_eq!(s["evaluations_computed"], 0);
+    assert_eq!(
+        std::fs::read_to_string(out.join("results.jsonl")).unwrap(),
+        first_bytes
+    );
+
+    let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
+    assert!(html.contains("pitch_class") && html.contains("logmel") && html.contains("0."));
+    assert!(
+        !html.contains("http://") && !html.contains("https://") && !html.contains("<script"),
+        "report must be self-contained"
+    );
+    let splits = std::fs::read_to_string(out.join("splits.csv")).unwrap();
+    assert_eq!(splits.lines().count(), 361);
+}
+
+#[test]
+fn changing_one_encoder_option_recomputes_only_that_encoder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let cfg = write(tmp.path(), "small.toml", &small_config(&out, 40));
+    assert_ok(&repbench(&["run", &cfg, "--quiet"]));
+    assert_eq!(stats(&out)["shards_computed"], 2);
+    let before = results(&out);
+
+    write(tmp.path(), "small.toml", &small_config(&out, 48));
+    assert_ok(&repbench(&["run", &cfg, "--quiet"]));
+    let s = stats(&out);
+    assert_eq!(
+        (s["shards_computed"].as_u64(), s["shards_cached"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        (
+            s["evaluations_computed"].as_u64(),
+            s["evaluations_cached"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    let after = results(&out);
+    let key = |rows: &[serde_json::Value], enc: &str| {
+        rows.iter().find(|r| r["encoder"] == enc).unwrap()["embedding_key"].clone()
+    };
+    assert_eq!(key(&before, "logmel"), key(&after, "logmel"));
+    assert_ne!(key(&before, "mfcc"), key(&after, "mfcc"));
+}
+
+#[test]
+fn different_seeds_give_different_splits_and_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_a = tmp.path().join("a");
+    let out_b = tmp.path().join("b");
+    let cfg_a = write(tmp.path(), "a.toml", &small_config(&out_a, 40));
+    let cfg_b = write(
+        tmp.path(),
+        "b.toml",
+        &small_config(&out_b, 40).replace("seed = 3", "seed = 4"),
+    );
+    assert_ok(&repbench(&["run", &cfg_a, "--quiet"]));
+    assert_ok(&repbench(&["run", &cfg_b, "--quiet"]));
+    assert_ne!(
+        std::fs::read(out_a.join("splits.csv")).unwrap(),
+        std::fs::read(out_b.join("splits.csv")).unwrap()
+    );
+}
+
+#[test]
+fn a_truncated_cache_file_is_detected_and_recomputed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let cfg = write(tmp.path(), "small.toml", &small_config(&out, 40));
+    assert_ok(&repbench(&["run", &cfg, "--quiet"]));
+    let first = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
+    let key = results(&out)[0]["embedding_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let npy = out
+        .join("cache/emb")
+        .join(&key[..2])
+        .join(&key)
+        .join("layer_0.npy");
+    let bytes = std::fs::read(&npy).unwrap();
+    std::fs::write(&npy, &bytes[..bytes.len() / 2]).unwrap();
+
+    let rerun = repbench(&["run", &cfg, "--quiet"]);
+    assert_ok(&rerun);
+    assert!(
+        text(&rerun).1.contains("corrupt cache entry"),
+        "{}",
+        text(&rerun).1
+    );
+    assert_eq!(stats(&out)["shards_computed"], 1);
+    assert_eq!(
+        std::fs::read_to_string(out.join("results.jsonl")).unwrap(),
+        first
+    );
+}
+
+#[test]
+fn fresh_runs_with_one_or_many_threads_give_byte_identical_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write(
+        tmp.path(),
+        "small.toml",
+        &small_config(&tmp.path().join("unused"), 40),
+    );
+    let mut outputs = Vec::new();
+    for (threads, dir) in [("1", "one"), ("2", "two")] {
+        let out = tmp.path().join(dir);
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_repbench"))
+            .args(["run", &cfg, "--quiet", "--out", &out.display().to_string()])
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .unwrap();
+        assert_ok(&status);
+        assert_eq!(
+            stats(&out)["shards_computed"],
+            2,
+            "each run starts from an empty cache"
+        );
+        outputs.push(std::fs::read_to_string(out.join("results.jsonl")).unwrap());
+    }
+    assert_eq!(outputs[0], outputs[1]);
+}
