@@ -1,8 +1,4 @@
-//! Classification metrics: pure functions over class indices.
-//!
-//! Definitions follow scikit-learn 1.x (`sklearn.metrics`), and the tests
-//! check them against the values in `tests/fixtures/metrics_reference.json`
-//! computed with it. Classes are `0..n_classes`.
+//! Multiclass metrics over class indices `0..n_classes`.
 
 /// Per-class true positives, false positives and false negatives.
 fn confusion_counts(y_true: &[usize], y_pred: &[usize], n_classes: usize) -> Vec<(f64, f64, f64)> {
@@ -74,21 +70,9 @@ pub fn f1_weighted(y_true: &[usize], y_pred: &[usize], n_classes: usize) -> f64 
 
 #[cfg(test)]
 mod tests {
+    use super::super::reference_cases;
     use super::*;
     use serde_json::Value;
-
-    fn reference_cases(kind: &str) -> Vec<Value> {
-        // A copy of the project's shared scikit-learn reference values.
-        let text = include_str!("../tests/fixtures/metrics_reference.json");
-        let all: Value = serde_json::from_str(text).unwrap();
-        all["cases"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|c| c["kind"] == kind)
-            .cloned()
-            .collect()
-    }
 
     fn ints(v: &Value) -> Vec<usize> {
         serde_json::from_value(v.clone()).unwrap()
