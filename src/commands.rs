@@ -49,6 +49,7 @@ pub fn run(config_path: &Path, out_dir: Option<&Path>, quiet: bool) -> Result<()
     let io = |e: repbench_framework::Error| Failure::Run(e.to_string());
 
     write_jsonl(&out.join(layout::RESULTS), &outcome.records).map_err(io)?;
+    write_jsonl(&out.join(layout::COMPARISONS), &outcome.comparisons).map_err(io)?;
     fsutil::write_atomic(&out.join(layout::CONFIG), loaded.text.as_bytes()).map_err(io)?;
     fsutil::write_atomic(&out.join("splits.csv"), splits_csv(&plan).as_bytes()).map_err(io)?;
     let finished = SystemTime::now()
@@ -109,8 +110,15 @@ fn print_summary(records: &[ResultRecord]) {
     );
     for r in records {
         println!(
-            "{:<16} {:<12} {:<10} {:<18} {:>7.3}  [{:.3}, {:.3}]",
-            r.task, r.encoder, r.layer, r.metric, r.value, r.ci_low, r.ci_high
+            "{:<16} {:<12} {:<10} {:<9} {:<18} {:>7.3}  [{:.3}, {:.3}]",
+            r.task,
+            r.encoder,
+            r.layer,
+            r.probe.as_deref().unwrap_or("-"),
+            r.metric,
+            r.value,
+            r.ci_low,
+            r.ci_high
         );
     }
 }

@@ -15,6 +15,8 @@ pub struct Measurement {
     pub probe: Option<String>,
     /// Metric name, e.g. `accuracy`.
     pub metric: String,
+    /// Whether larger values are better (false for errors such as RMSE).
+    pub higher_is_better: bool,
     /// Point estimate on the full test set.
     pub value: f64,
     /// Lower end of the 95% confidence interval.
@@ -25,6 +27,53 @@ pub struct Measurement {
     pub n: usize,
     /// Selected hyper-parameters (e.g. `alpha`), for reproducibility.
     pub params: BTreeMap<String, f64>,
+    /// The probe-training seed, for per-seed values; `None` for the mean
+    /// over seeds.
+    pub probe_seed: Option<u64>,
+    /// Standard deviation over probe seeds (mean rows of multi-seed runs).
+    pub seed_sd: Option<f64>,
+}
+
+/// A paired comparison of two encoders on the same test items, as an
+/// evaluator computes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Probe kind.
+    pub probe: String,
+    /// Metric compared.
+    pub metric: String,
+    /// `metric(a) − metric(b)` on all test items.
+    pub delta: f64,
+    /// Lower end of the 95% paired-bootstrap interval of the difference.
+    pub ci_low: f64,
+    /// Upper end of that interval.
+    pub ci_high: f64,
+    /// Two-sided paired-bootstrap p-value of "no difference".
+    pub p_value: f64,
+    /// Number of test items.
+    pub n: usize,
+}
+
+/// One line of `comparisons.jsonl`: a [`Comparison`] with where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComparisonRecord {
+    /// Stable run id.
+    pub run_id: String,
+    /// Dataset name.
+    pub dataset: String,
+    /// Task name.
+    pub task: String,
+    /// First encoder.
+    pub encoder_a: String,
+    /// Its layer (the one with the best validation score).
+    pub layer_a: String,
+    /// Second encoder.
+    pub encoder_b: String,
+    /// Its layer.
+    pub layer_b: String,
+    /// The comparison.
+    #[serde(flatten)]
+    pub comparison: Comparison,
 }
 
 /// One line of `results.jsonl`. No timestamps: two runs of one config give
@@ -53,6 +102,8 @@ pub struct ResultRecord {
     pub seed: u64,
     /// Metric name.
     pub metric: String,
+    /// Whether larger values are better (false for errors such as RMSE).
+    pub higher_is_better: bool,
     /// Point estimate.
     pub value: f64,
     /// Lower end of the 95% CI.
@@ -63,6 +114,10 @@ pub struct ResultRecord {
     pub n: usize,
     /// Selected hyper-parameters.
     pub params: BTreeMap<String, f64>,
+    /// Probe-training seed of a per-seed value; `None` on the mean row.
+    pub probe_seed: Option<u64>,
+    /// Standard deviation over probe seeds, on mean rows.
+    pub seed_sd: Option<f64>,
     /// Cache key of the embeddings evaluated.
     pub embedding_key: String,
     /// Hash of the canonical config.
@@ -72,7 +127,7 @@ pub struct ResultRecord {
 }
 
 /// Serialises records one per line.
-pub fn to_jsonl(records: &[ResultRecord]) -> String {
+pub fn to_jsonl<T: Serialize>(records: &[T]) -> String {
     let mut out = String::new();
     for r in records {
         out.push_str(&serde_json::to_string(r).expect("records serialise to JSON"));
@@ -81,13 +136,13 @@ pub fn to_jsonl(records: &[ResultRecord]) -> String {
     out
 }
 
-/// Writes `results.jsonl` atomically.
-pub fn write_jsonl(path: &Path, records: &[ResultRecord]) -> Result<()> {
+/// Writes records as JSON lines, atomically.
+pub fn write_jsonl<T: Serialize>(path: &Path, records: &[T]) -> Result<()> {
     write_atomic(path, to_jsonl(records).as_bytes())
 }
 
-/// Reads `results.jsonl`, naming the line of any malformed record.
-pub fn read_jsonl(path: &Path) -> Result<Vec<ResultRecord>> {
+/// Reads JSON-lines records, naming the line of any malformed record.
+pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     text.lines()
         .enumerate()

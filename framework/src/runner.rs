@@ -9,9 +9,9 @@ use crate::audio::fit_duration;
 use crate::cache::{Cache, KeyBuilder, Layer, Lookup, Shard};
 use crate::dataset::{digest, Dataset, Item};
 use crate::encoder::{check_finite, Encoder};
-use crate::evaluator::{EvalInput, Evaluator};
+use crate::evaluator::{EvalInput, Evaluation, Evaluator};
 use crate::progress::Progress;
-use crate::record::{Measurement, ResultRecord};
+use crate::record::{Comparison, ComparisonRecord, ResultRecord};
 use crate::{Error, Result, VERSION};
 use ndarray::Array2;
 use rayon::prelude::*;
@@ -69,6 +69,8 @@ pub struct RunStats {
 pub struct RunOutcome {
     /// Records in config order (task, encoder, layer, measurement).
     pub records: Vec<ResultRecord>,
+    /// Paired comparisons between encoders, per task, in config order.
+    pub comparisons: Vec<ComparisonRecord>,
     /// Counts and timings.
     pub stats: RunStats,
 }
@@ -138,7 +140,7 @@ pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
     let t1 = Instant::now();
     let units = evaluation_units(plan)?;
     let stage = progress.stage("evaluate", units.len() as u64);
-    let evaluated: Vec<Result<(Vec<ResultRecord>, bool)>> = units
+    let evaluated: Vec<Result<(Evaluation, String, bool)>> = units
         .par_iter()
         .map(|unit| {
             let (key, shard) = &shards[&(unit.dataset, unit.encoder)];
@@ -148,18 +150,103 @@ pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
         })
         .collect();
     stage.finish();
-    let mut records = Vec::new();
+    let mut evaluations = Vec::with_capacity(units.len());
+    let mut result_keys = Vec::with_capacity(units.len());
     for result in evaluated {
-        let (recs, cached) = result?;
+        let (evaluation, key, cached) = result?;
+        result_keys.push(key);
         if cached {
             stats.evaluations_cached += 1;
         } else {
             stats.evaluations_computed += 1;
         }
-        records.extend(recs);
+        evaluations.push(evaluation);
     }
+    let mut records = Vec::new();
+    for (unit, evaluation) in units.iter().zip(&evaluations) {
+        let (key, shard) = &shards[&(unit.dataset, unit.encoder)];
+        records.extend(stamp(
+            plan,
+            unit,
+            key,
+            &shard.layers[unit.layer].name,
+            evaluation,
+        ));
+    }
+    let comparisons = compare_encoders(plan, &units, &evaluations, &result_keys, &shards)?;
     stats.evaluate_seconds = t1.elapsed().as_secs_f64();
-    Ok(RunOutcome { records, stats })
+    Ok(RunOutcome {
+        records,
+        comparisons,
+        stats,
+    })
+}
+
+/// For every task, compares each pair of encoders on the same test items,
+/// each encoder represented by its layer with the best validation score
+/// (never chosen on test data).
+fn compare_encoders(
+    plan: &RunPlan,
+    units: &[Unit],
+    evaluations: &[Evaluation],
+    result_keys: &[String],
+    shards: &HashMap<(usize, usize), (String, Shard)>,
+) -> Result<Vec<ComparisonRecord>> {
+    let mut out = Vec::new();
+    for (ti, task) in plan.tasks.iter().enumerate() {
+        let mut best: Vec<(usize, usize)> = Vec::new(); // (encoder, unit index)
+        for (ui, unit) in units.iter().enumerate().filter(|(_, u)| u.task == ti) {
+            match best.iter_mut().find(|(e, _)| *e == unit.encoder) {
+                Some(slot)
+                    if evaluations[ui].selection_score > evaluations[slot.1].selection_score =>
+                {
+                    slot.1 = ui
+                }
+                Some(_) => {}
+                None => best.push((unit.encoder, ui)),
+            }
+        }
+        for (i, &(_, ua)) in best.iter().enumerate() {
+            for &(_, ub) in &best[i + 1..] {
+                let (a, b) = (&units[ua], &units[ub]);
+                let dataset = &plan.datasets[a.dataset];
+                // Cached like evaluations: keyed by both results it compares.
+                let key = KeyBuilder::new("comparison")
+                    .field("a", &result_keys[ua])
+                    .field("b", &result_keys[ub])
+                    .finish();
+                let found = match plan.cache.load_value::<Vec<Comparison>>(&key)? {
+                    Lookup::Hit(found) => found,
+                    Lookup::Miss | Lookup::Corrupt(_) => {
+                        let found = task.evaluator.compare(
+                            dataset.items(),
+                            plan.seed,
+                            &evaluations[ua],
+                            &evaluations[ub],
+                        )?;
+                        plan.cache.store_value(&key, &found)?;
+                        found
+                    }
+                };
+                let layer = |u: &Unit| {
+                    shards[&(u.dataset, u.encoder)].1.layers[u.layer]
+                        .name
+                        .clone()
+                };
+                out.extend(found.into_iter().map(|comparison| ComparisonRecord {
+                    run_id: plan.run_id.clone(),
+                    dataset: dataset.name().into(),
+                    task: task.name.clone(),
+                    encoder_a: plan.encoders[a.encoder].name().into(),
+                    layer_a: layer(a),
+                    encoder_b: plan.encoders[b.encoder].name().into(),
+                    layer_b: layer(b),
+                    comparison,
+                }));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Encodes every item of `dataset` with each of `encoders`, returning one
@@ -281,18 +368,17 @@ fn evaluation_units(plan: &RunPlan) -> Result<Vec<Unit>> {
     Ok(units)
 }
 
-/// Evaluates one unit, or reads it from the cache; `true` when cached.
+/// Evaluates one unit, or reads it from the cache. Returns the evaluation,
+/// its cache key and whether it came from the cache.
 fn evaluate_unit(
     plan: &RunPlan,
     unit: &Unit,
     emb_key: &str,
     shard: &Shard,
-) -> Result<(Vec<ResultRecord>, bool)> {
+) -> Result<(Evaluation, String, bool)> {
     let task = &plan.tasks[unit.task];
-    let dataset = &plan.datasets[unit.dataset];
-    let encoder = &plan.encoders[unit.encoder];
+    let items = plan.datasets[unit.dataset].items();
     let layer = &shard.layers[unit.layer];
-    let items = dataset.items();
     let key = KeyBuilder::new("result")
         .field("repbench", VERSION)
         .field("embeddings", emb_key)
@@ -301,26 +387,39 @@ fn evaluate_unit(
         .field("items", &digest(items))
         .field("seed", &plan.seed.to_string())
         .finish();
-    let (measurements, cached) = match plan.cache.load_value::<Vec<Measurement>>(&key)? {
-        Lookup::Hit(m) => (m, true),
-        Lookup::Miss | Lookup::Corrupt(_) => {
-            let input = EvalInput {
-                task: &task.name,
-                items,
-                embeddings: layer.matrix.view(),
-                seed: plan.seed,
-            };
-            let m = task.evaluator.evaluate(&input)?;
-            plan.cache.store_value(&key, &m)?;
-            (m, false)
-        }
+    if let Lookup::Hit(evaluation) = plan.cache.load_value::<Evaluation>(&key)? {
+        return Ok((evaluation, key, true));
+    }
+    let input = EvalInput {
+        task: &task.name,
+        items,
+        embeddings: layer.matrix.view(),
+        seed: plan.seed,
     };
-    let records = measurements
-        .into_iter()
+    let evaluation = task.evaluator.evaluate(&input)?;
+    plan.cache.store_value(&key, &evaluation)?;
+    Ok((evaluation, key, false))
+}
+
+/// Turns one unit's measurements into result records.
+fn stamp(
+    plan: &RunPlan,
+    unit: &Unit,
+    emb_key: &str,
+    layer: &str,
+    evaluation: &Evaluation,
+) -> Vec<ResultRecord> {
+    let task = &plan.tasks[unit.task];
+    let dataset = &plan.datasets[unit.dataset];
+    let encoder = &plan.encoders[unit.encoder];
+    evaluation
+        .measurements
+        .iter()
+        .cloned()
         .map(|m| ResultRecord {
             run_id: plan.run_id.clone(),
             encoder: encoder.name().into(),
-            layer: layer.name.clone(),
+            layer: layer.into(),
             dataset: dataset.name().into(),
             task: task.name.clone(),
             evaluator: m.evaluator,
@@ -329,15 +428,17 @@ fn evaluate_unit(
             severity: None,
             seed: plan.seed,
             metric: m.metric,
+            higher_is_better: m.higher_is_better,
             value: m.value,
             ci_low: m.ci_low,
             ci_high: m.ci_high,
             n: m.n,
             params: m.params,
+            probe_seed: m.probe_seed,
+            seed_sd: m.seed_sd,
             embedding_key: emb_key.into(),
             config_hash: plan.config_hash.clone(),
             repbench_version: VERSION.into(),
         })
-        .collect();
-    Ok((records, cached))
+        .collect()
 }

@@ -10,7 +10,7 @@
 mod table;
 
 use minijinja::{context, Environment};
-use repbench_framework::record::{read_jsonl, ResultRecord};
+use repbench_framework::record::{read_jsonl, ComparisonRecord, ResultRecord};
 use repbench_framework::{fsutil, Error, Result, VERSION};
 use std::path::{Path, PathBuf};
 
@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 pub mod layout {
     /// One JSON record per measured value.
     pub const RESULTS: &str = "results.jsonl";
+    /// Paired comparisons between encoders.
+    pub const COMPARISONS: &str = "comparisons.jsonl";
     /// Timings, cache statistics and provenance of the last run.
     pub const RUN: &str = "run.json";
     /// The config the run used, as given.
@@ -34,6 +36,7 @@ const TEMPLATE: &str = include_str!("../templates/report.html");
 /// content (shown as a key/value table when it is an object).
 pub fn render_html(
     records: &[ResultRecord],
+    comparisons: &[ComparisonRecord],
     config: &str,
     run: &serde_json::Value,
 ) -> Result<String> {
@@ -41,6 +44,7 @@ pub fn render_html(
     env.add_template("report.html", TEMPLATE)
         .map_err(|e| Error::Other(format!("report template: {e}")))?;
     let tasks = table::task_tables(records);
+    let comparisons = table::comparison_tables(comparisons);
     let run_rows: Vec<(String, String)> = run
         .as_object()
         .map(|o| {
@@ -69,6 +73,7 @@ pub fn render_html(
                 version => VERSION,
                 n_records => records.len(),
                 tasks,
+                comparisons,
                 run => run_rows,
                 config,
             })
@@ -80,6 +85,12 @@ pub fn render_html(
 /// present) and writes `DIR/report/index.html`. Returns the page's path.
 pub fn write_report(dir: &Path) -> Result<PathBuf> {
     let records = read_jsonl(&dir.join(layout::RESULTS))?;
+    let comparisons_path = dir.join(layout::COMPARISONS);
+    let comparisons = if comparisons_path.exists() {
+        read_jsonl(&comparisons_path)?
+    } else {
+        Vec::new()
+    };
     let config = std::fs::read_to_string(dir.join(layout::CONFIG)).unwrap_or_default();
     let run = match std::fs::read(dir.join(layout::RUN)) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
@@ -90,7 +101,7 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
         })?,
         Err(_) => serde_json::Value::Null,
     };
-    let html = render_html(&records, &config, &run)?;
+    let html = render_html(&records, &comparisons, &config, &run)?;
     let page = dir.join(layout::REPORT_DIR).join("index.html");
     fsutil::write_atomic(&page, html.as_bytes())?;
     Ok(page)
@@ -114,11 +125,14 @@ mod tests {
             severity: None,
             seed: 0,
             metric: "accuracy".into(),
+            higher_is_better: true,
             value,
             ci_low: value - 0.1,
             ci_high: value + 0.05,
             n: 10,
             params: BTreeMap::new(),
+            probe_seed: None,
+            seed_sd: None,
             embedding_key: "k".into(),
             config_hash: "h".into(),
             repbench_version: VERSION.into(),
@@ -130,6 +144,7 @@ mod tests {
         let recs = [record("mfcc", 0.5), record("logmel", 0.75)];
         let html = render_html(
             &recs,
+            &[],
             "name = \"<script>\"",
             &serde_json::json!({"name": "demo"}),
         )

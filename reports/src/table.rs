@@ -1,6 +1,6 @@
 //! Arranges result records into one table per task for the template.
 
-use repbench_framework::record::ResultRecord;
+use repbench_framework::record::{ComparisonRecord, ResultRecord};
 use serde::Serialize;
 
 /// One metric cell: value, interval and bar geometry.
@@ -9,6 +9,10 @@ pub struct Cell {
     value: String,
     low: String,
     high: String,
+    /// `± sd` over probe seeds, when several were trained.
+    sd: Option<String>,
+    /// Bars are drawn for scores on [0, 1] only.
+    bar: bool,
     value_pct: f64,
     low_pct: f64,
     width_pct: f64,
@@ -70,10 +74,12 @@ pub fn task_tables(records: &[ResultRecord]) -> Vec<TaskTable> {
             let best: Vec<f64> = metrics
                 .iter()
                 .map(|m| {
-                    recs.iter()
-                        .filter(|r| &r.metric == m)
-                        .map(|r| r.value)
-                        .fold(f64::NEG_INFINITY, f64::max)
+                    let values = recs.iter().filter(|r| &r.metric == m);
+                    if values.clone().all(|r| r.higher_is_better) {
+                        values.map(|r| r.value).fold(f64::NEG_INFINITY, f64::max)
+                    } else {
+                        values.map(|r| r.value).fold(f64::INFINITY, f64::min)
+                    }
                 })
                 .collect();
             let rows = row_keys
@@ -113,15 +119,70 @@ pub fn task_tables(records: &[ResultRecord]) -> Vec<TaskTable> {
 }
 
 fn cell(r: &ResultRecord, best: f64) -> Cell {
-    // Bars span [0, 1]: every metric so far is a score in that range.
     let pct = |v: f64| (v.clamp(0.0, 1.0) * 1000.0).round() / 10.0;
     Cell {
         value: format!("{:.3}", r.value),
         low: format!("{:.3}", r.ci_low),
         high: format!("{:.3}", r.ci_high),
+        sd: r.seed_sd.map(|sd| format!("{sd:.3}")),
+        bar: r.higher_is_better && r.ci_low >= 0.0 && r.ci_high <= 1.0,
         value_pct: pct(r.value),
         low_pct: pct(r.ci_low),
         width_pct: ((pct(r.ci_high) - pct(r.ci_low)) * 10.0).round() / 10.0,
         best: r.value == best,
     }
+}
+
+/// One row of the comparisons table.
+#[derive(Serialize)]
+pub struct ComparisonRow {
+    a: String,
+    b: String,
+    probe: String,
+    metric: String,
+    delta: String,
+    low: String,
+    high: String,
+    p: String,
+    significant: bool,
+}
+
+/// Comparisons of one task.
+#[derive(Serialize)]
+pub struct ComparisonTable {
+    task: String,
+    rows: Vec<ComparisonRow>,
+}
+
+/// Groups comparison records by task, in first-seen order.
+pub fn comparison_tables(records: &[ComparisonRecord]) -> Vec<ComparisonTable> {
+    let mut tasks = Vec::new();
+    for r in records {
+        push_unique(&mut tasks, &r.task);
+    }
+    tasks
+        .into_iter()
+        .map(|task| ComparisonTable {
+            rows: records
+                .iter()
+                .filter(|r| r.task == task)
+                .map(|r| ComparisonRow {
+                    a: format!("{} ({})", r.encoder_a, r.layer_a),
+                    b: format!("{} ({})", r.encoder_b, r.layer_b),
+                    probe: r.comparison.probe.clone(),
+                    metric: r.comparison.metric.clone(),
+                    delta: format!("{:+.3}", r.comparison.delta),
+                    low: format!("{:+.3}", r.comparison.ci_low),
+                    high: format!("{:+.3}", r.comparison.ci_high),
+                    p: if r.comparison.p_value < 0.001 {
+                        "< 0.001".into()
+                    } else {
+                        format!("{:.3}", r.comparison.p_value)
+                    },
+                    significant: r.comparison.p_value < 0.05,
+                })
+                .collect(),
+            task,
+        })
+        .collect()
 }

@@ -1,10 +1,13 @@
 //! repbench tasks: turn cached embeddings into measured values with
 //! confidence intervals.
 //!
-//! * [`metrics`] — classification metrics, checked against scikit-learn.
-//! * [`bootstrap`] — seeded percentile-bootstrap intervals.
-//! * [`standardize`], [`logistic`] — the probe's pieces.
-//! * [`probe::ProbeEvaluator`] — the informativeness evaluator.
+//! * [`metrics`] — one pure function per metric, checked against
+//!   scikit-learn or the cited formula.
+//! * [`bootstrap`] — seeded percentile-bootstrap intervals and paired tests.
+//! * [`probes`] — logistic, ridge, MLP and kNN probes with validation-selected
+//!   hyper-parameters; [`targets`], [`standardize`], [`suite`] support them.
+//! * [`informativeness::ProbeEvaluator`] (multiclass, multilabel, regression)
+//!   and [`retrieval::RetrievalEvaluator`] — the evaluators.
 //!
 //! A task is one `[[tasks]]` entry ([`TaskSpec`]); [`build_evaluator`]
 //! turns it into a [`repbench_framework::evaluator::Evaluator`].
@@ -16,14 +19,20 @@
 //! ```
 
 pub mod bootstrap;
-pub mod logistic;
+pub mod informativeness;
+pub mod linalg;
 pub mod metrics;
-pub mod probe;
+pub mod probes;
+pub mod retrieval;
 pub mod standardize;
+pub mod suite;
+pub mod targets;
 
+use probes::ProbeSpec;
 use repbench_framework::evaluator::Evaluator;
 use repbench_framework::{Error, Result};
 use serde::{Deserialize, Serialize};
+use targets::TargetKind;
 
 /// What kind of target a task reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -32,10 +41,25 @@ pub enum TaskType {
     /// One class per item.
     #[default]
     Multiclass,
+    /// Any number of tags per item (separated by `tag_separator`).
+    Multilabel,
+    /// A number per item.
+    Regression,
+    /// Query-by-example: items of the same class are relevant.
+    Retrieval,
 }
 
 fn d_bootstrap() -> usize {
     1000
+}
+fn d_seeds() -> Vec<u64> {
+    vec![0]
+}
+fn d_separator() -> String {
+    ";".into()
+}
+fn d_ks() -> Vec<usize> {
+    vec![1, 10]
 }
 
 /// A task as written in the config (`[[tasks]]`).
@@ -51,31 +75,84 @@ pub struct TaskSpec {
     /// Target type.
     #[serde(rename = "type", default)]
     pub task_type: TaskType,
-    /// Probes to train (default: logistic with its default grid).
-    #[serde(default = "probe::default_probes")]
-    pub probes: Vec<probe::ProbeSpec>,
-    /// Bootstrap resamples for the confidence intervals (0 disables them).
+    /// Probes to train; default `logistic` for classification, `ridge` for
+    /// regression, none for retrieval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probes: Option<Vec<ProbeSpec>>,
+    /// Bootstrap resamples for the confidence intervals (0 disables them and
+    /// the paired comparisons).
     #[serde(default = "d_bootstrap")]
     pub bootstrap: usize,
+    /// Probe-training seeds: stochastic probes (MLP) are trained once per
+    /// seed and reported per seed and as mean ± sd.
+    #[serde(default = "d_seeds")]
+    pub seeds: Vec<u64>,
+    /// Separator of tags in a multilabel target.
+    #[serde(default = "d_separator")]
+    pub tag_separator: String,
+    /// Cut-offs for retrieval precision@k and nDCG@k.
+    #[serde(default = "d_ks")]
+    pub ks: Vec<usize>,
 }
 
 impl TaskSpec {
+    /// The probes this task trains, defaults filled in.
+    pub fn probe_list(&self) -> Vec<ProbeSpec> {
+        match (&self.probes, self.task_type) {
+            (Some(p), _) => p.clone(),
+            (None, TaskType::Regression) => vec![ProbeSpec::Ridge(Default::default())],
+            (None, TaskType::Retrieval) => Vec::new(),
+            (None, _) => vec![ProbeSpec::Logistic(Default::default())],
+        }
+    }
+
     /// Range checks; `key` is this entry's path in the config.
     pub fn validate(&self, key: &str) -> Result<()> {
-        if self.probes.is_empty() {
-            return Err(Error::config(
-                format!("{key}.probes"),
-                "must list at least one probe",
-            ));
+        let bad = |field: &str, why: String| Err(Error::config(format!("{key}.{field}"), why));
+        let probes = self.probe_list();
+        match self.task_type {
+            TaskType::Retrieval if !probes.is_empty() => {
+                return bad(
+                    "probes",
+                    "retrieval tasks train no probe; remove `probes`".into(),
+                );
+            }
+            TaskType::Retrieval => {}
+            _ if probes.is_empty() => return bad("probes", "must list at least one probe".into()),
+            _ => {}
         }
-        for (i, p) in self.probes.iter().enumerate() {
+        for (i, p) in probes.iter().enumerate() {
+            if self.task_type == TaskType::Regression && matches!(p, ProbeSpec::Logistic(_)) {
+                return bad(
+                    &format!("probes[{i}]"),
+                    "logistic does not apply to regression; use ridge, mlp or knn".into(),
+                );
+            }
             p.validate(&format!("{key}.probes[{i}]"))?;
         }
         if self.bootstrap > 100_000 {
-            return Err(Error::config(
-                format!("{key}.bootstrap"),
+            return bad(
+                "bootstrap",
                 format!("at most 100000 resamples (got {})", self.bootstrap),
-            ));
+            );
+        }
+        if self.seeds.is_empty() {
+            return bad("seeds", "must list at least one seed".into());
+        }
+        if self.tag_separator.chars().count() != 1 {
+            return bad(
+                "tag_separator",
+                format!("must be a single character (got {:?})", self.tag_separator),
+            );
+        }
+        if self.ks.is_empty() || self.ks.contains(&0) {
+            return bad(
+                "ks",
+                format!(
+                    "must be a non-empty list of positive integers (got {:?})",
+                    self.ks
+                ),
+            );
         }
         Ok(())
     }
@@ -83,11 +160,25 @@ impl TaskSpec {
 
 /// Builds the evaluator for a validated task.
 pub fn build_evaluator(spec: &TaskSpec) -> Box<dyn Evaluator> {
+    let mut resolved = spec.clone();
+    resolved.probes = Some(spec.probe_list());
+    let separator = spec.tag_separator.chars().next().unwrap_or(';');
     match spec.task_type {
-        TaskType::Multiclass => Box::new(probe::ProbeEvaluator::new(spec.clone())),
+        TaskType::Multiclass => Box::new(informativeness::ProbeEvaluator::new(
+            resolved,
+            TargetKind::Class,
+        )),
+        TaskType::Multilabel => Box::new(informativeness::ProbeEvaluator::new(
+            resolved,
+            TargetKind::Tags(separator),
+        )),
+        TaskType::Regression => Box::new(informativeness::ProbeEvaluator::new(
+            resolved,
+            TargetKind::Value,
+        )),
+        TaskType::Retrieval => Box::new(retrieval::RetrievalEvaluator::new(resolved)),
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -54,6 +54,17 @@ impl Key {
     }
 }
 
+/// True when one key is the relative major/minor of the other (the minor
+/// tonic three semitones below the major tonic).
+fn relative(a: Key, b: Key) -> bool {
+    let (major, minor) = match (a.major, b.major) {
+        (true, false) => (a, b),
+        (false, true) => (b, a),
+        _ => return false,
+    };
+    (major.tonic as i32 - minor.tonic as i32).rem_euclid(12) == 3
+}
+
 /// Score of one estimate against its reference.
 pub fn weighted_score(reference: Key, estimate: Key) -> f64 {
     let up = |from: u8, to: u8| (to as i32 - from as i32).rem_euclid(12);
@@ -61,9 +72,7 @@ pub fn weighted_score(reference: Key, estimate: Key) -> f64 {
         1.0
     } else if reference.major == estimate.major && up(reference.tonic, estimate.tonic) == 7 {
         0.5
-    } else if reference.major && !estimate.major && up(estimate.tonic, reference.tonic) == 3 {
-        0.3
-    } else if !reference.major && estimate.major && up(reference.tonic, estimate.tonic) == 3 {
+    } else if relative(reference, estimate) {
         0.3
     } else if reference.major != estimate.major && reference.tonic == estimate.tonic {
         0.2

@@ -1,0 +1,550 @@
+//! The probe evaluator: how well can a probe read a target from the
+//! embeddings?
+//!
+//! Protocol: standardise with training statistics only, select each probe's
+//! hyper-parameters on the validation split, then predict **every** test
+//! item once. Each metric gets a 95% percentile-bootstrap interval over test
+//! items; resample indices are seeded by task only, so all encoders of a
+//! task share them and comparisons between encoders are paired. Stochastic
+//! probes (MLP) are trained once per configured seed and reported per seed
+//! and as the mean over seeds (with its standard deviation).
+
+use crate::bootstrap::{estimate, paired, resample_indices};
+use crate::probes::{FitData, ProbeSpec};
+use crate::standardize::Standardizer;
+use crate::suite::metrics_for;
+use crate::targets::{Scores, TargetKind, Targets};
+use crate::TaskSpec;
+use ndarray::{Array2, Axis};
+use repbench_framework::dataset::{Item, Split};
+use repbench_framework::evaluator::{EvalInput, Evaluation, Evaluator};
+use repbench_framework::record::{Comparison, Measurement};
+use repbench_framework::{seed, Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Probes on a multiclass, multilabel or regression task.
+pub struct ProbeEvaluator {
+    spec: TaskSpec,
+    kind: TargetKind,
+}
+
+/// What is cached for comparisons: test scores per probe and seed.
+#[derive(Serialize, Deserialize)]
+struct ProbePredictions {
+    probe: String,
+    seeds: Vec<Vec<Vec<f64>>>,
+}
+
+/// Row indices of each split.
+struct SplitRows {
+    train: Vec<usize>,
+    valid: Vec<usize>,
+    test: Vec<usize>,
+}
+
+impl ProbeEvaluator {
+    /// Wraps a validated task spec.
+    pub fn new(spec: TaskSpec, kind: TargetKind) -> Self {
+        ProbeEvaluator { spec, kind }
+    }
+
+    fn fail(&self, reason: impl Into<String>) -> Error {
+        Error::Task {
+            task: self.spec.name.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    fn split_rows(&self, items: &[Item]) -> Result<SplitRows> {
+        let rows = |split: Split| -> Vec<usize> {
+            items
+                .iter()
+                .enumerate()
+                .filter(|(_, it)| it.split == split)
+                .map(|(i, _)| i)
+                .collect()
+        };
+        let r = SplitRows {
+            train: rows(Split::Train),
+            valid: rows(Split::Valid),
+            test: rows(Split::Test),
+        };
+        for (split, idx) in [
+            (Split::Train, &r.train),
+            (Split::Valid, &r.valid),
+            (Split::Test, &r.test),
+        ] {
+            if idx.is_empty() {
+                return Err(self.fail(format!("the {split} split has no items; every split needs some (check the dataset's split fractions or manifest)")));
+            }
+        }
+        Ok(r)
+    }
+
+    fn check_classes(&self, targets: &Targets, rows: &SplitRows) -> Result<()> {
+        let Targets::Classes { y, names } = targets else {
+            return Ok(());
+        };
+        let train: BTreeSet<usize> = rows.train.iter().map(|&i| y[i]).collect();
+        if train.len() < 2 {
+            return Err(self.fail("the train split holds fewer than two classes; nothing to learn"));
+        }
+        let unseen: BTreeSet<&str> = rows
+            .test
+            .iter()
+            .chain(&rows.valid)
+            .filter(|&&i| !train.contains(&y[i]))
+            .map(|&i| names[y[i]].as_str())
+            .collect();
+        if !unseen.is_empty() {
+            return Err(self.fail(format!("classes {unseen:?} occur in valid/test but never in train; use more items or another split")));
+        }
+        Ok(())
+    }
+
+    fn resamples(&self, task: &str, seed_value: u64, n: usize) -> Vec<Vec<usize>> {
+        resample_indices(
+            n,
+            self.spec.bootstrap,
+            &mut seed::rng(seed_value, &["bootstrap", task]),
+        )
+    }
+
+    /// Seeds a probe trains with: all configured seeds for stochastic
+    /// probes, the first alone for deterministic ones.
+    fn seeds_for(&self, probe: &ProbeSpec) -> Vec<u64> {
+        if probe.is_stochastic() {
+            self.spec.seeds.clone()
+        } else {
+            self.spec.seeds[..1].to_vec()
+        }
+    }
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+fn sample_sd(v: &[f64]) -> f64 {
+    let m = mean(v);
+    (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() as f64 - 1.0)).sqrt()
+}
+
+impl Evaluator for ProbeEvaluator {
+    fn fingerprint(&self) -> String {
+        serde_json::to_string(&self.spec).expect("task specs serialise")
+    }
+
+    fn evaluate(&self, input: &EvalInput<'_>) -> Result<Evaluation> {
+        if let Some((row, _)) = input
+            .embeddings
+            .indexed_iter()
+            .find(|(_, v)| !v.is_finite())
+        {
+            return Err(self.fail(format!(
+                "embedding of item \"{}\" contains NaN or infinity",
+                input.items[row.0].id
+            )));
+        }
+        let targets = Targets::from_items(input.items, &self.spec.target, self.kind)
+            .map_err(|e| self.fail(e))?;
+        let rows = self.split_rows(input.items)?;
+        self.check_classes(&targets, &rows)?;
+        let x = input.embeddings.mapv(f64::from);
+        let take = |idx: &[usize]| -> Array2<f64> { x.select(Axis(0), idx) };
+        let standardizer = Standardizer::fit(take(&rows.train).view());
+        let (x_train, x_valid, x_test) = (
+            standardizer.transform(take(&rows.train).view()),
+            standardizer.transform(take(&rows.valid).view()),
+            standardizer.transform(take(&rows.test).view()),
+        );
+        let (t_train, t_valid, t_test) = (
+            targets.select(&rows.train),
+            targets.select(&rows.valid),
+            targets.select(&rows.test),
+        );
+        let data = FitData {
+            x_train: x_train.view(),
+            t_train: &t_train,
+            x_valid: x_valid.view(),
+            t_valid: &t_valid,
+        };
+        let n = rows.test.len();
+        let resamples = self.resamples(input.task, input.seed, n);
+        let metrics = metrics_for(&t_test);
+        let mut measurements = Vec::new();
+        let mut predictions = Vec::new();
+        let mut selection = Vec::new();
+        for (pi, probe) in self.spec.probe_list().iter().enumerate() {
+            let seeds = self.seeds_for(probe);
+            let mut per_seed: Vec<(u64, Scores, BTreeMap<String, f64>)> = Vec::new();
+            for &s in &seeds {
+                let probe_seed = seed::derive(
+                    input.seed,
+                    &["probe", input.task, &pi.to_string(), &s.to_string()],
+                );
+                let fitted = probe
+                    .fit_select(&data, probe_seed)
+                    .map_err(|e| self.fail(format!("probe {}: {e}", probe.kind())))?;
+                if pi == 0 {
+                    selection.push(fitted.valid_score);
+                }
+                per_seed.push((s, fitted.model.predict(x_test.view()), fitted.params));
+            }
+            for metric in &metrics {
+                let on = |scores: &Scores, idx: &[usize]| {
+                    (metric.compute)(&t_test.select(idx), &scores.select(idx))
+                };
+                let seed_mean = |idx: &[usize]| {
+                    mean(
+                        &per_seed
+                            .iter()
+                            .map(|(_, s, _)| on(s, idx))
+                            .collect::<Vec<_>>(),
+                    )
+                };
+                let e = estimate(n, &resamples, seed_mean);
+                let values: Vec<f64> = per_seed
+                    .iter()
+                    .map(|(_, s, _)| (metric.compute)(&t_test, s))
+                    .collect();
+                let base = Measurement {
+                    evaluator: "probe".into(),
+                    probe: Some(probe.kind().into()),
+                    metric: metric.name.into(),
+                    higher_is_better: metric.higher_is_better,
+                    value: e.value,
+                    ci_low: e.low,
+                    ci_high: e.high,
+                    n,
+                    params: if per_seed.len() == 1 {
+                        per_seed[0].2.clone()
+                    } else {
+                        BTreeMap::new()
+                    },
+                    probe_seed: None,
+                    seed_sd: (per_seed.len() > 1).then(|| sample_sd(&values)),
+                };
+                if per_seed.len() > 1 {
+                    for (s, scores, params) in &per_seed {
+                        let e = estimate(n, &resamples, |idx| on(scores, idx));
+                        measurements.push(Measurement {
+                            value: e.value,
+                            ci_low: e.low,
+                            ci_high: e.high,
+                            params: params.clone(),
+                            probe_seed: Some(*s),
+                            seed_sd: None,
+                            ..base.clone()
+                        });
+                    }
+                }
+                measurements.push(base);
+            }
+            predictions.push(ProbePredictions {
+                probe: probe.kind().into(),
+                seeds: per_seed.iter().map(|(_, s, _)| s.to_rows()).collect(),
+            });
+        }
+        Ok(Evaluation {
+            measurements,
+            predictions: serde_json::to_value(&predictions).expect("predictions serialise"),
+            selection_score: mean(&selection),
+        })
+    }
+
+    fn compare(
+        &self,
+        items: &[Item],
+        seed_value: u64,
+        a: &Evaluation,
+        b: &Evaluation,
+    ) -> Result<Vec<Comparison>> {
+        if self.spec.bootstrap == 0 {
+            return Ok(Vec::new());
+        }
+        let targets =
+            Targets::from_items(items, &self.spec.target, self.kind).map_err(|e| self.fail(e))?;
+        let rows = self.split_rows(items)?;
+        let t_test = targets.select(&rows.test);
+        let n = rows.test.len();
+        let resamples = self.resamples(&self.spec.name, seed_value, n);
+        let parse = |e: &Evaluation| -> Result<Vec<ProbePredictions>> {
+            serde_json::from_value(e.predictions.clone()).map_err(|err| {
+                self.fail(format!(
+                    "cached predictions unreadable ({err}); delete the cache entry"
+                ))
+            })
+        };
+        let (pa, pb) = (parse(a)?, parse(b)?);
+        let mut out = Vec::new();
+        for (probe_a, probe_b) in pa.iter().zip(&pb) {
+            let scores = |p: &ProbePredictions| -> Vec<Scores> {
+                p.seeds
+                    .iter()
+                    .map(|rows| Scores::from_rows(&t_test, rows))
+                    .collect()
+            };
+            let (sa, sb) = (scores(probe_a), scores(probe_b));
+            for metric in metrics_for(&t_test) {
+                let seed_mean = |set: &[Scores], idx: &[usize]| {
+                    let t = t_test.select(idx);
+                    mean(
+                        &set.iter()
+                            .map(|s| (metric.compute)(&t, &s.select(idx)))
+                            .collect::<Vec<_>>(),
+                    )
+                };
+                let r = paired(
+                    n,
+                    &resamples,
+                    |idx| seed_mean(&sa, idx),
+                    |idx| seed_mean(&sb, idx),
+                );
+                out.push(Comparison {
+                    probe: probe_a.probe.clone(),
+                    metric: metric.name.into(),
+                    delta: r.delta.value,
+                    ci_low: r.delta.low,
+                    ci_high: r.delta.high,
+                    p_value: r.p_value,
+                    n,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build_evaluator;
+    use ndarray::Array2;
+    use rand::Rng as _;
+    use repbench_framework::dataset::Label;
+
+    fn split_of(i: usize) -> Split {
+        [
+            Split::Train,
+            Split::Train,
+            Split::Train,
+            Split::Valid,
+            Split::Test,
+        ][i % 5]
+    }
+
+    fn item(i: usize, label: Label) -> Item {
+        Item {
+            id: format!("i{i}"),
+            split: split_of(i),
+            labels: BTreeMap::from([("y".to_string(), label)]),
+            content_key: String::new(),
+            source: String::new(),
+        }
+    }
+
+    fn spec(extra: serde_json::Value) -> TaskSpec {
+        let mut v =
+            serde_json::json!({"name": "t", "dataset": "d", "target": "y", "bootstrap": 200});
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn run(spec: &TaskSpec, items: &[Item], x: &Array2<f32>) -> Result<Evaluation> {
+        build_evaluator(spec).evaluate(&EvalInput {
+            task: "t",
+            items,
+            embeddings: x.view(),
+            seed: 1,
+        })
+    }
+
+    fn value(e: &Evaluation, probe: &str, metric: &str) -> f64 {
+        e.measurements
+            .iter()
+            .find(|m| {
+                m.probe.as_deref() == Some(probe) && m.metric == metric && m.probe_seed.is_none()
+            })
+            .unwrap_or_else(|| panic!("no {probe}/{metric} in {:?}", e.measurements))
+            .value
+    }
+
+    #[test]
+    fn every_probe_reads_separable_classes_and_scores_every_test_item() {
+        let items: Vec<Item> = (0..150)
+            .map(|i| item(i, Label::Text(["a", "b", "c"][i % 3].into())))
+            .collect();
+        let x = Array2::from_shape_fn((150, 3), |(i, j)| {
+            if j == i % 3 {
+                1.0
+            } else {
+                0.1 * ((i * 7 + j) % 5) as f32
+            }
+        });
+        let probes = serde_json::json!([{"kind": "logistic"}, {"kind": "ridge"}, {"kind": "knn"},
+            {"kind": "mlp", "hidden_units": 16, "hidden_layers": [1], "learning_rates": [0.01], "max_epochs": 300}]);
+        let e = run(&spec(serde_json::json!({"probes": probes})), &items, &x).unwrap();
+        for probe in ["logistic", "ridge", "knn", "mlp"] {
+            assert_eq!(value(&e, probe, "accuracy"), 1.0, "{probe}");
+        }
+        for m in &e.measurements {
+            assert_eq!(m.n, 30);
+            assert!(m.ci_low <= m.value && m.value <= m.ci_high, "{m:?}");
+        }
+    }
+
+    /// Two binary factors, target = a XOR b: no linear probe can beat chance.
+    #[test]
+    fn mlp_beats_logistic_on_xor_of_two_factors() {
+        let mut rng = seed::rng(5, &["xor"]);
+        let n = 400;
+        let (mut items, mut x) = (Vec::new(), Array2::<f32>::zeros((n, 2)));
+        for i in 0..n {
+            let (a, b) = (rng.gen_bool(0.5), rng.gen_bool(0.5));
+            x[[i, 0]] = f32::from(u8::from(a)) + rng.gen_range(-0.2..0.2);
+            x[[i, 1]] = f32::from(u8::from(b)) + rng.gen_range(-0.2..0.2);
+            items.push(item(
+                i,
+                Label::Text(if a ^ b { "odd" } else { "even" }.into()),
+            ));
+        }
+        let probes = serde_json::json!([{"kind": "logistic"},
+            {"kind": "mlp", "hidden_units": 32, "hidden_layers": [1], "learning_rates": [0.01], "max_epochs": 300}]);
+        let e = run(&spec(serde_json::json!({"probes": probes})), &items, &x).unwrap();
+        let (logistic, mlp) = (
+            value(&e, "logistic", "accuracy"),
+            value(&e, "mlp", "accuracy"),
+        );
+        assert!(logistic < 0.7, "logistic {logistic}");
+        assert!(mlp > 0.95, "mlp {mlp}");
+    }
+
+    #[test]
+    fn regression_and_multilabel_tasks_use_their_metrics() {
+        let items: Vec<Item> = (0..100)
+            .map(|i| item(i, Label::Number(i as f64 * 0.1)))
+            .collect();
+        let x = Array2::from_shape_fn((100, 2), |(i, j)| {
+            if j == 0 {
+                i as f32 * 0.1
+            } else {
+                ((i * 13) % 7) as f32
+            }
+        });
+        let e = run(&spec(serde_json::json!({"type": "regression"})), &items, &x).unwrap();
+        assert!(value(&e, "ridge", "r2") > 0.99);
+        assert!(value(&e, "ridge", "rmse") < 0.1);
+
+        let tags = ["rock;guitar", "rock", "jazz;piano", "jazz;guitar"];
+        let items: Vec<Item> = (0..120)
+            .map(|i| item(i, Label::Text(tags[i % 4].into())))
+            .collect();
+        let x = Array2::from_shape_fn((120, 4), |(i, j)| f32::from(u8::from(j == i % 4)));
+        let e = run(&spec(serde_json::json!({"type": "multilabel"})), &items, &x).unwrap();
+        assert_eq!(value(&e, "logistic", "roc_auc_macro"), 1.0);
+        assert_eq!(value(&e, "logistic", "average_precision_macro"), 1.0);
+    }
+
+    #[test]
+    fn seeds_are_reported_per_seed_and_as_mean_and_are_reproducible() {
+        let items: Vec<Item> = (0..100)
+            .map(|i| item(i, Label::Text(["a", "b"][(i / 2) % 2].into())))
+            .collect();
+        let x = Array2::from_shape_fn((100, 3), |(i, j)| {
+            ((i * 31 + j * 17) % 11) as f32 + if j == 0 { ((i / 2) % 2) as f32 } else { 0.0 }
+        });
+        let s = spec(serde_json::json!({"seeds": [1, 2, 3],
+            "probes": [{"kind": "mlp", "hidden_units": 8, "hidden_layers": [1], "learning_rates": [0.01], "max_epochs": 20}]}));
+        let a = run(&s, &items, &x).unwrap();
+        let b = run(&s, &items, &x).unwrap();
+        assert_eq!(a, b);
+        let acc: Vec<&Measurement> = a
+            .measurements
+            .iter()
+            .filter(|m| m.metric == "accuracy")
+            .collect();
+        assert_eq!(acc.iter().filter(|m| m.probe_seed.is_some()).count(), 3);
+        let mean_row = acc.iter().find(|m| m.probe_seed.is_none()).unwrap();
+        assert!(mean_row.seed_sd.is_some());
+        let per_seed: Vec<f64> = acc
+            .iter()
+            .filter(|m| m.probe_seed.is_some())
+            .map(|m| m.value)
+            .collect();
+        assert!((mean_row.value - mean(&per_seed)).abs() < 1e-12);
+        let other = spec(serde_json::json!({"seeds": [4, 5, 6],
+            "probes": [{"kind": "mlp", "hidden_units": 8, "hidden_layers": [1], "learning_rates": [0.01], "max_epochs": 20}]}));
+        assert_ne!(run(&other, &items, &x).unwrap().predictions, a.predictions);
+    }
+
+    #[test]
+    fn bad_inputs_are_clear_errors() {
+        let mut items: Vec<Item> = (0..30)
+            .map(|i| item(i, Label::Text(["a", "b", "c"][i % 3].into())))
+            .collect();
+        let x = Array2::from_shape_fn((30, 2), |(i, _)| (i % 3) as f32);
+        items[7].labels.clear();
+        let err = run(&spec(serde_json::json!({})), &items, &x)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"i7\"") && err.contains("no label \"y\""),
+            "{err}"
+        );
+
+        let mut items: Vec<Item> = (0..30)
+            .map(|i| item(i, Label::Text(["a", "b", "c"][i % 3].into())))
+            .collect();
+        items
+            .iter_mut()
+            .filter(|i| i.split == Split::Valid)
+            .for_each(|i| i.split = Split::Train);
+        let err = run(&spec(serde_json::json!({})), &items, &x)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("valid split has no items"), "{err}");
+
+        let items: Vec<Item> = (0..30)
+            .map(|i| item(i, Label::Text(["a", "b", "c"][i % 3].into())))
+            .collect();
+        let mut bad = x.clone();
+        bad[[4, 1]] = f32::NAN;
+        let err = run(&spec(serde_json::json!({})), &items, &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("\"i4\"") && err.contains("NaN"), "{err}");
+
+        let items: Vec<Item> = (0..30).map(|i| item(i, Label::Text("x".into()))).collect();
+        let err = run(&spec(serde_json::json!({"type": "regression"})), &items, &x)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("expected a finite number"), "{err}");
+    }
+
+    #[test]
+    fn paired_comparison_separates_a_good_from_a_bad_encoder() {
+        let items: Vec<Item> = (0..300)
+            .map(|i| item(i, Label::Text(["a", "b", "c"][i % 3].into())))
+            .collect();
+        let good = Array2::from_shape_fn((300, 3), |(i, j)| f32::from(u8::from(j == i % 3)));
+        let noise = Array2::from_shape_fn((300, 3), |(i, j)| ((i * 37 + j * 11) % 17) as f32);
+        let s = spec(serde_json::json!({}));
+        let ev = build_evaluator(&s);
+        let (a, b) = (
+            run(&s, &items, &good).unwrap(),
+            run(&s, &items, &noise).unwrap(),
+        );
+        let cmp = ev.compare(&items, 1, &a, &b).unwrap();
+        let acc = cmp.iter().find(|c| c.metric == "accuracy").unwrap();
+        assert!(
+            acc.delta > 0.3 && acc.p_value < 0.01 && acc.ci_low > 0.0,
+            "{acc:?}"
+        );
+        let same = ev.compare(&items, 1, &a, &a).unwrap();
+        assert!(same.iter().all(|c| c.delta == 0.0 && c.p_value == 1.0));
+    }
+}

@@ -1,0 +1,229 @@
+//! Query-by-example retrieval: each test item queries the other test items
+//! by cosine similarity of raw embeddings; items sharing the query's class
+//! are relevant. No probe is trained, so nothing is fitted on test data.
+//!
+//! Reports mAP, precision@k and nDCG@k (see [`crate::metrics::retrieval`]),
+//! each averaged over queries that have at least one relevant item, with a
+//! bootstrap interval over queries (seeded by task, so paired across
+//! encoders).
+
+use crate::bootstrap::{estimate, paired, resample_indices};
+use crate::metrics::retrieval::{average_precision, ndcg_at_k, precision_at_k, rankings};
+use crate::targets::{TargetKind, Targets};
+use crate::TaskSpec;
+use ndarray::{Array2, Axis};
+use repbench_framework::dataset::{Item, Split};
+use repbench_framework::evaluator::{EvalInput, Evaluation, Evaluator};
+use repbench_framework::record::{Comparison, Measurement};
+use repbench_framework::{seed, Error, Result};
+use std::collections::BTreeMap;
+
+/// The retrieval evaluator.
+pub struct RetrievalEvaluator {
+    spec: TaskSpec,
+}
+
+/// Per-query values of one metric (`None` where the query has no relevant item).
+type PerQuery = BTreeMap<String, Vec<Option<f64>>>;
+
+impl RetrievalEvaluator {
+    /// Wraps a validated task spec.
+    pub fn new(spec: TaskSpec) -> Self {
+        RetrievalEvaluator { spec }
+    }
+
+    fn fail(&self, reason: impl Into<String>) -> Error {
+        Error::Task {
+            task: self.spec.name.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    fn test_rows(&self, items: &[Item]) -> Result<Vec<usize>> {
+        let rows: Vec<usize> = items
+            .iter()
+            .enumerate()
+            .filter(|(_, it)| it.split == Split::Test)
+            .map(|(i, _)| i)
+            .collect();
+        if rows.len() < 2 {
+            return Err(self.fail("retrieval needs at least two test items"));
+        }
+        Ok(rows)
+    }
+
+    fn resamples(&self, seed_value: u64, n: usize) -> Vec<Vec<usize>> {
+        resample_indices(
+            n,
+            self.spec.bootstrap,
+            &mut seed::rng(seed_value, &["bootstrap", &self.spec.name]),
+        )
+    }
+}
+
+/// Mean of the defined values among `idx`; NaN when none is defined.
+fn mean_defined(values: &[Option<f64>], idx: &[usize]) -> f64 {
+    let (sum, count) = idx
+        .iter()
+        .filter_map(|&i| values[i])
+        .fold((0.0, 0usize), |(s, c), v| (s + v, c + 1));
+    if count == 0 {
+        f64::NAN
+    } else {
+        sum / count as f64
+    }
+}
+
+impl Evaluator for RetrievalEvaluator {
+    fn fingerprint(&self) -> String {
+        serde_json::to_string(&self.spec).expect("task specs serialise")
+    }
+
+    fn evaluate(&self, input: &EvalInput<'_>) -> Result<Evaluation> {
+        let rows = self.test_rows(input.items)?;
+        let Targets::Classes { y, .. } =
+            Targets::from_items(input.items, &self.spec.target, TargetKind::Class)
+                .map_err(|e| self.fail(e))?
+        else {
+            unreachable!("class targets requested");
+        };
+        let classes: Vec<usize> = rows.iter().map(|&i| y[i]).collect();
+        let mut x: Array2<f64> = input.embeddings.select(Axis(0), &rows).mapv(f64::from);
+        for mut row in x.rows_mut() {
+            let norm = row.dot(&row).sqrt();
+            if !norm.is_finite() {
+                return Err(self.fail("an embedding contains NaN or infinity"));
+            }
+            if norm > 0.0 {
+                row /= norm;
+            }
+        }
+        let ranked = rankings(&x.dot(&x.t()), &classes);
+        let mut per_query: PerQuery = BTreeMap::new();
+        per_query.insert(
+            "map".into(),
+            ranked.iter().map(|r| average_precision(r)).collect(),
+        );
+        for &k in &self.spec.ks {
+            let has_relevant = |r: &Vec<bool>| r.iter().any(|x| *x);
+            per_query.insert(
+                format!("precision_at_{k}"),
+                ranked
+                    .iter()
+                    .map(|r| has_relevant(r).then(|| precision_at_k(r, k)))
+                    .collect(),
+            );
+            per_query.insert(
+                format!("ndcg_at_{k}"),
+                ranked.iter().map(|r| ndcg_at_k(r, k)).collect(),
+            );
+        }
+        let n = rows.len();
+        let resamples = self.resamples(input.seed, n);
+        let measurements = per_query
+            .iter()
+            .map(|(name, values)| {
+                let e = estimate(n, &resamples, |idx| mean_defined(values, idx));
+                Measurement {
+                    evaluator: "retrieval".into(),
+                    probe: None,
+                    metric: name.clone(),
+                    higher_is_better: true,
+                    value: e.value,
+                    ci_low: e.low,
+                    ci_high: e.high,
+                    n,
+                    params: BTreeMap::new(),
+                    probe_seed: None,
+                    seed_sd: None,
+                }
+            })
+            .collect();
+        let selection_score = mean_defined(&per_query["map"], &(0..n).collect::<Vec<_>>());
+        Ok(Evaluation {
+            measurements,
+            predictions: serde_json::to_value(&per_query).expect("per-query values serialise"),
+            selection_score,
+        })
+    }
+
+    fn compare(
+        &self,
+        items: &[Item],
+        seed_value: u64,
+        a: &Evaluation,
+        b: &Evaluation,
+    ) -> Result<Vec<Comparison>> {
+        if self.spec.bootstrap == 0 {
+            return Ok(Vec::new());
+        }
+        let n = self.test_rows(items)?.len();
+        let resamples = self.resamples(seed_value, n);
+        let parse = |e: &Evaluation| -> Result<PerQuery> {
+            serde_json::from_value(e.predictions.clone())
+                .map_err(|err| self.fail(format!("cached per-query values unreadable ({err})")))
+        };
+        let (qa, qb) = (parse(a)?, parse(b)?);
+        Ok(qa
+            .iter()
+            .filter_map(|(name, va)| qb.get(name).map(|vb| (name, va, vb)))
+            .map(|(name, va, vb)| {
+                let r = paired(
+                    n,
+                    &resamples,
+                    |idx| mean_defined(va, idx),
+                    |idx| mean_defined(vb, idx),
+                );
+                Comparison {
+                    probe: "none".into(),
+                    metric: name.clone(),
+                    delta: r.delta.value,
+                    ci_low: r.delta.low,
+                    ci_high: r.delta.high,
+                    p_value: r.p_value,
+                    n,
+                }
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use repbench_framework::dataset::Label;
+
+    #[test]
+    fn clustered_embeddings_retrieve_perfectly() {
+        let items: Vec<Item> = (0..40)
+            .map(|i| Item {
+                id: format!("i{i}"),
+                split: if i < 20 { Split::Train } else { Split::Test },
+                labels: BTreeMap::from([("y".to_string(), Label::Text(["a", "b"][i % 2].into()))]),
+                content_key: String::new(),
+                source: String::new(),
+            })
+            .collect();
+        let x = Array2::from_shape_fn((40, 2), |(i, j)| {
+            if j == i % 2 {
+                1.0 + (i as f32) * 0.01
+            } else {
+                0.05
+            }
+        });
+        let spec: TaskSpec = serde_json::from_value(serde_json::json!({"name": "t", "dataset": "d", "target": "y", "type": "retrieval", "ks": [5]})).unwrap();
+        let e = RetrievalEvaluator::new(spec)
+            .evaluate(&EvalInput {
+                task: "t",
+                items: &items,
+                embeddings: x.view(),
+                seed: 0,
+            })
+            .unwrap();
+        let get = |m: &str| e.measurements.iter().find(|r| r.metric == m).unwrap().value;
+        assert_eq!(get("map"), 1.0);
+        assert_eq!(get("precision_at_5"), 1.0);
+        assert_eq!(get("ndcg_at_5"), 1.0);
+        assert!(e.measurements.iter().all(|m| m.n == 20));
+    }
+}
