@@ -4,7 +4,7 @@ use crate::config::{self, LoadedConfig};
 use crate::progress::Bars;
 use crate::{plan, Failure};
 use repbench_framework::progress::{Progress, Silent};
-use repbench_framework::record::{write_jsonl, ResultRecord};
+use repbench_framework::record::{write_jsonl, ComparisonRecord, ResultRecord};
 use repbench_framework::runner::{execute, RunPlan};
 use repbench_framework::{fsutil, VERSION};
 use repbench_reports::{layout, write_report};
@@ -72,6 +72,7 @@ pub fn run(config_path: &Path, out_dir: Option<&Path>, quiet: bool) -> Result<()
     let page = write_report(&out).map_err(io)?;
 
     print_summary(&outcome.records);
+    print_comparisons(&outcome.comparisons);
     let s = &outcome.stats;
     for why in &s.corrupt_entries {
         eprintln!("warning: recomputed a corrupt cache entry: {why}");
@@ -103,14 +104,19 @@ fn splits_csv(plan: &RunPlan) -> String {
     out
 }
 
+/// One line per summary value (per-seed rows stay in `results.jsonl`).
 fn print_summary(records: &[ResultRecord]) {
     println!(
-        "{:<16} {:<12} {:<10} {:<18} {:>7}  95% CI",
-        "task", "encoder", "layer", "metric", "value"
+        "{:<16} {:<12} {:<10} {:<9} {:<18} {:>7}  95% CI",
+        "task", "encoder", "layer", "probe", "metric", "value"
     );
-    for r in records {
+    for r in records.iter().filter(|r| r.probe_seed.is_none()) {
+        let sd = r
+            .seed_sd
+            .map(|sd| format!("  ± {sd:.3} over seeds"))
+            .unwrap_or_default();
         println!(
-            "{:<16} {:<12} {:<10} {:<9} {:<18} {:>7.3}  [{:.3}, {:.3}]",
+            "{:<16} {:<12} {:<10} {:<9} {:<18} {:>7.3}  [{:.3}, {:.3}]{sd}",
             r.task,
             r.encoder,
             r.layer,
@@ -119,6 +125,37 @@ fn print_summary(records: &[ResultRecord]) {
             r.value,
             r.ci_low,
             r.ci_high
+        );
+    }
+}
+
+/// Paired comparisons whose difference is significant at 5%.
+fn print_comparisons(comparisons: &[ComparisonRecord]) {
+    let significant: Vec<&ComparisonRecord> = comparisons
+        .iter()
+        .filter(|c| c.comparison.p_value < 0.05)
+        .collect();
+    if comparisons.is_empty() {
+        return;
+    }
+    println!(
+        "\npaired comparisons: {} of {} differences significant at p < 0.05 (comparisons.jsonl)",
+        significant.len(),
+        comparisons.len()
+    );
+    for c in significant {
+        let k = &c.comparison;
+        println!(
+            "  {:<16} {} − {} ({}, {}): {:+.3} [{:+.3}, {:+.3}], p = {:.3}",
+            c.task,
+            c.encoder_a,
+            c.encoder_b,
+            k.probe,
+            k.metric,
+            k.delta,
+            k.ci_low,
+            k.ci_high,
+            k.p_value
         );
     }
 }

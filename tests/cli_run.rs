@@ -184,3 +184,62 @@ fn fresh_runs_with_one_or_many_threads_give_byte_identical_results() {
     }
     assert_eq!(outputs[0], outputs[1]);
 }
+
+#[test]
+fn probes_config_runs_every_task_type_and_compares_encoders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("p");
+    let cfg = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/probes.toml"),
+    )
+    .unwrap()
+    // Smaller MLP so the debug-build test stays quick; same code path.
+    .replace("max_epochs = 150", "max_epochs = 15, hidden_units = 64");
+    let cfg = write(tmp.path(), "probes.toml", &cfg);
+    assert_ok(&repbench(&[
+        "run",
+        &cfg,
+        "--quiet",
+        "--out",
+        &out.display().to_string(),
+    ]));
+    let rows = results(&out);
+    for (task, probe, metric) in [
+        ("pitch_class", "mlp", "accuracy"),
+        ("pitch_class", "knn", "f1_macro"),
+        ("pitch", "ridge", "r2"),
+        ("loudness", "ridge", "rmse"),
+    ] {
+        assert!(
+            rows.iter()
+                .any(|r| r["task"] == task && r["probe"] == probe && r["metric"] == metric),
+            "{task}/{probe}/{metric}"
+        );
+    }
+    assert!(rows.iter().any(|r| r["task"] == "timbre_retrieval"
+        && r["metric"] == "map"
+        && r["evaluator"] == "retrieval"));
+    // The MLP ran three seeds: three per-seed rows and a mean row with its sd.
+    let mlp_acc: Vec<_> = rows
+        .iter()
+        .filter(|r| r["probe"] == "mlp" && r["metric"] == "accuracy" && r["encoder"] == "logmel")
+        .collect();
+    assert_eq!(mlp_acc.len(), 4);
+    assert!(mlp_acc
+        .iter()
+        .any(|r| r["probe_seed"].is_null() && r["seed_sd"].is_number()));
+    let comparisons: Vec<serde_json::Value> =
+        std::fs::read_to_string(out.join("comparisons.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    assert!(comparisons.iter().any(|c| c["task"] == "pitch_class"
+        && c["encoder_a"] == "logmel"
+        && c["encoder_b"] == "mfcc"));
+    assert!(comparisons
+        .iter()
+        .all(|c| (0.0..=1.0).contains(&c["p_value"].as_f64().unwrap())));
+    let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
+    assert!(html.contains("Which differences are real") && html.contains("± "));
+}

@@ -6,6 +6,7 @@
 //! keeps the one with the best validation score ([`ProbeSpec::fit_select`]).
 
 pub mod knn;
+pub mod lbfgs;
 pub mod logistic;
 pub mod mlp;
 pub mod ridge;
