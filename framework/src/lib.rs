@@ -8,6 +8,8 @@
 //! * [`dataset`] defines what a dataset is ([`dataset::Dataset`], [`dataset::Item`]).
 //! * [`cache`] is the content-addressed, checksummed embedding and result cache.
 //! * [`evaluator`] is the interface tasks implement; [`runner`] drives a whole run.
+//! * [`perturb`] holds the audio perturbations (noise, codecs, filters, reverb, …)
+//!   used to measure robustness.
 //! * [`record`] is the `results.jsonl` schema; [`seed`] derives every seed.
 //!
 //! ```
@@ -28,6 +30,7 @@ pub mod encoder;
 pub mod error;
 pub mod evaluator;
 pub mod fsutil;
+pub mod perturb;
 pub mod pooling;
 pub mod progress;
 pub mod record;

@@ -1,0 +1,182 @@
+//! The config form of a perturbation and its expansion into effects.
+
+use super::bitcrush::{Bitcrush, BitcrushSpec};
+use super::clipping::{Clipping, ClippingSpec};
+use super::gain::{Gain, GainSpec};
+use super::noise::{Noise, NoiseSpec};
+use super::{Perturbation, Sweep};
+use crate::seed::Rng;
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// A perturbation as written in the config, tagged by `kind`.
+///
+/// Each kind has one severity axis ([`PerturbationSpec::severity_name`])
+/// that takes one number or a list; every other parameter takes one value.
+/// Unknown kinds and unknown keys are parse errors.
+///
+/// ```toml
+/// [[perturbations]]
+/// kind = "noise"
+/// snr_db = [40, 30, 20, 10, 0]
+/// color = "pink"
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PerturbationSpec {
+    /// Additive noise: `snr_db` (axis), `color`.
+    Noise(NoiseSpec),
+    /// Gain: `gain_db` (axis).
+    Gain(GainSpec),
+    /// Clipping at a percentile of |x|: `percentile` (axis).
+    Clipping(ClippingSpec),
+    /// Bit-depth reduction: `bits` (axis).
+    Bitcrush(BitcrushSpec),
+}
+
+/// A concrete effect that can re-check its parameters under any key.
+pub(crate) trait Effect: Perturbation {
+    /// Range checks; with a sample rate, also the rate-dependent ones.
+    fn check(&self, key: &str, sample_rate: Option<u32>) -> Result<()>;
+    /// The same effect as a plain [`Perturbation`].
+    fn into_perturbation(self: Box<Self>) -> Box<dyn Perturbation>;
+}
+
+macro_rules! effects {
+    ($($t:ty),* $(,)?) => {$(
+        impl Effect for $t {
+            fn check(&self, key: &str, sample_rate: Option<u32>) -> Result<()> {
+                <$t>::check(self, key, sample_rate)
+            }
+            fn into_perturbation(self: Box<Self>) -> Box<dyn Perturbation> {
+                self
+            }
+        }
+    )*};
+}
+effects!(Noise, Gain, Clipping, Bitcrush,);
+
+type Built = Vec<(f64, Box<dyn Effect>)>;
+
+fn each<E: Effect + 'static>(sweep: &Sweep, build: impl Fn(f64) -> E) -> Built {
+    sweep
+        .values()
+        .iter()
+        .map(|&v| (v, Box::new(build(v)) as Box<dyn Effect>))
+        .collect()
+}
+
+impl PerturbationSpec {
+    /// The `kind` string.
+    pub fn kind(&self) -> &'static str {
+        use PerturbationSpec::*;
+        match self {
+            Noise(_) => "noise",
+            Gain(_) => "gain",
+            Clipping(_) => "clipping",
+            Bitcrush(_) => "bitcrush",
+        }
+    }
+
+    /// The name of the severity axis: the field that may hold a list.
+    pub fn severity_name(&self) -> &'static str {
+        use PerturbationSpec::*;
+        match self {
+            Noise(_) => "snr_db",
+            Gain(_) => "gain_db",
+            Clipping(_) => "percentile",
+            Bitcrush(_) => "bits",
+        }
+    }
+
+    /// The severity values in sweep order.
+    pub fn severities(&self) -> Vec<f64> {
+        use PerturbationSpec::*;
+        let sweep = match self {
+            Noise(s) => s.sweep(),
+            Gain(s) => s.sweep(),
+            Clipping(s) => s.sweep(),
+            Bitcrush(s) => s.sweep(),
+        };
+        sweep.values().to_vec()
+    }
+
+    /// Checks every parameter that does not depend on the audio; `key` is
+    /// this entry's path in the config (e.g. `perturbations[0]`) and starts
+    /// every error message (`perturbations[0].snr_db: must be in …`).
+    /// Edges below Nyquist are checked by [`Self::validate_at`] and at
+    /// apply time.
+    pub fn validate(&self, key: &str) -> Result<()> {
+        self.validate_inner(key, None)
+    }
+
+    /// [`Self::validate`] plus the checks that need the audio's sample rate
+    /// (filter edges below Nyquist, resampling below the rate), for callers
+    /// that know the rate at config time.
+    pub fn validate_at(&self, key: &str, sample_rate: u32) -> Result<()> {
+        if sample_rate == 0 {
+            return Err(Error::config(
+                key,
+                "sample rate must be positive (got 0 Hz)",
+            ));
+        }
+        self.validate_inner(key, Some(sample_rate))
+    }
+
+    pub(crate) fn validate_inner(&self, key: &str, sample_rate: Option<u32>) -> Result<()> {
+        Sweep::many(self.severities()).check(key, self.severity_name())?;
+        for (_, effect) in self.build_all() {
+            effect.check(key, sample_rate)?;
+        }
+        Ok(())
+    }
+
+    /// One effect per severity value, in sweep order, each paired with its
+    /// severity.
+    ///
+    /// Call [`Self::validate`] first. An invalid spec expands to a single
+    /// entry with severity NaN whose `apply` returns the validation error,
+    /// so a skipped check surfaces as an error, never as wrong audio.
+    pub fn expand(&self) -> Vec<(f64, Box<dyn Perturbation>)> {
+        if let Err(e) = self.validate(self.kind()) {
+            let rejected = Rejected {
+                kind: self.kind(),
+                reason: e.to_string(),
+            };
+            return vec![(f64::NAN, Box::new(rejected))];
+        }
+        self.build_all()
+            .into_iter()
+            .map(|(v, e)| (v, e.into_perturbation()))
+            .collect()
+    }
+
+    pub(crate) fn build_all(&self) -> Built {
+        use PerturbationSpec::*;
+        match self {
+            Noise(s) => each(s.sweep(), |v| s.build(v)),
+            Gain(s) => each(s.sweep(), |v| s.build(v)),
+            Clipping(s) => each(s.sweep(), |v| s.build(v)),
+            Bitcrush(s) => each(s.sweep(), |v| s.build(v)),
+        }
+    }
+}
+
+/// What an invalid spec expands to: applying it reports why.
+struct Rejected {
+    kind: &'static str,
+    reason: String,
+}
+
+impl Perturbation for Rejected {
+    fn id(&self) -> String {
+        format!("{}/invalid;{}", self.kind, self.reason)
+    }
+
+    fn apply(&self, _audio: &[f32], _sample_rate: u32, _rng: &mut Rng) -> Result<Vec<f32>> {
+        Err(Error::Other(format!(
+            "invalid perturbation (validate the config first): {}",
+            self.reason
+        )))
+    }
+}

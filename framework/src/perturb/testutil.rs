@@ -1,0 +1,49 @@
+//! Signals and measurements shared by the perturbation tests.
+
+use std::f64::consts::TAU;
+
+/// A music-like test signal: three harmonic notes that change every half
+/// second, with decaying partials, vibrato and a little noise. Peak ≈ 0.5.
+pub fn music_like(sample_rate: u32, seconds: f64, seed: u64) -> Vec<f32> {
+    let sr = sample_rate as f64;
+    let n = (seconds * sr).round() as usize;
+    let noise = super::random::gaussian(&mut crate::seed::rng(seed, &["music_like"]), n);
+    let notes = [220.0, 277.18, 329.63, 392.0, 246.94, 311.13];
+    let mut phases = [0.0f64; 3];
+    (0..n)
+        .map(|i| {
+            let t = i as f64 / sr;
+            let step = (t * 2.0) as usize;
+            let vibrato = 1.0 + 0.003 * (TAU * 5.0 * t).sin();
+            let mut v = 0.0;
+            for (voice, phase) in phases.iter_mut().enumerate() {
+                let f0 = notes[(step + 2 * voice + seed as usize) % notes.len()] * vibrato;
+                *phase += TAU * f0 / sr;
+                for h in 1..=8 {
+                    if f0 * h as f64 >= sr / 2.0 {
+                        break;
+                    }
+                    v += 0.06 / h as f64 * (*phase * h as f64).sin();
+                }
+            }
+            let envelope = 0.6 + 0.4 * (-(t * 2.0).fract() * 3.0).exp();
+            (v * envelope + 0.01 * noise[i]) as f32
+        })
+        .collect()
+}
+
+/// `10·log10(P_x / P_(y-x))`.
+pub fn snr_db(x: &[f32], y: &[f32]) -> f64 {
+    let ps: f64 = x.iter().map(|&v| (v as f64).powi(2)).sum();
+    let pn: f64 = x
+        .iter()
+        .zip(y)
+        .map(|(&a, &b)| (b as f64 - a as f64).powi(2))
+        .sum();
+    10.0 * (ps / pn).log10()
+}
+
+/// Root mean square.
+pub fn rms(x: &[f32]) -> f64 {
+    (x.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
+}
