@@ -65,6 +65,8 @@ pub fn run(config_path: &Path, out_dir: Option<&Path>, quiet: bool) -> Result<()
         "finished_unix": finished,
         "elapsed_seconds": started.elapsed().as_secs_f64(),
         "threads": rayon_threads(),
+        "perturb_splits": loaded.config.run.perturb_splits,
+        "perturbations": perturbation_summary(&plan),
         "stats": outcome.stats,
     });
     let run_text = serde_json::to_string_pretty(&run_json).expect("run.json serialises");
@@ -88,6 +90,18 @@ pub fn run(config_path: &Path, out_dir: Option<&Path>, quiet: bool) -> Result<()
     println!("results: {}", out.join(layout::RESULTS).display());
     println!("report:  {}", page.display());
     Ok(())
+}
+
+/// Each perturbation sweep: its result name, severity parameter and values.
+fn perturbation_summary(plan: &RunPlan) -> Vec<serde_json::Value> {
+    let mut out: Vec<serde_json::Value> = Vec::new();
+    for p in &plan.perturbations {
+        match out.iter_mut().find(|v| v["name"] == p.name.as_str()) {
+            Some(v) => v["severities"].as_array_mut().expect("array").push(p.severity.into()),
+            None => out.push(serde_json::json!({"name": p.name, "severity_name": p.severity_name, "severities": [p.severity]})),
+        }
+    }
+    out
 }
 
 fn rayon_threads() -> usize {

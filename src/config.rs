@@ -4,6 +4,8 @@
 
 use repbench_datasets::DatasetSpec;
 use repbench_framework::encoder::EncoderSpec;
+use repbench_framework::perturb::PerturbationSpec;
+use repbench_framework::runner::PerturbSplits;
 use repbench_tasks::TaskSpec;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -23,6 +25,10 @@ pub struct RunSection {
     /// Cache directory (default: `<out_dir>/cache`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_dir: Option<PathBuf>,
+    /// Which items perturbations apply to: `test` (train on clean, test on
+    /// perturbed; default) or `all`.
+    #[serde(default)]
+    pub perturb_splits: PerturbSplits,
 }
 
 /// The whole experiment.
@@ -37,6 +43,9 @@ pub struct ExperimentConfig {
     pub encoders: Vec<EncoderSpec>,
     /// `[[tasks]]`.
     pub tasks: Vec<TaskSpec>,
+    /// `[[perturbations]]`: sweeps for robustness, invariance and drift.
+    #[serde(default)]
+    pub perturbations: Vec<PerturbationSpec>,
 }
 
 /// A parsed, checked config and where it came from.
@@ -177,6 +186,14 @@ fn check(config: &ExperimentConfig) -> Result<(), String> {
     for (i, e) in config.encoders.iter().enumerate() {
         e.validate(&format!("encoders[{i}]"))
             .map_err(|e| e.to_string())?;
+    }
+    for (i, p) in config.perturbations.iter().enumerate() {
+        let key = format!("perturbations[{i}]");
+        p.validate(&key).map_err(|e| e.to_string())?;
+        // Rate-dependent limits (cutoffs below Nyquist) against every encoder.
+        for e in &config.encoders {
+            p.validate_at(&key, e.sample_rate()).map_err(|err| format!("{err} (encoder \"{}\" runs at {} Hz)", e.name(), e.sample_rate()))?;
+        }
     }
     let dataset_names: Vec<&str> = config.datasets.iter().map(DatasetSpec::name).collect();
     for (i, t) in config.tasks.iter().enumerate() {

@@ -5,7 +5,8 @@
 use crate::config::LoadedConfig;
 use repbench_framework::cache::Cache;
 use repbench_framework::encoder::build_encoder;
-use repbench_framework::runner::{RunPlan, TaskEntry};
+use repbench_framework::perturb::PerturbationSpec;
+use repbench_framework::runner::{PerturbationEntry, RunPlan, TaskEntry};
 use repbench_framework::Result;
 use std::path::Path;
 
@@ -37,6 +38,7 @@ pub fn build(loaded: &LoadedConfig, out_dir: &Path) -> Result<RunPlan> {
         .cache_dir
         .clone()
         .unwrap_or_else(|| out_dir.join("cache"));
+    let perturbations = perturbation_entries(&cfg.perturbations);
     Ok(RunPlan {
         run_id: loaded.run_id(),
         config_hash: loaded.hash.clone(),
@@ -44,8 +46,30 @@ pub fn build(loaded: &LoadedConfig, out_dir: &Path) -> Result<RunPlan> {
         datasets,
         encoders,
         tasks,
+        perturbations,
+        perturb_splits: cfg.run.perturb_splits,
         cache: Cache::new(cache_dir),
     })
+}
+
+/// Expands every sweep into one entry per severity. A kind used by several
+/// sweeps is numbered (`noise`, `noise#2`) so result names stay unique.
+fn perturbation_entries(specs: &[PerturbationSpec]) -> Vec<PerturbationEntry> {
+    let mut entries = Vec::new();
+    for (sweep, spec) in specs.iter().enumerate() {
+        let earlier = specs[..sweep].iter().filter(|s| s.kind() == spec.kind()).count();
+        let name = if earlier == 0 { spec.kind().to_string() } else { format!("{}#{}", spec.kind(), earlier + 1) };
+        for (severity, effect) in spec.expand() {
+            entries.push(PerturbationEntry {
+                name: name.clone(),
+                sweep,
+                severity_name: spec.severity_name().into(),
+                severity,
+                effect,
+            });
+        }
+    }
+    entries
 }
 
 /// Checks that every task's target is a label of its dataset's items.

@@ -34,6 +34,55 @@ pub struct Evaluation {
     pub selection_score: f64,
 }
 
+/// Perturbed embeddings of one sweep, one matrix per severity.
+pub enum Variants<'a> {
+    /// Rows are the test items, in item order; train/valid stay clean.
+    TestRows(Vec<ArrayView2<'a, f32>>),
+    /// Rows are all items: everything was perturbed.
+    Full(Vec<ArrayView2<'a, f32>>),
+}
+
+impl Variants<'_> {
+    /// Number of severities.
+    pub fn len(&self) -> usize {
+        match self {
+            Variants::TestRows(v) | Variants::Full(v) => v.len(),
+        }
+    }
+
+    /// True when the sweep is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The full `(items, dim)` matrix of severity `i`: for test-only
+    /// perturbation, the clean matrix with its test rows replaced.
+    pub fn full_matrix(&self, i: usize, clean: ArrayView2<f32>, items: &[Item]) -> ndarray::Array2<f32> {
+        match self {
+            Variants::Full(v) => v[i].to_owned(),
+            Variants::TestRows(v) => {
+                let mut full = clean.to_owned();
+                let test_rows = items.iter().enumerate().filter(|(_, it)| it.split == crate::dataset::Split::Test);
+                for ((row, _), perturbed) in test_rows.zip(v[i].rows()) {
+                    full.row_mut(row).assign(&perturbed);
+                }
+                full
+            }
+        }
+    }
+}
+
+/// An evaluator's output for one perturbation sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VariantResults {
+    /// One evaluation per severity, in sweep order (may include
+    /// `*_drop` measurements relative to clean).
+    pub per_variant: Vec<Evaluation>,
+    /// Summaries over the whole sweep (e.g. normalised area under the
+    /// metric-vs-severity curve).
+    pub summary: Vec<Measurement>,
+}
+
 /// Turns embeddings plus targets into measurements.
 pub trait Evaluator: Send + Sync {
     /// Canonical description of every setting that changes the output; the
@@ -41,6 +90,25 @@ pub trait Evaluator: Send + Sync {
     fn fingerprint(&self) -> String;
     /// Computes the measurements.
     fn evaluate(&self, input: &EvalInput<'_>) -> Result<Evaluation>;
+    /// Evaluates a perturbation sweep. The default evaluates each severity's
+    /// full matrix on its own; evaluators that can reuse work (train a probe
+    /// once on clean data) or report drops and summaries override it.
+    fn evaluate_variants(&self, input: &EvalInput<'_>, variants: &Variants<'_>) -> Result<VariantResults> {
+        let per_variant = (0..variants.len())
+            .map(|i| {
+                let full = variants.full_matrix(i, input.embeddings, input.items);
+                self.evaluate(&EvalInput {
+                    embeddings: full.view(),
+                    ..*input
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(VariantResults {
+            per_variant,
+            summary: Vec::new(),
+        })
+    }
+
     /// Paired comparisons of two evaluations of the same items (`a − b`).
     /// The default compares nothing.
     fn compare(

@@ -23,6 +23,7 @@
 //! ```
 
 pub mod audio;
+pub mod bootstrap;
 pub mod cache;
 pub mod dataset;
 pub mod dsp;

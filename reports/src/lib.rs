@@ -7,6 +7,8 @@
 //! println!("{}", page.display());
 //! ```
 
+mod chart;
+mod robustness;
 mod table;
 
 use minijinja::{context, Environment};
@@ -45,6 +47,16 @@ pub fn render_html(
         .map_err(|e| Error::Other(format!("report template: {e}")))?;
     let tasks = table::task_tables(records);
     let comparisons = table::comparison_tables(comparisons);
+    let axis: std::collections::HashMap<String, String> = run
+        .get("perturbations")
+        .and_then(|v| v.as_array())
+        .map(|list| {
+            list.iter()
+                .filter_map(|p| Some((p.get("name")?.as_str()?.to_owned(), p.get("severity_name")?.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let (robustness, drift) = robustness::sections(records, &axis)?;
     let run_rows: Vec<(String, String)> = run
         .as_object()
         .map(|o| {
@@ -74,6 +86,8 @@ pub fn render_html(
                 n_records => records.len(),
                 tasks,
                 comparisons,
+                robustness,
+                drift,
                 run => run_rows,
                 config,
             })

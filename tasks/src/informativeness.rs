@@ -10,14 +10,14 @@
 //! and as the mean over seeds (with its standard deviation).
 
 use crate::bootstrap::{estimate, paired, resample_indices};
-use crate::probes::{FitData, ProbeSpec};
+use crate::probes::{FitData, Fitted, ProbeSpec};
 use crate::standardize::Standardizer;
-use crate::suite::metrics_for;
+use crate::suite::{metrics_for, Metric};
 use crate::targets::{Scores, TargetKind, Targets};
 use crate::TaskSpec;
-use ndarray::{Array2, Axis};
+use ndarray::{Array2, ArrayView2, Axis};
 use repbench_framework::dataset::{Item, Split};
-use repbench_framework::evaluator::{EvalInput, Evaluation, Evaluator};
+use repbench_framework::evaluator::{EvalInput, Evaluation, Evaluator, VariantResults, Variants};
 use repbench_framework::record::{Comparison, Measurement};
 use repbench_framework::{seed, Error, Result};
 use serde::{Deserialize, Serialize};
@@ -131,105 +131,131 @@ fn sample_sd(v: &[f64]) -> f64 {
     (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() as f64 - 1.0)).sqrt()
 }
 
-impl Evaluator for ProbeEvaluator {
-    fn fingerprint(&self) -> String {
-        serde_json::to_string(&self.spec).expect("task specs serialise")
-    }
+/// Targets, splits, resamples and metrics shared by every matrix a task
+/// evaluates (clean and perturbed).
+struct Prepared {
+    rows: SplitRows,
+    t_train: Targets,
+    t_valid: Targets,
+    t_test: Targets,
+    resamples: Vec<Vec<usize>>,
+    metrics: Vec<Metric>,
+}
 
-    fn evaluate(&self, input: &EvalInput<'_>) -> Result<Evaluation> {
-        if let Some((row, _)) = input
-            .embeddings
-            .indexed_iter()
-            .find(|(_, v)| !v.is_finite())
-        {
-            return Err(self.fail(format!(
-                "embedding of item \"{}\" contains NaN or infinity",
-                input.items[row.0].id
-            )));
-        }
-        let targets = Targets::from_items(input.items, &self.spec.target, self.kind)
-            .map_err(|e| self.fail(e))?;
+/// One probe trained on one matrix: the standardiser and a model per seed.
+struct ProbeFit {
+    kind: &'static str,
+    standardizer: Standardizer,
+    per_seed: Vec<(u64, Fitted)>,
+}
+
+/// Test scores of one probe, per seed, with the chosen parameters.
+struct ProbeScores {
+    kind: &'static str,
+    per_seed: Vec<(u64, Scores, BTreeMap<String, f64>)>,
+}
+
+impl ProbeEvaluator {
+    fn prepare(&self, input: &EvalInput<'_>) -> Result<Prepared> {
+        let targets = Targets::from_items(input.items, &self.spec.target, self.kind).map_err(|e| self.fail(e))?;
         let rows = self.split_rows(input.items)?;
         self.check_classes(&targets, &rows)?;
-        let x = input.embeddings.mapv(f64::from);
-        let take = |idx: &[usize]| -> Array2<f64> { x.select(Axis(0), idx) };
-        let standardizer = Standardizer::fit(take(&rows.train).view());
-        let (x_train, x_valid, x_test) = (
-            standardizer.transform(take(&rows.train).view()),
-            standardizer.transform(take(&rows.valid).view()),
-            standardizer.transform(take(&rows.test).view()),
-        );
-        let (t_train, t_valid, t_test) = (
-            targets.select(&rows.train),
-            targets.select(&rows.valid),
-            targets.select(&rows.test),
-        );
+        let t_test = targets.select(&rows.test);
+        Ok(Prepared {
+            t_train: targets.select(&rows.train),
+            t_valid: targets.select(&rows.valid),
+            resamples: self.resamples(input.task, input.seed, rows.test.len()),
+            metrics: metrics_for(&t_test),
+            t_test,
+            rows,
+        })
+    }
+
+    fn check_finite(&self, x: ArrayView2<f32>, items: &[Item]) -> Result<()> {
+        match x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+            Some((row, _)) => Err(self.fail(format!("embedding of item \"{}\" contains NaN or infinity", items[row.0].id))),
+            None => Ok(()),
+        }
+    }
+
+    /// Trains every probe (and seed) on the train/valid rows of `x`.
+    fn fit(&self, input: &EvalInput<'_>, prep: &Prepared, x: ArrayView2<f32>) -> Result<Vec<ProbeFit>> {
+        self.check_finite(x, input.items)?;
+        let take = |idx: &[usize]| -> Array2<f64> { x.select(Axis(0), idx).mapv(f64::from) };
+        let standardizer = Standardizer::fit(take(&prep.rows.train).view());
+        let (x_train, x_valid) = (standardizer.transform(take(&prep.rows.train).view()), standardizer.transform(take(&prep.rows.valid).view()));
         let data = FitData {
             x_train: x_train.view(),
-            t_train: &t_train,
+            t_train: &prep.t_train,
             x_valid: x_valid.view(),
-            t_valid: &t_valid,
+            t_valid: &prep.t_valid,
         };
-        let n = rows.test.len();
-        let resamples = self.resamples(input.task, input.seed, n);
-        let metrics = metrics_for(&t_test);
-        let mut measurements = Vec::new();
-        let mut predictions = Vec::new();
-        let mut selection = Vec::new();
-        for (pi, probe) in self.spec.probe_list().iter().enumerate() {
-            let seeds = self.seeds_for(probe);
-            let mut per_seed: Vec<(u64, Scores, BTreeMap<String, f64>)> = Vec::new();
-            for &s in &seeds {
-                let probe_seed = seed::derive(
-                    input.seed,
-                    &["probe", input.task, &pi.to_string(), &s.to_string()],
-                );
-                let fitted = probe
-                    .fit_select(&data, probe_seed)
-                    .map_err(|e| self.fail(format!("probe {}: {e}", probe.kind())))?;
-                if pi == 0 {
-                    selection.push(fitted.valid_score);
+        self.spec
+            .probe_list()
+            .iter()
+            .enumerate()
+            .map(|(pi, probe)| {
+                let per_seed = self
+                    .seeds_for(probe)
+                    .into_iter()
+                    .map(|s| {
+                        let probe_seed = seed::derive(input.seed, &["probe", input.task, &pi.to_string(), &s.to_string()]);
+                        probe.fit_select(&data, probe_seed).map(|f| (s, f)).map_err(|e| self.fail(format!("probe {}: {e}", probe.kind())))
+                    })
+                    .collect::<Result<_>>()?;
+                Ok(ProbeFit {
+                    kind: probe.kind(),
+                    standardizer: standardizer.clone(),
+                    per_seed,
+                })
+            })
+            .collect()
+    }
+
+    /// Scores the test rows of `x` with fitted probes.
+    fn score(&self, prep: &Prepared, fits: &[ProbeFit], x: ArrayView2<f32>, items: &[Item]) -> Result<Vec<ProbeScores>> {
+        self.check_finite(x, items)?;
+        let test = x.select(Axis(0), &prep.rows.test).mapv(f64::from);
+        Ok(fits
+            .iter()
+            .map(|fit| {
+                let x_test = fit.standardizer.transform(test.view());
+                ProbeScores {
+                    kind: fit.kind,
+                    per_seed: fit.per_seed.iter().map(|(s, f)| (*s, f.model.predict(x_test.view()), f.params.clone())).collect(),
                 }
-                per_seed.push((s, fitted.model.predict(x_test.view()), fitted.params));
-            }
-            for metric in &metrics {
-                let on = |scores: &Scores, idx: &[usize]| {
-                    (metric.compute)(&t_test.select(idx), &scores.select(idx))
-                };
-                let seed_mean = |idx: &[usize]| {
-                    mean(
-                        &per_seed
-                            .iter()
-                            .map(|(_, s, _)| on(s, idx))
-                            .collect::<Vec<_>>(),
-                    )
-                };
-                let e = estimate(n, &resamples, seed_mean);
-                let values: Vec<f64> = per_seed
-                    .iter()
-                    .map(|(_, s, _)| (metric.compute)(&t_test, s))
-                    .collect();
+            })
+            .collect())
+    }
+
+    /// Measurements of every probe and metric, with per-seed rows when a
+    /// stochastic probe ran several seeds.
+    fn measure(&self, prep: &Prepared, scores: &[ProbeScores]) -> Vec<Measurement> {
+        let n = prep.rows.test.len();
+        let mut out = Vec::new();
+        for probe in scores {
+            for metric in &prep.metrics {
+                let on = |s: &Scores, idx: &[usize]| (metric.compute)(&prep.t_test.select(idx), &s.select(idx));
+                let e = estimate(n, &prep.resamples, |idx| Self::seed_mean(prep, metric, probe, idx));
+                let values: Vec<f64> = probe.per_seed.iter().map(|(_, s, _)| (metric.compute)(&prep.t_test, s)).collect();
+                let several = probe.per_seed.len() > 1;
                 let base = Measurement {
                     evaluator: "probe".into(),
-                    probe: Some(probe.kind().into()),
+                    probe: Some(probe.kind.into()),
                     metric: metric.name.into(),
                     higher_is_better: metric.higher_is_better,
                     value: e.value,
                     ci_low: e.low,
                     ci_high: e.high,
                     n,
-                    params: if per_seed.len() == 1 {
-                        per_seed[0].2.clone()
-                    } else {
-                        BTreeMap::new()
-                    },
+                    params: if several { BTreeMap::new() } else { probe.per_seed[0].2.clone() },
                     probe_seed: None,
-                    seed_sd: (per_seed.len() > 1).then(|| sample_sd(&values)),
+                    seed_sd: several.then(|| sample_sd(&values)),
                 };
-                if per_seed.len() > 1 {
-                    for (s, scores, params) in &per_seed {
-                        let e = estimate(n, &resamples, |idx| on(scores, idx));
-                        measurements.push(Measurement {
+                if several {
+                    for (s, scores, params) in &probe.per_seed {
+                        let e = estimate(n, &prep.resamples, |idx| on(scores, idx));
+                        out.push(Measurement {
                             value: e.value,
                             ci_low: e.low,
                             ci_high: e.high,
@@ -240,17 +266,144 @@ impl Evaluator for ProbeEvaluator {
                         });
                     }
                 }
-                measurements.push(base);
+                out.push(base);
             }
-            predictions.push(ProbePredictions {
-                probe: probe.kind().into(),
-                seeds: per_seed.iter().map(|(_, s, _)| s.to_rows()).collect(),
-            });
         }
-        Ok(Evaluation {
-            measurements,
+        out
+    }
+
+    fn evaluation(&self, prep: &Prepared, fits: &[ProbeFit], scores: &[ProbeScores]) -> Evaluation {
+        let predictions: Vec<ProbePredictions> = scores
+            .iter()
+            .map(|p| ProbePredictions {
+                probe: p.kind.into(),
+                seeds: p.per_seed.iter().map(|(_, s, _)| s.to_rows()).collect(),
+            })
+            .collect();
+        let selection: Vec<f64> = fits.first().map(|f| f.per_seed.iter().map(|(_, fitted)| fitted.valid_score).collect()).unwrap_or_default();
+        Evaluation {
+            measurements: self.measure(prep, scores),
             predictions: serde_json::to_value(&predictions).expect("predictions serialise"),
-            selection_score: mean(&selection),
+            selection_score: if selection.is_empty() { f64::NEG_INFINITY } else { mean(&selection) },
+        }
+    }
+
+    /// `metric` on the items `idx`, averaged over seeds.
+    fn seed_mean(prep: &Prepared, metric: &Metric, probe: &ProbeScores, idx: &[usize]) -> f64 {
+        let t = prep.t_test.select(idx);
+        mean(&probe.per_seed.iter().map(|(_, s, _)| (metric.compute)(&t, &s.select(idx))).collect::<Vec<_>>())
+    }
+
+    /// Per-severity drops relative to clean (paired over the same
+    /// resamples) for one severity's scores.
+    fn drops(&self, prep: &Prepared, clean: &[ProbeScores], perturbed: &[ProbeScores]) -> Vec<Measurement> {
+        let n = prep.rows.test.len();
+        let mut out = Vec::new();
+        for (c, p) in clean.iter().zip(perturbed) {
+            for metric in &prep.metrics {
+                let r = paired(n, &prep.resamples, |idx| Self::seed_mean(prep, metric, p, idx), |idx| Self::seed_mean(prep, metric, c, idx));
+                out.push(Measurement {
+                    evaluator: "robustness".into(),
+                    probe: Some(p.kind.into()),
+                    metric: format!("{}_drop", metric.name),
+                    higher_is_better: metric.higher_is_better,
+                    value: r.delta.value,
+                    ci_low: r.delta.low,
+                    ci_high: r.delta.high,
+                    n,
+                    params: BTreeMap::from([("p_value".to_string(), r.p_value)]),
+                    probe_seed: None,
+                    seed_sd: None,
+                });
+            }
+        }
+        out
+    }
+
+    /// Normalised area under the retained-performance curve of a sweep:
+    /// the trapezoid area of `[1, r_1, …, r_k]` over positions `0..=k`
+    /// divided by `k`, where `r_i` is the metric at severity `i` relative
+    /// to clean (`v/clean`, or `clean/v` for errors). 1 means no loss;
+    /// severities count in config order (list them mildest first).
+    fn nauc(&self, prep: &Prepared, clean: &[ProbeScores], sweep: &[Vec<ProbeScores>]) -> Vec<Measurement> {
+        let n = prep.rows.test.len();
+        let mut out = Vec::new();
+        for (pi, c) in clean.iter().enumerate() {
+            for metric in &prep.metrics {
+                let area = |idx: &[usize]| {
+                    let base = Self::seed_mean(prep, metric, c, idx);
+                    let retained: Vec<f64> = std::iter::once(1.0)
+                        .chain(sweep.iter().map(|scores| {
+                            let v = Self::seed_mean(prep, metric, &scores[pi], idx);
+                            if metric.higher_is_better {
+                                v / base
+                            } else {
+                                base / v
+                            }
+                        }))
+                        .collect();
+                    let k = (retained.len() - 1) as f64;
+                    retained.windows(2).map(|w| 0.5 * (w[0] + w[1])).sum::<f64>() / k
+                };
+                let e = estimate(n, &prep.resamples, area);
+                out.push(Measurement {
+                    evaluator: "robustness".into(),
+                    probe: Some(c.kind.into()),
+                    metric: format!("{}_nauc", metric.name),
+                    higher_is_better: true,
+                    value: e.value,
+                    ci_low: e.low,
+                    ci_high: e.high,
+                    n,
+                    params: BTreeMap::new(),
+                    probe_seed: None,
+                    seed_sd: None,
+                });
+            }
+        }
+        out
+    }
+}
+
+impl Evaluator for ProbeEvaluator {
+    fn fingerprint(&self) -> String {
+        serde_json::to_string(&self.spec).expect("task specs serialise")
+    }
+
+    fn evaluate(&self, input: &EvalInput<'_>) -> Result<Evaluation> {
+        let prep = self.prepare(input)?;
+        let fits = self.fit(input, &prep, input.embeddings)?;
+        let scores = self.score(&prep, &fits, input.embeddings, input.items)?;
+        Ok(self.evaluation(&prep, &fits, &scores))
+    }
+
+    /// Test-only perturbation trains each probe once on clean data and
+    /// scores every severity's test rows with it; full perturbation
+    /// retrains per severity. Both report drops and the sweep's nAUC.
+    fn evaluate_variants(&self, input: &EvalInput<'_>, variants: &Variants<'_>) -> Result<VariantResults> {
+        let prep = self.prepare(input)?;
+        let clean_fits = self.fit(input, &prep, input.embeddings)?;
+        let clean_scores = self.score(&prep, &clean_fits, input.embeddings, input.items)?;
+        let mut per_variant = Vec::with_capacity(variants.len());
+        let mut sweep_scores = Vec::with_capacity(variants.len());
+        for i in 0..variants.len() {
+            let full = variants.full_matrix(i, input.embeddings, input.items);
+            let (fits, scores) = match variants {
+                Variants::TestRows(_) => (None, self.score(&prep, &clean_fits, full.view(), input.items)?),
+                Variants::Full(_) => {
+                    let fits = self.fit(input, &prep, full.view())?;
+                    let scores = self.score(&prep, &fits, full.view(), input.items)?;
+                    (Some(fits), scores)
+                }
+            };
+            let mut evaluation = self.evaluation(&prep, fits.as_deref().unwrap_or(&clean_fits), &scores);
+            evaluation.measurements.extend(self.drops(&prep, &clean_scores, &scores));
+            per_variant.push(evaluation);
+            sweep_scores.push(scores);
+        }
+        Ok(VariantResults {
+            per_variant,
+            summary: self.nauc(&prep, &clean_scores, &sweep_scores),
         })
     }
 

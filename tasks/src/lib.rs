@@ -18,7 +18,7 @@
 //! assert!((f1_macro(&[0, 1, 1], &[0, 1, 0], 2) - 2.0 / 3.0).abs() < 1e-12);
 //! ```
 
-pub mod bootstrap;
+pub use repbench_framework::bootstrap;
 pub mod informativeness;
 pub mod linalg;
 pub mod metrics;

@@ -51,6 +51,13 @@ impl EncoderSpec {
         }
     }
 
+    /// The sample rate the encoder takes audio at.
+    pub fn sample_rate(&self) -> u32 {
+        match self {
+            EncoderSpec::LogmelStats(s) | EncoderSpec::MfccStats(s) => s.sample_rate,
+        }
+    }
+
     /// Checks every option's range; `key` is this entry's path in the
     /// config, e.g. `encoders[1]`.
     pub fn validate(&self, key: &str) -> Result<()> {

@@ -7,7 +7,7 @@
 //! default `percentile`).
 
 use rand::Rng as _;
-use repbench_framework::seed::Rng;
+use crate::seed::Rng;
 
 /// A metric value with its confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq)]

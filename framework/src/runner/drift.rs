@@ -1,0 +1,93 @@
+//! Stage 3: embedding drift — how far a perturbation moves each item's
+//! embedding, with no probe: the mean cosine distance `1 − cos(e, e′)`
+//! between clean and perturbed embeddings of the same items, with a 95%
+//! bootstrap interval over items.
+
+use super::embed::Embeddings;
+use super::RunPlan;
+use crate::bootstrap::{estimate, resample_indices};
+use crate::record::ResultRecord;
+use crate::{seed, VERSION};
+use ndarray::ArrayView1;
+
+/// Resamples used for drift intervals.
+const RESAMPLES: usize = 1000;
+
+/// Cosine distance; 0 between two zero vectors, 1 between a zero and a
+/// non-zero vector (no direction in common).
+pub fn cosine_distance(a: ArrayView1<f32>, b: ArrayView1<f32>) -> f64 {
+    let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
+    for (x, y) in a.iter().zip(b.iter()) {
+        let (x, y) = (f64::from(*x), f64::from(*y));
+        ab += x * y;
+        aa += x * x;
+        bb += y * y;
+    }
+    match (aa > 0.0, bb > 0.0) {
+        (false, false) => 0.0,
+        (true, true) => 1.0 - ab / (aa.sqrt() * bb.sqrt()),
+        _ => 1.0,
+    }
+}
+
+/// Drift records for every (dataset, encoder, layer, perturbation).
+pub fn measure(plan: &RunPlan, emb: &Embeddings) -> Vec<ResultRecord> {
+    let mut out = Vec::new();
+    for (di, dataset) in plan.datasets.iter().enumerate() {
+        let rows = &emb.perturbed_rows[&di];
+        if rows.is_empty() {
+            continue;
+        }
+        let resamples = resample_indices(rows.len(), RESAMPLES, &mut seed::rng(plan.seed, &["bootstrap", "drift", dataset.name()]));
+        for (ei, encoder) in plan.encoders.iter().enumerate() {
+            let clean = &emb.clean[&(di, ei)].shard;
+            for (pi, p) in plan.perturbations.iter().enumerate() {
+                let perturbed = &emb.perturbed[&(di, ei, pi)];
+                for (li, layer) in clean.layers.iter().enumerate() {
+                    let moved = &perturbed.shard.layers[li].matrix;
+                    let d: Vec<f64> = rows.iter().enumerate().map(|(k, &r)| cosine_distance(layer.matrix.row(r), moved.row(k))).collect();
+                    let e = estimate(d.len(), &resamples, |idx| idx.iter().map(|&i| d[i]).sum::<f64>() / idx.len() as f64);
+                    out.push(ResultRecord {
+                        run_id: plan.run_id.clone(),
+                        encoder: encoder.name().into(),
+                        layer: layer.name.clone(),
+                        dataset: dataset.name().into(),
+                        task: "embedding_drift".into(),
+                        evaluator: "drift".into(),
+                        probe: None,
+                        perturbation: p.name.clone(),
+                        severity: Some(p.severity),
+                        seed: plan.seed,
+                        metric: "cosine_distance".into(),
+                        higher_is_better: false,
+                        value: e.value,
+                        ci_low: e.low,
+                        ci_high: e.high,
+                        n: d.len(),
+                        params: Default::default(),
+                        probe_seed: None,
+                        seed_sd: None,
+                        embedding_key: perturbed.key.clone(),
+                        config_hash: plan.config_hash.clone(),
+                        repbench_version: VERSION.into(),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn cosine_distance_values() {
+        assert!((cosine_distance(array![1.0f32, 0.0].view(), array![2.0f32, 0.0].view())).abs() < 1e-12);
+        assert!((cosine_distance(array![1.0f32, 0.0].view(), array![0.0f32, 3.0].view()) - 1.0).abs() < 1e-12);
+        assert!((cosine_distance(array![1.0f32, 0.0].view(), array![-1.0f32, 0.0].view()) - 2.0).abs() < 1e-12);
+        assert_eq!(cosine_distance(array![0.0f32, 0.0].view(), array![0.0f32, 0.0].view()), 0.0);
+    }
+}

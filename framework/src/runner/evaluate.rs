@@ -1,0 +1,219 @@
+//! Stage 2: evaluations per (task, encoder, layer): clean, then each
+//! perturbation sweep, each cached by the keys of everything it read.
+
+use super::embed::Embeddings;
+use super::{PerturbSplits, RunPlan, RunStats};
+use crate::cache::{KeyBuilder, Lookup};
+use crate::dataset::digest;
+use crate::evaluator::{EvalInput, Evaluation, VariantResults, Variants};
+use crate::progress::Progress;
+use crate::record::{Measurement, ResultRecord};
+use crate::{Error, Result, VERSION};
+use rayon::prelude::*;
+
+/// One (task, encoder, layer) combination.
+#[derive(Debug, Clone, Copy)]
+pub struct Unit {
+    /// Task index.
+    pub task: usize,
+    /// Dataset index.
+    pub dataset: usize,
+    /// Encoder index.
+    pub encoder: usize,
+    /// Layer index within the encoder.
+    pub layer: usize,
+}
+
+/// A clean evaluation with its unit and cache key (for comparisons).
+pub struct CleanResult {
+    /// Where it came from.
+    pub unit: Unit,
+    /// The evaluation.
+    pub evaluation: Evaluation,
+    /// Its cache key.
+    pub key: String,
+}
+
+/// Everything stage 2 produced.
+pub struct Evaluated {
+    /// Records in unit order: clean values, then each sweep.
+    pub records: Vec<ResultRecord>,
+    /// Clean evaluations, in unit order.
+    pub clean: Vec<CleanResult>,
+}
+
+fn units(plan: &RunPlan) -> Result<Vec<Unit>> {
+    let mut units = Vec::new();
+    for (ti, task) in plan.tasks.iter().enumerate() {
+        let di = plan.datasets.iter().position(|d| d.name() == task.dataset).ok_or_else(|| Error::Task {
+            task: task.name.clone(),
+            reason: format!("no dataset named \"{}\"", task.dataset),
+        })?;
+        for (ei, encoder) in plan.encoders.iter().enumerate() {
+            for li in 0..encoder.layers().len() {
+                units.push(Unit {
+                    task: ti,
+                    dataset: di,
+                    encoder: ei,
+                    layer: li,
+                });
+            }
+        }
+    }
+    Ok(units)
+}
+
+/// Index ranges of `plan.perturbations` that form one sweep each.
+fn sweeps(plan: &RunPlan) -> Vec<std::ops::Range<usize>> {
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    for (i, p) in plan.perturbations.iter().enumerate() {
+        match out.last_mut() {
+            Some(r) if plan.perturbations[r.start].sweep == p.sweep => r.end = i + 1,
+            _ => out.push(i..i + 1),
+        }
+    }
+    out
+}
+
+/// Evaluates every unit (in parallel) and stamps the records.
+pub fn run(plan: &RunPlan, emb: &Embeddings, progress: &dyn Progress, stats: &mut RunStats) -> Result<Evaluated> {
+    let units = units(plan)?;
+    let sweeps = sweeps(plan);
+    let stage = progress.stage("evaluate", units.len() as u64);
+    let results: Vec<Result<UnitOutput>> = units
+        .par_iter()
+        .map(|unit| {
+            let out = evaluate_unit(plan, emb, &sweeps, unit);
+            stage.inc(1);
+            out
+        })
+        .collect();
+    stage.finish();
+    let mut out = Evaluated {
+        records: Vec::new(),
+        clean: Vec::new(),
+    };
+    for (unit, result) in units.iter().zip(results) {
+        let r = result?;
+        stats.evaluations_cached += r.cached;
+        stats.evaluations_computed += r.computed;
+        out.records.extend(r.records);
+        out.clean.push(CleanResult {
+            unit: *unit,
+            evaluation: r.clean,
+            key: r.clean_key,
+        });
+    }
+    Ok(out)
+}
+
+struct UnitOutput {
+    clean: Evaluation,
+    clean_key: String,
+    records: Vec<ResultRecord>,
+    cached: usize,
+    computed: usize,
+}
+
+/// Reads `key` from the cache or computes and stores it; `true` when cached.
+fn cached<T: serde::Serialize + serde::de::DeserializeOwned>(plan: &RunPlan, key: &str, compute: impl FnOnce() -> Result<T>) -> Result<(T, bool)> {
+    if let Lookup::Hit(v) = plan.cache.load_value::<T>(key)? {
+        return Ok((v, true));
+    }
+    let v = compute()?;
+    plan.cache.store_value(key, &v)?;
+    Ok((v, false))
+}
+
+fn evaluate_unit(plan: &RunPlan, emb: &Embeddings, sweeps: &[std::ops::Range<usize>], unit: &Unit) -> Result<UnitOutput> {
+    let task = &plan.tasks[unit.task];
+    let items = plan.datasets[unit.dataset].items();
+    let clean_store = &emb.clean[&(unit.dataset, unit.encoder)];
+    let layer = &clean_store.shard.layers[unit.layer];
+    let input = EvalInput {
+        task: &task.name,
+        items,
+        embeddings: layer.matrix.view(),
+        seed: plan.seed,
+    };
+    let clean_key = KeyBuilder::new("result")
+        .field("repbench", VERSION)
+        .field("embeddings", &clean_store.key)
+        .field("layer", &layer.name)
+        .field("evaluator", &task.evaluator.fingerprint())
+        .field("items", &digest(items))
+        .field("seed", &plan.seed.to_string())
+        .finish();
+    let (clean, was_cached) = cached(plan, &clean_key, || task.evaluator.evaluate(&input))?;
+    let (mut n_cached, mut n_computed) = (usize::from(was_cached), usize::from(!was_cached));
+    let mut records = stamp(plan, unit, &clean_store.key, &layer.name, &clean.measurements, None);
+    for sweep in sweeps {
+        let stores: Vec<_> = sweep.clone().map(|p| &emb.perturbed[&(unit.dataset, unit.encoder, p)]).collect();
+        let mut key = KeyBuilder::new("robustness");
+        key.field("clean", &clean_key).field("splits", &format!("{:?}", plan.perturb_splits));
+        for s in &stores {
+            key.field("variant", &s.key);
+        }
+        let key = key.finish();
+        let (results, was_cached) = cached(plan, &key, || {
+            let matrices = stores.iter().map(|s| s.shard.layers[unit.layer].matrix.view()).collect();
+            let variants = match plan.perturb_splits {
+                PerturbSplits::Test => Variants::TestRows(matrices),
+                PerturbSplits::All => Variants::Full(matrices),
+            };
+            task.evaluator.evaluate_variants(&input, &variants)
+        })?;
+        n_cached += usize::from(was_cached);
+        n_computed += usize::from(!was_cached);
+        let VariantResults { per_variant, summary } = results;
+        for (p, evaluation) in sweep.clone().zip(&per_variant) {
+            records.extend(stamp(plan, unit, &emb.perturbed[&(unit.dataset, unit.encoder, p)].key, &layer.name, &evaluation.measurements, Some(p)));
+        }
+        let mut summary_records = stamp(plan, unit, &clean_store.key, &layer.name, &summary, Some(sweep.start));
+        summary_records.iter_mut().for_each(|r| r.severity = None);
+        records.extend(summary_records);
+    }
+    Ok(UnitOutput {
+        clean,
+        clean_key,
+        records,
+        cached: n_cached,
+        computed: n_computed,
+    })
+}
+
+/// Result records for `measurements` of `unit`, under perturbation `p`.
+pub fn stamp(plan: &RunPlan, unit: &Unit, emb_key: &str, layer: &str, measurements: &[Measurement], p: Option<usize>) -> Vec<ResultRecord> {
+    let task = &plan.tasks[unit.task];
+    let dataset = &plan.datasets[unit.dataset];
+    let encoder = &plan.encoders[unit.encoder];
+    let perturbation = p.map(|i| &plan.perturbations[i]);
+    measurements
+        .iter()
+        .cloned()
+        .map(|m| ResultRecord {
+            run_id: plan.run_id.clone(),
+            encoder: encoder.name().into(),
+            layer: layer.into(),
+            dataset: dataset.name().into(),
+            task: task.name.clone(),
+            evaluator: m.evaluator,
+            probe: m.probe,
+            perturbation: perturbation.map_or_else(|| "none".into(), |p| p.name.clone()),
+            severity: perturbation.map(|p| p.severity),
+            seed: plan.seed,
+            metric: m.metric,
+            higher_is_better: m.higher_is_better,
+            value: m.value,
+            ci_low: m.ci_low,
+            ci_high: m.ci_high,
+            n: m.n,
+            params: m.params,
+            probe_seed: m.probe_seed,
+            seed_sd: m.seed_sd,
+            embedding_key: emb_key.into(),
+            config_hash: plan.config_hash.clone(),
+            repbench_version: VERSION.into(),
+        })
+        .collect()
+}

@@ -1,0 +1,139 @@
+//! Drives a run:
+//!
+//! 1. [`embed`]: fill the embedding cache for every (dataset, encoder) on
+//!    clean audio, and for every (dataset, encoder, perturbation severity)
+//!    on the perturbed items (the test split by default);
+//! 2. [`evaluate`]: evaluate every (task, encoder, layer) on clean
+//!    embeddings and, per perturbation sweep, on its perturbed variants
+//!    (robustness), reusing cached results;
+//! 3. [`drift`]: how far perturbation moves each embedding (no probe);
+//! 4. [`compare`]: paired comparisons between encoders on clean data.
+//!
+//! Items are processed in parallel (rayon) but every output is collected in
+//! item order and every random choice is seeded by name, so records do not
+//! depend on the thread count.
+
+mod compare;
+mod drift;
+mod embed;
+mod evaluate;
+
+pub use embed::embedding_key;
+
+use crate::cache::Cache;
+use crate::dataset::Dataset;
+use crate::encoder::Encoder;
+use crate::evaluator::Evaluator;
+use crate::perturb::Perturbation;
+use crate::progress::Progress;
+use crate::record::{ComparisonRecord, ResultRecord};
+use crate::Result;
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// A task bound to its dataset and evaluator.
+pub struct TaskEntry {
+    /// Task name from the config.
+    pub name: String,
+    /// Name of the dataset it reads.
+    pub dataset: String,
+    /// What computes its measurements.
+    pub evaluator: Box<dyn Evaluator>,
+}
+
+/// One perturbation at one severity.
+pub struct PerturbationEntry {
+    /// Name in results (the kind, made unique within the config).
+    pub name: String,
+    /// Index of the `[[perturbations]]` entry (the sweep) it belongs to.
+    pub sweep: usize,
+    /// Name of the severity parameter, e.g. `snr_db`.
+    pub severity_name: String,
+    /// The severity value.
+    pub severity: f64,
+    /// The effect.
+    pub effect: Box<dyn Perturbation>,
+}
+
+/// Which items perturbations apply to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PerturbSplits {
+    /// Only test items: probes train on clean audio and are tested on
+    /// perturbed audio (mir_ref's protocol).
+    #[default]
+    Test,
+    /// Every item: probes train and test on perturbed audio.
+    All,
+}
+
+/// Everything a run needs, built from a validated config.
+pub struct RunPlan {
+    /// Stable id of the run (derived from the config hash).
+    pub run_id: String,
+    /// Hash of the canonical config.
+    pub config_hash: String,
+    /// Global seed.
+    pub seed: u64,
+    /// Datasets in config order.
+    pub datasets: Vec<Box<dyn Dataset>>,
+    /// Encoders in config order.
+    pub encoders: Vec<Box<dyn Encoder>>,
+    /// Tasks in config order.
+    pub tasks: Vec<TaskEntry>,
+    /// Perturbations, sweep by sweep, severities in config order.
+    pub perturbations: Vec<PerturbationEntry>,
+    /// Which items perturbations apply to.
+    pub perturb_splits: PerturbSplits,
+    /// Where embeddings and results are cached.
+    pub cache: Cache,
+}
+
+/// Counts and timings of a run, for `run.json`.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct RunStats {
+    /// Embedding shards computed in this run.
+    pub shards_computed: usize,
+    /// Shards read from the cache.
+    pub shards_cached: usize,
+    /// Cache entries found corrupt and recomputed.
+    pub corrupt_entries: Vec<String>,
+    /// Evaluations computed in this run.
+    pub evaluations_computed: usize,
+    /// Evaluations read from the cache.
+    pub evaluations_cached: usize,
+    /// Seconds spent filling the embedding cache.
+    pub embed_seconds: f64,
+    /// Seconds spent evaluating.
+    pub evaluate_seconds: f64,
+}
+
+/// What a run produced.
+pub struct RunOutcome {
+    /// Records: per task (config order) clean then robustness values, then
+    /// embedding drift.
+    pub records: Vec<ResultRecord>,
+    /// Paired comparisons between encoders, per task, in config order.
+    pub comparisons: Vec<ComparisonRecord>,
+    /// Counts and timings.
+    pub stats: RunStats,
+}
+
+/// Runs the plan.
+pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
+    let mut stats = RunStats::default();
+    let t0 = Instant::now();
+    let embeddings = embed::fill(plan, progress, &mut stats)?;
+    stats.embed_seconds = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let evaluated = evaluate::run(plan, &embeddings, progress, &mut stats)?;
+    let mut records = evaluated.records;
+    records.extend(drift::measure(plan, &embeddings));
+    let comparisons = compare::encoders(plan, &evaluated.clean, &embeddings)?;
+    stats.evaluate_seconds = t1.elapsed().as_secs_f64();
+    Ok(RunOutcome {
+        records,
+        comparisons,
+        stats,
+    })
+}
