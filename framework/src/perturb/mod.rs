@@ -27,11 +27,15 @@
 //! ```
 
 pub mod bitcrush;
+pub mod butterworth;
 pub mod clipping;
+mod convolve;
 mod fft_len;
+pub mod filter;
 pub mod gain;
 pub mod noise;
 mod random;
+pub mod reverb;
 mod spec;
 mod sweep;
 #[cfg(test)]
@@ -39,8 +43,10 @@ mod testutil;
 
 pub use bitcrush::{Bitcrush, BitcrushSpec};
 pub use clipping::{Clipping, ClippingSpec};
+pub use filter::{BandpassSpec, Filter, FilterSpec};
 pub use gain::{Gain, GainSpec};
 pub use noise::{Noise, NoiseColor, NoiseSpec};
+pub use reverb::{Reverb, ReverbSpec};
 pub use spec::PerturbationSpec;
 pub use sweep::Sweep;
 

@@ -2,8 +2,10 @@
 
 use super::bitcrush::{Bitcrush, BitcrushSpec};
 use super::clipping::{Clipping, ClippingSpec};
+use super::filter::{BandpassSpec, Filter, FilterSpec};
 use super::gain::{Gain, GainSpec};
 use super::noise::{Noise, NoiseSpec};
+use super::reverb::{Reverb, ReverbSpec};
 use super::{Perturbation, Sweep};
 use crate::seed::Rng;
 use crate::{Error, Result};
@@ -28,6 +30,15 @@ pub enum PerturbationSpec {
     Noise(NoiseSpec),
     /// Gain: `gain_db` (axis).
     Gain(GainSpec),
+    /// Butterworth lowpass: `cutoff_hz` (axis), `order`.
+    Lowpass(FilterSpec),
+    /// Butterworth highpass: `cutoff_hz` (axis), `order`.
+    Highpass(FilterSpec),
+    /// Butterworth bandpass: `low_hz`, `high_hz` (axis), `order`.
+    Bandpass(BandpassSpec),
+    /// Convolution reverb: `rt60_s` (axis) and `wet`, or `ir_path` and
+    /// `wet` (axis).
+    Reverb(ReverbSpec),
     /// Clipping at a percentile of |x|: `percentile` (axis).
     Clipping(ClippingSpec),
     /// Bit-depth reduction: `bits` (axis).
@@ -54,7 +65,7 @@ macro_rules! effects {
         }
     )*};
 }
-effects!(Noise, Gain, Clipping, Bitcrush,);
+effects!(Noise, Gain, Filter, Reverb, Clipping, Bitcrush);
 
 type Built = Vec<(f64, Box<dyn Effect>)>;
 
@@ -73,6 +84,10 @@ impl PerturbationSpec {
         match self {
             Noise(_) => "noise",
             Gain(_) => "gain",
+            Lowpass(_) => "lowpass",
+            Highpass(_) => "highpass",
+            Bandpass(_) => "bandpass",
+            Reverb(_) => "reverb",
             Clipping(_) => "clipping",
             Bitcrush(_) => "bitcrush",
         }
@@ -84,6 +99,9 @@ impl PerturbationSpec {
         match self {
             Noise(_) => "snr_db",
             Gain(_) => "gain_db",
+            Lowpass(_) | Highpass(_) => "cutoff_hz",
+            Bandpass(_) => "high_hz",
+            Reverb(s) => s.severity_name(),
             Clipping(_) => "percentile",
             Bitcrush(_) => "bits",
         }
@@ -95,6 +113,9 @@ impl PerturbationSpec {
         let sweep = match self {
             Noise(s) => s.sweep(),
             Gain(s) => s.sweep(),
+            Lowpass(s) | Highpass(s) => s.sweep(),
+            Bandpass(s) => s.sweep(),
+            Reverb(s) => s.sweep(),
             Clipping(s) => s.sweep(),
             Bitcrush(s) => s.sweep(),
         };
@@ -124,7 +145,10 @@ impl PerturbationSpec {
     }
 
     pub(crate) fn validate_inner(&self, key: &str, sample_rate: Option<u32>) -> Result<()> {
-        Sweep::many(self.severities()).check(key, self.severity_name())?;
+        match self {
+            PerturbationSpec::Reverb(s) => s.check_shape(key)?,
+            _ => Sweep::many(self.severities()).check(key, self.severity_name())?,
+        }
         for (_, effect) in self.build_all() {
             effect.check(key, sample_rate)?;
         }
@@ -156,6 +180,14 @@ impl PerturbationSpec {
         match self {
             Noise(s) => each(s.sweep(), |v| s.build(v)),
             Gain(s) => each(s.sweep(), |v| s.build(v)),
+            Lowpass(s) => each(s.sweep(), |v| s.build_lowpass(v)),
+            Highpass(s) => each(s.sweep(), |v| s.build_highpass(v)),
+            Bandpass(s) => each(s.sweep(), |v| s.build(v)),
+            Reverb(s) => s
+                .build_all()
+                .into_iter()
+                .map(|(v, r)| (v, Box::new(r) as Box<dyn Effect>))
+                .collect(),
             Clipping(s) => each(s.sweep(), |v| s.build(v)),
             Bitcrush(s) => each(s.sweep(), |v| s.build(v)),
         }

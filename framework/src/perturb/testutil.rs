@@ -1,5 +1,6 @@
 //! Signals and measurements shared by the perturbation tests.
 
+use realfft::RealFftPlanner;
 use std::f64::consts::TAU;
 
 /// A music-like test signal: three harmonic notes that change every half
@@ -46,4 +47,30 @@ pub fn snr_db(x: &[f32], y: &[f32]) -> f64 {
 /// Root mean square.
 pub fn rms(x: &[f32]) -> f64 {
     (x.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
+}
+
+/// Magnitude response in dB of the impulse response `h` at `n_fft / 2 + 1`
+/// equally spaced frequencies from 0 to Nyquist.
+pub fn magnitude_db(h: &[f32], n_fft: usize) -> Vec<f64> {
+    let mut buf = vec![0.0f64; n_fft];
+    for (b, &v) in buf.iter_mut().zip(h) {
+        *b = v as f64;
+    }
+    let fft = RealFftPlanner::<f64>::new().plan_fft_forward(n_fft);
+    let mut spec = fft.make_output_vec();
+    fft.process(&mut buf, &mut spec).unwrap();
+    spec.iter()
+        .map(|c| 20.0 * c.norm().max(1e-300).log10())
+        .collect()
+}
+
+/// Frequencies (Hz) where the response `db` (from [`magnitude_db`])
+/// crosses `level` dB, linearly interpolated between bins.
+pub fn crossings(db: &[f64], sample_rate: u32, level: f64) -> Vec<f64> {
+    let bin_hz = sample_rate as f64 / (2.0 * (db.len() - 1) as f64);
+    db.windows(2)
+        .enumerate()
+        .filter(|(_, w)| (w[0] - level) * (w[1] - level) < 0.0)
+        .map(|(k, w)| (k as f64 + (level - w[0]) / (w[1] - w[0])) * bin_hz)
+        .collect()
 }
