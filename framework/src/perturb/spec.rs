@@ -4,7 +4,9 @@ use super::bitcrush::{Bitcrush, BitcrushSpec};
 use super::clipping::{Clipping, ClippingSpec};
 use super::filter::{BandpassSpec, Filter, FilterSpec};
 use super::gain::{Gain, GainSpec};
+use super::mp3::{Mp3, Mp3Spec};
 use super::noise::{Noise, NoiseSpec};
+use super::resample::{Resample, ResampleSpec};
 use super::reverb::{Reverb, ReverbSpec};
 use super::{Perturbation, Sweep};
 use crate::seed::Rng;
@@ -30,6 +32,8 @@ pub enum PerturbationSpec {
     Noise(NoiseSpec),
     /// Gain: `gain_db` (axis).
     Gain(GainSpec),
+    /// MP3 round trip: `bitrate_kbps` (axis).
+    Mp3(Mp3Spec),
     /// Butterworth lowpass: `cutoff_hz` (axis), `order`.
     Lowpass(FilterSpec),
     /// Butterworth highpass: `cutoff_hz` (axis), `order`.
@@ -43,6 +47,8 @@ pub enum PerturbationSpec {
     Clipping(ClippingSpec),
     /// Bit-depth reduction: `bits` (axis).
     Bitcrush(BitcrushSpec),
+    /// Down- and up-sampling: `rate_hz` (axis).
+    Resample(ResampleSpec),
 }
 
 /// A concrete effect that can re-check its parameters under any key.
@@ -65,7 +71,7 @@ macro_rules! effects {
         }
     )*};
 }
-effects!(Noise, Gain, Filter, Reverb, Clipping, Bitcrush);
+effects!(Noise, Gain, Mp3, Filter, Reverb, Clipping, Bitcrush, Resample);
 
 type Built = Vec<(f64, Box<dyn Effect>)>;
 
@@ -84,12 +90,14 @@ impl PerturbationSpec {
         match self {
             Noise(_) => "noise",
             Gain(_) => "gain",
+            Mp3(_) => "mp3",
             Lowpass(_) => "lowpass",
             Highpass(_) => "highpass",
             Bandpass(_) => "bandpass",
             Reverb(_) => "reverb",
             Clipping(_) => "clipping",
             Bitcrush(_) => "bitcrush",
+            Resample(_) => "resample",
         }
     }
 
@@ -99,11 +107,13 @@ impl PerturbationSpec {
         match self {
             Noise(_) => "snr_db",
             Gain(_) => "gain_db",
+            Mp3(_) => "bitrate_kbps",
             Lowpass(_) | Highpass(_) => "cutoff_hz",
             Bandpass(_) => "high_hz",
             Reverb(s) => s.severity_name(),
             Clipping(_) => "percentile",
             Bitcrush(_) => "bits",
+            Resample(_) => "rate_hz",
         }
     }
 
@@ -113,11 +123,13 @@ impl PerturbationSpec {
         let sweep = match self {
             Noise(s) => s.sweep(),
             Gain(s) => s.sweep(),
+            Mp3(s) => s.sweep(),
             Lowpass(s) | Highpass(s) => s.sweep(),
             Bandpass(s) => s.sweep(),
             Reverb(s) => s.sweep(),
             Clipping(s) => s.sweep(),
             Bitcrush(s) => s.sweep(),
+            Resample(s) => s.sweep(),
         };
         sweep.values().to_vec()
     }
@@ -180,6 +192,7 @@ impl PerturbationSpec {
         match self {
             Noise(s) => each(s.sweep(), |v| s.build(v)),
             Gain(s) => each(s.sweep(), |v| s.build(v)),
+            Mp3(s) => each(s.sweep(), |v| s.build(v)),
             Lowpass(s) => each(s.sweep(), |v| s.build_lowpass(v)),
             Highpass(s) => each(s.sweep(), |v| s.build_highpass(v)),
             Bandpass(s) => each(s.sweep(), |v| s.build(v)),
@@ -190,6 +203,7 @@ impl PerturbationSpec {
                 .collect(),
             Clipping(s) => each(s.sweep(), |v| s.build(v)),
             Bitcrush(s) => each(s.sweep(), |v| s.build(v)),
+            Resample(s) => each(s.sweep(), |v| s.build(v)),
         }
     }
 }

@@ -33,6 +33,13 @@ pub fn music_like(sample_rate: u32, seconds: f64, seed: u64) -> Vec<f32> {
         .collect()
 }
 
+/// A pure tone.
+pub fn sine(freq: f64, sample_rate: u32, n: usize, amplitude: f64) -> Vec<f32> {
+    (0..n)
+        .map(|i| (amplitude * (TAU * freq * i as f64 / sample_rate as f64).sin()) as f32)
+        .collect()
+}
+
 /// `10·log10(P_x / P_(y-x))`.
 pub fn snr_db(x: &[f32], y: &[f32]) -> f64 {
     let ps: f64 = x.iter().map(|&v| (v as f64).powi(2)).sum();
@@ -47,6 +54,27 @@ pub fn snr_db(x: &[f32], y: &[f32]) -> f64 {
 /// Root mean square.
 pub fn rms(x: &[f32]) -> f64 {
     (x.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
+}
+
+/// Frequency of the strongest spectral peak of `x`: Hann window, FFT zero-
+/// padded to 4× the length, parabolic interpolation on log magnitude.
+pub fn peak_frequency(x: &[f32], sample_rate: u32) -> f64 {
+    let n = x.len();
+    let m = (4 * n).next_power_of_two();
+    let mut buf = vec![0.0f64; m];
+    for (i, &v) in x.iter().enumerate() {
+        buf[i] = v as f64 * (0.5 - 0.5 * (TAU * i as f64 / n as f64).cos());
+    }
+    let fft = RealFftPlanner::<f64>::new().plan_fft_forward(m);
+    let mut spec = fft.make_output_vec();
+    fft.process(&mut buf, &mut spec).unwrap();
+    let mag: Vec<f64> = spec.iter().map(|c| c.norm().max(1e-300).ln()).collect();
+    let k = (1..mag.len() - 1)
+        .max_by(|&a, &b| mag[a].total_cmp(&mag[b]))
+        .unwrap();
+    let (a, b, c) = (mag[k - 1], mag[k], mag[k + 1]);
+    let offset = 0.5 * (a - c) / (a - 2.0 * b + c);
+    (k as f64 + offset) * sample_rate as f64 / m as f64
 }
 
 /// Magnitude response in dB of the impulse response `h` at `n_fft / 2 + 1`
