@@ -6,8 +6,10 @@ use super::filter::{BandpassSpec, Filter, FilterSpec};
 use super::gain::{Gain, GainSpec};
 use super::mp3::{Mp3, Mp3Spec};
 use super::noise::{Noise, NoiseSpec};
+use super::pitch_shift::{PitchShift, PitchShiftSpec};
 use super::resample::{Resample, ResampleSpec};
 use super::reverb::{Reverb, ReverbSpec};
+use super::time_stretch::{TimeStretch, TimeStretchSpec};
 use super::{Perturbation, Sweep};
 use crate::seed::Rng;
 use crate::{Error, Result};
@@ -43,6 +45,10 @@ pub enum PerturbationSpec {
     /// Convolution reverb: `rt60_s` (axis) and `wet`, or `ir_path` and
     /// `wet` (axis).
     Reverb(ReverbSpec),
+    /// Pitch shift keeping duration: `semitones` (axis).
+    PitchShift(PitchShiftSpec),
+    /// Tempo change keeping pitch: `rate` (axis).
+    TimeStretch(TimeStretchSpec),
     /// Clipping at a percentile of |x|: `percentile` (axis).
     Clipping(ClippingSpec),
     /// Bit-depth reduction: `bits` (axis).
@@ -71,7 +77,18 @@ macro_rules! effects {
         }
     )*};
 }
-effects!(Noise, Gain, Mp3, Filter, Reverb, Clipping, Bitcrush, Resample);
+effects!(
+    Noise,
+    Gain,
+    Mp3,
+    Filter,
+    Reverb,
+    PitchShift,
+    TimeStretch,
+    Clipping,
+    Bitcrush,
+    Resample
+);
 
 type Built = Vec<(f64, Box<dyn Effect>)>;
 
@@ -95,6 +112,8 @@ impl PerturbationSpec {
             Highpass(_) => "highpass",
             Bandpass(_) => "bandpass",
             Reverb(_) => "reverb",
+            PitchShift(_) => "pitch_shift",
+            TimeStretch(_) => "time_stretch",
             Clipping(_) => "clipping",
             Bitcrush(_) => "bitcrush",
             Resample(_) => "resample",
@@ -111,6 +130,8 @@ impl PerturbationSpec {
             Lowpass(_) | Highpass(_) => "cutoff_hz",
             Bandpass(_) => "high_hz",
             Reverb(s) => s.severity_name(),
+            PitchShift(_) => "semitones",
+            TimeStretch(_) => "rate",
             Clipping(_) => "percentile",
             Bitcrush(_) => "bits",
             Resample(_) => "rate_hz",
@@ -127,6 +148,8 @@ impl PerturbationSpec {
             Lowpass(s) | Highpass(s) => s.sweep(),
             Bandpass(s) => s.sweep(),
             Reverb(s) => s.sweep(),
+            PitchShift(s) => s.sweep(),
+            TimeStretch(s) => s.sweep(),
             Clipping(s) => s.sweep(),
             Bitcrush(s) => s.sweep(),
             Resample(s) => s.sweep(),
@@ -201,6 +224,8 @@ impl PerturbationSpec {
                 .into_iter()
                 .map(|(v, r)| (v, Box::new(r) as Box<dyn Effect>))
                 .collect(),
+            PitchShift(s) => each(s.sweep(), |v| s.build(v)),
+            TimeStretch(s) => each(s.sweep(), |v| s.build(v)),
             Clipping(s) => each(s.sweep(), |v| s.build(v)),
             Bitcrush(s) => each(s.sweep(), |v| s.build(v)),
             Resample(s) => each(s.sweep(), |v| s.build(v)),

@@ -102,3 +102,20 @@ pub fn crossings(db: &[f64], sample_rate: u32, level: f64) -> Vec<f64> {
         .map(|(k, w)| (k as f64 + (level - w[0]) / (w[1] - w[0])) * bin_hz)
         .collect()
 }
+
+/// Start and end (seconds) of the region where the 10 ms RMS envelope of
+/// `x` is above half its maximum.
+pub fn active_span(x: &[f32], sample_rate: u32) -> (f64, f64) {
+    let win = (sample_rate as usize / 100).max(1);
+    let env: Vec<f64> = (0..x.len().saturating_sub(win))
+        .map(|i| rms(&x[i..i + win]))
+        .collect();
+    let peak = env.iter().cloned().fold(0.0, f64::max);
+    let first = env.iter().position(|&e| e > peak / 2.0).unwrap();
+    let last = env.iter().rposition(|&e| e > peak / 2.0).unwrap();
+    let centre = win as f64 / 2.0;
+    (
+        (first as f64 + centre) / sample_rate as f64,
+        (last as f64 + centre) / sample_rate as f64,
+    )
+}
