@@ -28,6 +28,7 @@
 
 pub mod bitcrush;
 pub mod butterworth;
+pub mod chain;
 pub mod clipping;
 mod convolve;
 mod fft_len;
@@ -48,6 +49,7 @@ pub mod time_stretch;
 mod vocoder;
 
 pub use bitcrush::{Bitcrush, BitcrushSpec};
+pub use chain::{Chain, ChainSpec};
 pub use clipping::{Clipping, ClippingSpec};
 pub use filter::{BandpassSpec, Filter, FilterSpec};
 pub use gain::{Gain, GainSpec};
