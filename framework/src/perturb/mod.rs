@@ -27,22 +27,40 @@
 //! ```
 
 pub mod bitcrush;
+pub mod butterworth;
+pub mod chain;
 pub mod clipping;
+mod convolve;
 mod fft_len;
+pub mod filter;
 pub mod gain;
+pub mod mp3;
 pub mod noise;
+pub mod pitch_shift;
 mod random;
+pub mod resample;
+pub mod reverb;
+mod sinc;
 mod spec;
 mod sweep;
 #[cfg(test)]
 mod testutil;
+pub mod time_stretch;
+mod vocoder;
 
 pub use bitcrush::{Bitcrush, BitcrushSpec};
+pub use chain::{Chain, ChainSpec};
 pub use clipping::{Clipping, ClippingSpec};
+pub use filter::{BandpassSpec, Filter, FilterSpec};
 pub use gain::{Gain, GainSpec};
+pub use mp3::{Mp3, Mp3Spec};
 pub use noise::{Noise, NoiseColor, NoiseSpec};
+pub use pitch_shift::{PitchShift, PitchShiftSpec};
+pub use resample::{Resample, ResampleSpec};
+pub use reverb::{Reverb, ReverbSpec};
 pub use spec::PerturbationSpec;
 pub use sweep::Sweep;
+pub use time_stretch::{TimeStretch, TimeStretchSpec};
 
 use crate::{Error, Result};
 
