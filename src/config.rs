@@ -192,7 +192,13 @@ fn check(config: &ExperimentConfig) -> Result<(), String> {
         p.validate(&key).map_err(|e| e.to_string())?;
         // Rate-dependent limits (cutoffs below Nyquist) against every encoder.
         for e in &config.encoders {
-            p.validate_at(&key, e.sample_rate()).map_err(|err| format!("{err} (encoder \"{}\" runs at {} Hz)", e.name(), e.sample_rate()))?;
+            p.validate_at(&key, e.sample_rate()).map_err(|err| {
+                format!(
+                    "{err} (encoder \"{}\" runs at {} Hz)",
+                    e.name(),
+                    e.sample_rate()
+                )
+            })?;
         }
     }
     let dataset_names: Vec<&str> = config.datasets.iter().map(DatasetSpec::name).collect();

@@ -57,8 +57,15 @@ pub fn build(loaded: &LoadedConfig, out_dir: &Path) -> Result<RunPlan> {
 fn perturbation_entries(specs: &[PerturbationSpec]) -> Vec<PerturbationEntry> {
     let mut entries = Vec::new();
     for (sweep, spec) in specs.iter().enumerate() {
-        let earlier = specs[..sweep].iter().filter(|s| s.kind() == spec.kind()).count();
-        let name = if earlier == 0 { spec.kind().to_string() } else { format!("{}#{}", spec.kind(), earlier + 1) };
+        let earlier = specs[..sweep]
+            .iter()
+            .filter(|s| s.kind() == spec.kind())
+            .count();
+        let name = if earlier == 0 {
+            spec.kind().to_string()
+        } else {
+            format!("{}#{}", spec.kind(), earlier + 1)
+        };
         for (severity, effect) in spec.expand() {
             entries.push(PerturbationEntry {
                 name: name.clone(),

@@ -192,3 +192,38 @@ fn report_rerenders_and_rejects_a_directory_without_results() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).1.contains("results.jsonl"));
 }
+
+#[test]
+fn perturbation_errors_name_the_key_and_range() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = small_config(&tmp.path().join("o"), 40);
+    let path = write(
+        tmp.path(),
+        "nyq.toml",
+        &(base.clone() + "\n[[perturbations]]\nkind = \"lowpass\"\ncutoff_hz = [4000, 9000]\n"),
+    );
+    let out = repbench(&["validate", &path]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out).1;
+    assert!(
+        err.contains("perturbations[0].cutoff_hz") && err.contains("Nyquist"),
+        "{err}"
+    );
+    let path = write(
+        tmp.path(),
+        "kind.toml",
+        &(base.clone() + "\n[[perturbations]]\nkind = \"nois\"\nsnr_db = 10\n"),
+    );
+    let err = text(&repbench(&["validate", &path])).1;
+    assert!(
+        err.contains("nois") && err.contains("noise") && err.contains("mp3"),
+        "{err}"
+    );
+    let path = write(
+        tmp.path(),
+        "mp3.toml",
+        &(base + "\n[[perturbations]]\nkind = \"mp3\"\nbitrate_kbps = [-32]\n"),
+    );
+    let err = text(&repbench(&["validate", &path])).1;
+    assert!(err.contains("perturbations[0].bitrate_kbps"), "{err}");
+}

@@ -243,3 +243,82 @@ fn probes_config_runs_every_task_type_and_compares_encoders() {
     let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
     assert!(html.contains("Which differences are real") && html.contains("± "));
 }
+
+#[test]
+fn robustness_sweeps_report_every_severity_drops_nauc_and_drift() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r");
+    let cfg = small_config(&out, 40)
+        + r#"
+[[perturbations]]
+kind = "noise"
+snr_db = [30, 10]
+
+[[perturbations]]
+kind = "lowpass"
+cutoff_hz = [4000, 1000]
+"#;
+    let cfg = write(tmp.path(), "robust.toml", &cfg);
+    assert_ok(&repbench(&["run", &cfg, "--quiet"]));
+    let rows = results(&out);
+    let find = |pert: &str, sev: Option<f64>, metric: &str, task: &str| {
+        rows.iter()
+            .filter(|r| {
+                r["perturbation"] == pert
+                    && r["metric"] == metric
+                    && r["task"] == task
+                    && r["encoder"] == "logmel"
+            })
+            .find(|r| r["severity"].as_f64() == sev)
+            .unwrap_or_else(|| panic!("no {pert} {sev:?} {metric} {task}"))
+            .clone()
+    };
+    for sev in [30.0, 10.0] {
+        let acc = find("noise", Some(sev), "accuracy", "timbre");
+        assert_eq!(acc["n"], 16, "scored on every test item");
+        let drop = find("noise", Some(sev), "accuracy_drop", "timbre");
+        let clean = rows
+            .iter()
+            .find(|r| {
+                r["perturbation"] == "none"
+                    && r["metric"] == "accuracy"
+                    && r["task"] == "timbre"
+                    && r["encoder"] == "logmel"
+            })
+            .unwrap();
+        let expected = acc["value"].as_f64().unwrap() - clean["value"].as_f64().unwrap();
+        assert_eq!(drop["evaluator"], "robustness");
+        assert!(
+            (drop["value"].as_f64().unwrap() - expected).abs() < 1e-12,
+            "drop is perturbed minus clean"
+        );
+        find("noise", Some(sev), "cosine_distance", "embedding_drift");
+    }
+    let nauc = find("lowpass", None, "accuracy_nauc", "timbre");
+    let v = nauc["value"].as_f64().unwrap();
+    assert!(nauc["ci_low"].as_f64().unwrap() <= v && v <= nauc["ci_high"].as_f64().unwrap());
+    // Drift grows with severity: 10 dB SNR moves embeddings more than 30 dB.
+    let d30 = find("noise", Some(30.0), "cosine_distance", "embedding_drift")["value"]
+        .as_f64()
+        .unwrap();
+    let d10 = find("noise", Some(10.0), "cosine_distance", "embedding_drift")["value"]
+        .as_f64()
+        .unwrap();
+    assert!(d10 > d30, "{d10} vs {d30}");
+    // 2 encoders × (clean + 4 severities); perturbed shards hold test items only.
+    assert_eq!(stats(&out)["shards_computed"], 10);
+    let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
+    assert!(
+        html.contains("Robustness")
+            && html.contains("Embedding drift")
+            && html.contains("snr_db")
+            && html.contains("<svg")
+    );
+    let first = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
+    assert_ok(&repbench(&["run", &cfg, "--quiet"]));
+    assert_eq!(stats(&out)["shards_computed"], 0);
+    assert_eq!(
+        std::fs::read_to_string(out.join("results.jsonl")).unwrap(),
+        first
+    );
+}

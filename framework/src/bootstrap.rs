@@ -6,8 +6,8 @@
 //! those values (linear interpolation between order statistics, as numpy's
 //! default `percentile`).
 
-use rand::Rng as _;
 use crate::seed::Rng;
+use rand::Rng as _;
 
 /// A metric value with its confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq)]

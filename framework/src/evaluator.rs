@@ -57,12 +57,20 @@ impl Variants<'_> {
 
     /// The full `(items, dim)` matrix of severity `i`: for test-only
     /// perturbation, the clean matrix with its test rows replaced.
-    pub fn full_matrix(&self, i: usize, clean: ArrayView2<f32>, items: &[Item]) -> ndarray::Array2<f32> {
+    pub fn full_matrix(
+        &self,
+        i: usize,
+        clean: ArrayView2<f32>,
+        items: &[Item],
+    ) -> ndarray::Array2<f32> {
         match self {
             Variants::Full(v) => v[i].to_owned(),
             Variants::TestRows(v) => {
                 let mut full = clean.to_owned();
-                let test_rows = items.iter().enumerate().filter(|(_, it)| it.split == crate::dataset::Split::Test);
+                let test_rows = items
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, it)| it.split == crate::dataset::Split::Test);
                 for ((row, _), perturbed) in test_rows.zip(v[i].rows()) {
                     full.row_mut(row).assign(&perturbed);
                 }
@@ -93,7 +101,11 @@ pub trait Evaluator: Send + Sync {
     /// Evaluates a perturbation sweep. The default evaluates each severity's
     /// full matrix on its own; evaluators that can reuse work (train a probe
     /// once on clean data) or report drops and summaries override it.
-    fn evaluate_variants(&self, input: &EvalInput<'_>, variants: &Variants<'_>) -> Result<VariantResults> {
+    fn evaluate_variants(
+        &self,
+        input: &EvalInput<'_>,
+        variants: &Variants<'_>,
+    ) -> Result<VariantResults> {
         let per_variant = (0..variants.len())
             .map(|i| {
                 let full = variants.full_matrix(i, input.embeddings, input.items);

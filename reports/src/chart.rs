@@ -38,7 +38,9 @@ fn ensure_font() -> Result<()> {
         failed = register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular()).is_err();
     });
     if failed {
-        return Err(Error::Other("the embedded chart font could not be loaded".into()));
+        return Err(Error::Other(
+            "the embedded chart font could not be loaded".into(),
+        ));
     }
     Ok(())
 }
@@ -51,7 +53,12 @@ fn chart_error(e: impl std::fmt::Display) -> Error {
 pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> Result<String> {
     ensure_font()?;
     let points = series.iter().flat_map(|s| s.points.iter());
-    let (mut x_lo, mut x_hi, mut y_lo, mut y_hi) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+    let (mut x_lo, mut x_hi, mut y_lo, mut y_hi) = (
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    );
     for &(x, v, lo, hi) in points {
         x_lo = x_lo.min(x);
         x_hi = x_hi.max(x);
@@ -63,7 +70,9 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) 
         y_hi = y_hi.max(c);
     }
     if !x_lo.is_finite() || !y_lo.is_finite() {
-        return Err(Error::Other(format!("chart \"{title}\" has no finite points")));
+        return Err(Error::Other(format!(
+            "chart \"{title}\" has no finite points"
+        )));
     }
     if x_hi == x_lo {
         x_hi = x_lo + 1.0;
@@ -78,7 +87,7 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) 
             .caption(title, ("sans-serif", 16))
             .margin(12)
             .x_label_area_size(36)
-            .y_label_area_size(52)
+            .y_label_area_size(70)
             .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
             .map_err(chart_error)?;
         chart
@@ -93,20 +102,35 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) 
             let mut band: Vec<(f64, f64)> = s.points.iter().map(|p| (p.0, p.3)).collect();
             band.extend(s.points.iter().rev().map(|p| (p.0, p.2)));
             chart
-                .draw_series(std::iter::once(Polygon::new(band, color.mix(0.15).filled())))
+                .draw_series(std::iter::once(Polygon::new(
+                    band,
+                    color.mix(0.15).filled(),
+                )))
                 .map_err(chart_error)?;
             if let Some(c) = s.clean {
                 chart
-                    .draw_series(LineSeries::new([(x_lo, c), (x_hi, c)], color.mix(0.5).stroke_width(1)))
+                    .draw_series(LineSeries::new(
+                        [(x_lo, c), (x_hi, c)],
+                        color.mix(0.5).stroke_width(1),
+                    ))
                     .map_err(chart_error)?;
             }
             chart
-                .draw_series(LineSeries::new(s.points.iter().map(|p| (p.0, p.1)), color.stroke_width(2)))
+                .draw_series(LineSeries::new(
+                    s.points.iter().map(|p| (p.0, p.1)),
+                    color.stroke_width(2),
+                ))
                 .map_err(chart_error)?
                 .label(s.name.clone())
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2))
+                });
             chart
-                .draw_series(s.points.iter().map(|p| Circle::new((p.0, p.1), 3, color.filled())))
+                .draw_series(
+                    s.points
+                        .iter()
+                        .map(|p| Circle::new((p.0, p.1), 3, color.filled())),
+                )
                 .map_err(chart_error)?;
         }
         chart
@@ -128,14 +152,37 @@ mod tests {
     #[test]
     fn renders_lines_bands_and_legend_as_svg() {
         let s = vec![
-            Series { name: "logmel".into(), points: vec![(40.0, 0.9, 0.85, 0.95), (20.0, 0.7, 0.6, 0.8), (0.0, 0.3, 0.2, 0.4)], clean: Some(0.93) },
-            Series { name: "mfcc".into(), points: vec![(40.0, 0.8, 0.75, 0.85), (20.0, 0.75, 0.7, 0.8), (0.0, 0.5, 0.4, 0.6)], clean: None },
+            Series {
+                name: "logmel".into(),
+                points: vec![
+                    (40.0, 0.9, 0.85, 0.95),
+                    (20.0, 0.7, 0.6, 0.8),
+                    (0.0, 0.3, 0.2, 0.4),
+                ],
+                clean: Some(0.93),
+            },
+            Series {
+                name: "mfcc".into(),
+                points: vec![
+                    (40.0, 0.8, 0.75, 0.85),
+                    (20.0, 0.75, 0.7, 0.8),
+                    (0.0, 0.5, 0.4, 0.6),
+                ],
+                clean: None,
+            },
         ];
         let svg = line_chart("noise", "snr_db", "accuracy", &s).unwrap();
         assert!(svg.starts_with("<svg") && svg.contains("</svg>"));
         assert!(svg.contains("logmel") && svg.contains("mfcc") && svg.contains("snr_db"));
-        assert!(svg.contains("<polygon") || svg.contains("<path"), "bands drawn");
-        assert_eq!(svg, line_chart("noise", "snr_db", "accuracy", &s).unwrap(), "deterministic");
+        assert!(
+            svg.contains("<polygon") || svg.contains("<path"),
+            "bands drawn"
+        );
+        assert_eq!(
+            svg,
+            line_chart("noise", "snr_db", "accuracy", &s).unwrap(),
+            "deterministic"
+        );
         assert!(line_chart("empty", "x", "y", &[]).is_err());
     }
 }

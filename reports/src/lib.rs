@@ -52,7 +52,12 @@ pub fn render_html(
         .and_then(|v| v.as_array())
         .map(|list| {
             list.iter()
-                .filter_map(|p| Some((p.get("name")?.as_str()?.to_owned(), p.get("severity_name")?.as_str()?.to_owned())))
+                .filter_map(|p| {
+                    Some((
+                        p.get("name")?.as_str()?.to_owned(),
+                        p.get("severity_name")?.as_str()?.to_owned(),
+                    ))
+                })
                 .collect()
         })
         .unwrap_or_default();

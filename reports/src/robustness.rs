@@ -37,7 +37,11 @@ fn series_for(recs: &[&ResultRecord], clean: &[&ResultRecord]) -> Vec<Series> {
     names
         .into_iter()
         .map(|name| Series {
-            points: recs.iter().filter(|r| label(r) == name).filter_map(|r| r.severity.map(|s| (s, r.value, r.ci_low, r.ci_high))).collect(),
+            points: recs
+                .iter()
+                .filter(|r| label(r) == name)
+                .filter_map(|r| r.severity.map(|s| (s, r.value, r.ci_low, r.ci_high)))
+                .collect(),
             clean: clean.iter().find(|r| label(r) == name).map(|r| r.value),
             name,
         })
@@ -47,7 +51,10 @@ fn series_for(recs: &[&ResultRecord], clean: &[&ResultRecord]) -> Vec<Series> {
 /// Robustness charts per (task, perturbation) and drift charts per
 /// perturbation. `axis` maps a perturbation name to its severity
 /// parameter's name (from `run.json`).
-pub fn sections(records: &[ResultRecord], axis: &HashMap<String, String>) -> Result<(Vec<Section>, Vec<Section>)> {
+pub fn sections(
+    records: &[ResultRecord],
+    axis: &HashMap<String, String>,
+) -> Result<(Vec<Section>, Vec<Section>)> {
     let recs: Vec<&ResultRecord> = records.iter().filter(|r| r.probe_seed.is_none()).collect();
     let mut tasks = Vec::new();
     let mut perturbations = Vec::new();
@@ -70,12 +77,21 @@ pub fn sections(records: &[ResultRecord], axis: &HashMap<String, String>) -> Res
         else {
             continue;
         };
-        let clean: Vec<&ResultRecord> = recs.iter().copied().filter(|r| &r.task == task && r.perturbation == "none" && r.metric == primary).collect();
+        let clean: Vec<&ResultRecord> = recs
+            .iter()
+            .copied()
+            .filter(|r| &r.task == task && r.perturbation == "none" && r.metric == primary)
+            .collect();
         for p in &perturbations {
             let curve: Vec<&ResultRecord> = recs
                 .iter()
                 .copied()
-                .filter(|r| &r.task == task && &r.perturbation == p && r.metric == primary && r.severity.is_some())
+                .filter(|r| {
+                    &r.task == task
+                        && &r.perturbation == p
+                        && r.metric == primary
+                        && r.severity.is_some()
+                })
                 .collect();
             if curve.is_empty() {
                 continue;
@@ -86,19 +102,37 @@ pub fn sections(records: &[ResultRecord], axis: &HashMap<String, String>) -> Res
             let summary = recs
                 .iter()
                 .filter(|r| &r.task == task && &r.perturbation == p && r.metric == nauc)
-                .map(|r| (label(r), format!("{:.3} [{:.3}, {:.3}]", r.value, r.ci_low, r.ci_high)))
+                .map(|r| {
+                    (
+                        label(r),
+                        format!("{:.3} [{:.3}, {:.3}]", r.value, r.ci_low, r.ci_high),
+                    )
+                })
                 .collect();
-            robustness.push(Section { title, svg, summary });
+            robustness.push(Section {
+                title,
+                svg,
+                summary,
+            });
         }
     }
     let mut drift = Vec::new();
     for p in &perturbations {
-        let curve: Vec<&ResultRecord> = recs.iter().copied().filter(|r| r.task == "embedding_drift" && &r.perturbation == p).collect();
+        let curve: Vec<&ResultRecord> = recs
+            .iter()
+            .copied()
+            .filter(|r| r.task == "embedding_drift" && &r.perturbation == p)
+            .collect();
         if curve.is_empty() {
             continue;
         }
         let title = format!("embedding drift under {p}");
-        let svg = line_chart(&title, &x_label(p), "cosine distance to clean", &series_for(&curve, &[]))?;
+        let svg = line_chart(
+            &title,
+            &x_label(p),
+            "cosine distance to clean",
+            &series_for(&curve, &[]),
+        )?;
         drift.push(Section {
             title,
             svg,

@@ -157,7 +157,8 @@ struct ProbeScores {
 
 impl ProbeEvaluator {
     fn prepare(&self, input: &EvalInput<'_>) -> Result<Prepared> {
-        let targets = Targets::from_items(input.items, &self.spec.target, self.kind).map_err(|e| self.fail(e))?;
+        let targets = Targets::from_items(input.items, &self.spec.target, self.kind)
+            .map_err(|e| self.fail(e))?;
         let rows = self.split_rows(input.items)?;
         self.check_classes(&targets, &rows)?;
         let t_test = targets.select(&rows.test);
@@ -173,17 +174,28 @@ impl ProbeEvaluator {
 
     fn check_finite(&self, x: ArrayView2<f32>, items: &[Item]) -> Result<()> {
         match x.indexed_iter().find(|(_, v)| !v.is_finite()) {
-            Some((row, _)) => Err(self.fail(format!("embedding of item \"{}\" contains NaN or infinity", items[row.0].id))),
+            Some((row, _)) => Err(self.fail(format!(
+                "embedding of item \"{}\" contains NaN or infinity",
+                items[row.0].id
+            ))),
             None => Ok(()),
         }
     }
 
     /// Trains every probe (and seed) on the train/valid rows of `x`.
-    fn fit(&self, input: &EvalInput<'_>, prep: &Prepared, x: ArrayView2<f32>) -> Result<Vec<ProbeFit>> {
+    fn fit(
+        &self,
+        input: &EvalInput<'_>,
+        prep: &Prepared,
+        x: ArrayView2<f32>,
+    ) -> Result<Vec<ProbeFit>> {
         self.check_finite(x, input.items)?;
         let take = |idx: &[usize]| -> Array2<f64> { x.select(Axis(0), idx).mapv(f64::from) };
         let standardizer = Standardizer::fit(take(&prep.rows.train).view());
-        let (x_train, x_valid) = (standardizer.transform(take(&prep.rows.train).view()), standardizer.transform(take(&prep.rows.valid).view()));
+        let (x_train, x_valid) = (
+            standardizer.transform(take(&prep.rows.train).view()),
+            standardizer.transform(take(&prep.rows.valid).view()),
+        );
         let data = FitData {
             x_train: x_train.view(),
             t_train: &prep.t_train,
@@ -199,8 +211,14 @@ impl ProbeEvaluator {
                     .seeds_for(probe)
                     .into_iter()
                     .map(|s| {
-                        let probe_seed = seed::derive(input.seed, &["probe", input.task, &pi.to_string(), &s.to_string()]);
-                        probe.fit_select(&data, probe_seed).map(|f| (s, f)).map_err(|e| self.fail(format!("probe {}: {e}", probe.kind())))
+                        let probe_seed = seed::derive(
+                            input.seed,
+                            &["probe", input.task, &pi.to_string(), &s.to_string()],
+                        );
+                        probe
+                            .fit_select(&data, probe_seed)
+                            .map(|f| (s, f))
+                            .map_err(|e| self.fail(format!("probe {}: {e}", probe.kind())))
                     })
                     .collect::<Result<_>>()?;
                 Ok(ProbeFit {
@@ -213,7 +231,13 @@ impl ProbeEvaluator {
     }
 
     /// Scores the test rows of `x` with fitted probes.
-    fn score(&self, prep: &Prepared, fits: &[ProbeFit], x: ArrayView2<f32>, items: &[Item]) -> Result<Vec<ProbeScores>> {
+    fn score(
+        &self,
+        prep: &Prepared,
+        fits: &[ProbeFit],
+        x: ArrayView2<f32>,
+        items: &[Item],
+    ) -> Result<Vec<ProbeScores>> {
         self.check_finite(x, items)?;
         let test = x.select(Axis(0), &prep.rows.test).mapv(f64::from);
         Ok(fits
@@ -222,7 +246,11 @@ impl ProbeEvaluator {
                 let x_test = fit.standardizer.transform(test.view());
                 ProbeScores {
                     kind: fit.kind,
-                    per_seed: fit.per_seed.iter().map(|(s, f)| (*s, f.model.predict(x_test.view()), f.params.clone())).collect(),
+                    per_seed: fit
+                        .per_seed
+                        .iter()
+                        .map(|(s, f)| (*s, f.model.predict(x_test.view()), f.params.clone()))
+                        .collect(),
                 }
             })
             .collect())
@@ -235,9 +263,17 @@ impl ProbeEvaluator {
         let mut out = Vec::new();
         for probe in scores {
             for metric in &prep.metrics {
-                let on = |s: &Scores, idx: &[usize]| (metric.compute)(&prep.t_test.select(idx), &s.select(idx));
-                let e = estimate(n, &prep.resamples, |idx| Self::seed_mean(prep, metric, probe, idx));
-                let values: Vec<f64> = probe.per_seed.iter().map(|(_, s, _)| (metric.compute)(&prep.t_test, s)).collect();
+                let on = |s: &Scores, idx: &[usize]| {
+                    (metric.compute)(&prep.t_test.select(idx), &s.select(idx))
+                };
+                let e = estimate(n, &prep.resamples, |idx| {
+                    Self::seed_mean(prep, metric, probe, idx)
+                });
+                let values: Vec<f64> = probe
+                    .per_seed
+                    .iter()
+                    .map(|(_, s, _)| (metric.compute)(&prep.t_test, s))
+                    .collect();
                 let several = probe.per_seed.len() > 1;
                 let base = Measurement {
                     evaluator: "probe".into(),
@@ -248,7 +284,11 @@ impl ProbeEvaluator {
                     ci_low: e.low,
                     ci_high: e.high,
                     n,
-                    params: if several { BTreeMap::new() } else { probe.per_seed[0].2.clone() },
+                    params: if several {
+                        BTreeMap::new()
+                    } else {
+                        probe.per_seed[0].2.clone()
+                    },
                     probe_seed: None,
                     seed_sd: several.then(|| sample_sd(&values)),
                 };
@@ -280,28 +320,56 @@ impl ProbeEvaluator {
                 seeds: p.per_seed.iter().map(|(_, s, _)| s.to_rows()).collect(),
             })
             .collect();
-        let selection: Vec<f64> = fits.first().map(|f| f.per_seed.iter().map(|(_, fitted)| fitted.valid_score).collect()).unwrap_or_default();
+        let selection: Vec<f64> = fits
+            .first()
+            .map(|f| {
+                f.per_seed
+                    .iter()
+                    .map(|(_, fitted)| fitted.valid_score)
+                    .collect()
+            })
+            .unwrap_or_default();
         Evaluation {
             measurements: self.measure(prep, scores),
             predictions: serde_json::to_value(&predictions).expect("predictions serialise"),
-            selection_score: if selection.is_empty() { f64::NEG_INFINITY } else { mean(&selection) },
+            selection_score: if selection.is_empty() {
+                f64::NEG_INFINITY
+            } else {
+                mean(&selection)
+            },
         }
     }
 
     /// `metric` on the items `idx`, averaged over seeds.
     fn seed_mean(prep: &Prepared, metric: &Metric, probe: &ProbeScores, idx: &[usize]) -> f64 {
         let t = prep.t_test.select(idx);
-        mean(&probe.per_seed.iter().map(|(_, s, _)| (metric.compute)(&t, &s.select(idx))).collect::<Vec<_>>())
+        mean(
+            &probe
+                .per_seed
+                .iter()
+                .map(|(_, s, _)| (metric.compute)(&t, &s.select(idx)))
+                .collect::<Vec<_>>(),
+        )
     }
 
     /// Per-severity drops relative to clean (paired over the same
     /// resamples) for one severity's scores.
-    fn drops(&self, prep: &Prepared, clean: &[ProbeScores], perturbed: &[ProbeScores]) -> Vec<Measurement> {
+    fn drops(
+        &self,
+        prep: &Prepared,
+        clean: &[ProbeScores],
+        perturbed: &[ProbeScores],
+    ) -> Vec<Measurement> {
         let n = prep.rows.test.len();
         let mut out = Vec::new();
         for (c, p) in clean.iter().zip(perturbed) {
             for metric in &prep.metrics {
-                let r = paired(n, &prep.resamples, |idx| Self::seed_mean(prep, metric, p, idx), |idx| Self::seed_mean(prep, metric, c, idx));
+                let r = paired(
+                    n,
+                    &prep.resamples,
+                    |idx| Self::seed_mean(prep, metric, p, idx),
+                    |idx| Self::seed_mean(prep, metric, c, idx),
+                );
                 out.push(Measurement {
                     evaluator: "robustness".into(),
                     probe: Some(p.kind.into()),
@@ -325,7 +393,12 @@ impl ProbeEvaluator {
     /// divided by `k`, where `r_i` is the metric at severity `i` relative
     /// to clean (`v/clean`, or `clean/v` for errors). 1 means no loss;
     /// severities count in config order (list them mildest first).
-    fn nauc(&self, prep: &Prepared, clean: &[ProbeScores], sweep: &[Vec<ProbeScores>]) -> Vec<Measurement> {
+    fn nauc(
+        &self,
+        prep: &Prepared,
+        clean: &[ProbeScores],
+        sweep: &[Vec<ProbeScores>],
+    ) -> Vec<Measurement> {
         let n = prep.rows.test.len();
         let mut out = Vec::new();
         for (pi, c) in clean.iter().enumerate() {
@@ -343,7 +416,11 @@ impl ProbeEvaluator {
                         }))
                         .collect();
                     let k = (retained.len() - 1) as f64;
-                    retained.windows(2).map(|w| 0.5 * (w[0] + w[1])).sum::<f64>() / k
+                    retained
+                        .windows(2)
+                        .map(|w| 0.5 * (w[0] + w[1]))
+                        .sum::<f64>()
+                        / k
                 };
                 let e = estimate(n, &prep.resamples, area);
                 out.push(Measurement {
@@ -380,7 +457,11 @@ impl Evaluator for ProbeEvaluator {
     /// Test-only perturbation trains each probe once on clean data and
     /// scores every severity's test rows with it; full perturbation
     /// retrains per severity. Both report drops and the sweep's nAUC.
-    fn evaluate_variants(&self, input: &EvalInput<'_>, variants: &Variants<'_>) -> Result<VariantResults> {
+    fn evaluate_variants(
+        &self,
+        input: &EvalInput<'_>,
+        variants: &Variants<'_>,
+    ) -> Result<VariantResults> {
         let prep = self.prepare(input)?;
         let clean_fits = self.fit(input, &prep, input.embeddings)?;
         let clean_scores = self.score(&prep, &clean_fits, input.embeddings, input.items)?;
@@ -389,15 +470,21 @@ impl Evaluator for ProbeEvaluator {
         for i in 0..variants.len() {
             let full = variants.full_matrix(i, input.embeddings, input.items);
             let (fits, scores) = match variants {
-                Variants::TestRows(_) => (None, self.score(&prep, &clean_fits, full.view(), input.items)?),
+                Variants::TestRows(_) => (
+                    None,
+                    self.score(&prep, &clean_fits, full.view(), input.items)?,
+                ),
                 Variants::Full(_) => {
                     let fits = self.fit(input, &prep, full.view())?;
                     let scores = self.score(&prep, &fits, full.view(), input.items)?;
                     (Some(fits), scores)
                 }
             };
-            let mut evaluation = self.evaluation(&prep, fits.as_deref().unwrap_or(&clean_fits), &scores);
-            evaluation.measurements.extend(self.drops(&prep, &clean_scores, &scores));
+            let mut evaluation =
+                self.evaluation(&prep, fits.as_deref().unwrap_or(&clean_fits), &scores);
+            evaluation
+                .measurements
+                .extend(self.drops(&prep, &clean_scores, &scores));
             per_variant.push(evaluation);
             sweep_scores.push(scores);
         }

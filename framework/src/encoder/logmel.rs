@@ -8,7 +8,7 @@ use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever the computation changes, so old cache entries are not reused.
-const IMPL_VERSION: u32 = 1;
+const IMPL_VERSION: u32 = 2;
 /// Floor before taking the log (librosa's `amin`).
 const AMIN: f32 = 1e-10;
 
@@ -23,6 +23,9 @@ fn d_hop() -> usize {
 }
 fn d_n_mels() -> usize {
     64
+}
+fn d_top_db() -> f64 {
+    80.0
 }
 
 /// Options of the mel-based encoders, `logmel_stats` and `mfcc_stats`
@@ -50,6 +53,12 @@ pub struct MelSpec {
     /// Highest filter edge in Hz (default: Nyquist).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fmax: Option<f64>,
+    /// Dynamic range kept below each item's loudest bin, in dB (librosa's
+    /// `top_db`, default 80): quieter bins are raised to that floor, so
+    /// digital silence does not dominate the features and a faint noise
+    /// floor does not move them by 100 dB.
+    #[serde(default = "d_top_db")]
+    pub top_db: f64,
     /// Temporal pooling.
     #[serde(default)]
     pub pooling: Pooling,
@@ -122,6 +131,12 @@ impl MelSpec {
                 ),
             );
         }
+        if !(self.top_db.is_finite() && self.top_db > 0.0) {
+            return bad(
+                "top_db",
+                format!("must be a positive number of dB (got {})", self.top_db),
+            );
+        }
         if let Some(d) = self.duration_s {
             if !(d.is_finite() && d > 0.0) {
                 return bad(
@@ -136,13 +151,14 @@ impl MelSpec {
     /// Canonical option string shared by the mel-based encoders.
     pub(crate) fn fingerprint_fields(&self) -> String {
         format!(
-            "sr={};n_fft={};hop={};n_mels={};fmin={:?};fmax={:?};pool={};dur={:?}",
+            "sr={};n_fft={};hop={};n_mels={};fmin={:?};fmax={:?};top_db={:?};pool={};dur={:?}",
             self.sample_rate,
             self.n_fft,
             self.hop_length,
             self.n_mels,
             self.fmin,
             self.fmax(),
+            self.top_db,
             self.pooling.as_str(),
             self.duration_s
         )
@@ -153,6 +169,7 @@ impl MelSpec {
 pub struct LogMelFrontEnd {
     stft: Stft,
     filterbank: Array2<f32>,
+    top_db: f32,
 }
 
 impl LogMelFrontEnd {
@@ -167,13 +184,18 @@ impl LogMelFrontEnd {
                 spec.fmin,
                 spec.fmax(),
             ),
+            top_db: spec.top_db as f32,
         }
     }
 
-    /// Log-mel frames in dB, shape `(frames, n_mels)`.
+    /// Log-mel frames in dB, shape `(frames, n_mels)`, floored at
+    /// `top_db` below the item's maximum.
     pub fn log_mel(&self, audio: &[f32]) -> Array2<f32> {
         let power = self.stft.power(audio);
-        power_to_db(&power.dot(&self.filterbank.t()), AMIN)
+        let mut db = power_to_db(&power.dot(&self.filterbank.t()), AMIN);
+        let floor = db.fold(f32::NEG_INFINITY, |m, &v| m.max(v)) - self.top_db;
+        db.mapv_inplace(|v| v.max(floor));
+        db
     }
 }
 

@@ -7,7 +7,7 @@ use crate::pooling::Pooling;
 use crate::Result;
 use ndarray::Array2;
 
-const IMPL_VERSION: u32 = 1;
+const IMPL_VERSION: u32 = 2;
 /// Coefficients kept when the config does not say (librosa's default).
 pub const DEFAULT_N_MFCC: usize = 20;
 

@@ -10,13 +10,19 @@ use crate::record::{Comparison, ComparisonRecord};
 use crate::Result;
 
 /// Comparison records for every task and pair of encoders.
-pub fn encoders(plan: &RunPlan, clean: &[CleanResult], emb: &Embeddings) -> Result<Vec<ComparisonRecord>> {
+pub fn encoders(
+    plan: &RunPlan,
+    clean: &[CleanResult],
+    emb: &Embeddings,
+) -> Result<Vec<ComparisonRecord>> {
     let mut out = Vec::new();
     for (ti, task) in plan.tasks.iter().enumerate() {
         let mut best: Vec<&CleanResult> = Vec::new();
         for r in clean.iter().filter(|r| r.unit.task == ti) {
             match best.iter_mut().find(|b| b.unit.encoder == r.unit.encoder) {
-                Some(slot) if r.evaluation.selection_score > slot.evaluation.selection_score => *slot = r,
+                Some(slot) if r.evaluation.selection_score > slot.evaluation.selection_score => {
+                    *slot = r
+                }
                 Some(_) => {}
                 None => best.push(r),
             }
@@ -25,16 +31,28 @@ pub fn encoders(plan: &RunPlan, clean: &[CleanResult], emb: &Embeddings) -> Resu
             for b in &best[i + 1..] {
                 let dataset = &plan.datasets[a.unit.dataset];
                 // Cached like evaluations: keyed by both results it compares.
-                let key = KeyBuilder::new("comparison").field("a", &a.key).field("b", &b.key).finish();
+                let key = KeyBuilder::new("comparison")
+                    .field("a", &a.key)
+                    .field("b", &b.key)
+                    .finish();
                 let found = match plan.cache.load_value::<Vec<Comparison>>(&key)? {
                     Lookup::Hit(found) => found,
                     Lookup::Miss | Lookup::Corrupt(_) => {
-                        let found = task.evaluator.compare(dataset.items(), plan.seed, &a.evaluation, &b.evaluation)?;
+                        let found = task.evaluator.compare(
+                            dataset.items(),
+                            plan.seed,
+                            &a.evaluation,
+                            &b.evaluation,
+                        )?;
                         plan.cache.store_value(&key, &found)?;
                         found
                     }
                 };
-                let layer = |r: &CleanResult| emb.clean[&(r.unit.dataset, r.unit.encoder)].shard.layers[r.unit.layer].name.clone();
+                let layer = |r: &CleanResult| {
+                    emb.clean[&(r.unit.dataset, r.unit.encoder)].shard.layers[r.unit.layer]
+                        .name
+                        .clone()
+                };
                 out.extend(found.into_iter().map(|comparison| ComparisonRecord {
                     run_id: plan.run_id.clone(),
                     dataset: dataset.name().into(),

@@ -2,13 +2,18 @@
 //! embedding, with no probe: the mean cosine distance `1 − cos(e, e′)`
 //! between clean and perturbed embeddings of the same items, with a 95%
 //! bootstrap interval over items.
+//!
+//! Both embeddings are first standardised per dimension with the clean
+//! embeddings' mean and standard deviation over all items: raw pooled
+//! features (log-mel in dB, say) share a large common offset that makes
+//! every cosine close to 1, and probes see standardised features too.
 
 use super::embed::Embeddings;
 use super::RunPlan;
 use crate::bootstrap::{estimate, resample_indices};
 use crate::record::ResultRecord;
 use crate::{seed, VERSION};
-use ndarray::ArrayView1;
+use ndarray::{Array1, Array2, ArrayView1, Axis};
 
 /// Resamples used for drift intervals.
 const RESAMPLES: usize = 1000;
@@ -30,6 +35,17 @@ pub fn cosine_distance(a: ArrayView1<f32>, b: ArrayView1<f32>) -> f64 {
     }
 }
 
+/// Per-column mean and standard deviation (1 where a column is constant).
+fn column_stats(m: &Array2<f32>) -> (Array1<f32>, Array1<f32>) {
+    let mean = m
+        .mean_axis(Axis(0))
+        .unwrap_or_else(|| Array1::zeros(m.ncols()));
+    let scale = m
+        .std_axis(Axis(0), 0.0)
+        .mapv(|s| if s > 1e-12 { s } else { 1.0 });
+    (mean, scale)
+}
+
 /// Drift records for every (dataset, encoder, layer, perturbation).
 pub fn measure(plan: &RunPlan, emb: &Embeddings) -> Vec<ResultRecord> {
     let mut out = Vec::new();
@@ -38,15 +54,29 @@ pub fn measure(plan: &RunPlan, emb: &Embeddings) -> Vec<ResultRecord> {
         if rows.is_empty() {
             continue;
         }
-        let resamples = resample_indices(rows.len(), RESAMPLES, &mut seed::rng(plan.seed, &["bootstrap", "drift", dataset.name()]));
+        let resamples = resample_indices(
+            rows.len(),
+            RESAMPLES,
+            &mut seed::rng(plan.seed, &["bootstrap", "drift", dataset.name()]),
+        );
         for (ei, encoder) in plan.encoders.iter().enumerate() {
             let clean = &emb.clean[&(di, ei)].shard;
             for (pi, p) in plan.perturbations.iter().enumerate() {
                 let perturbed = &emb.perturbed[&(di, ei, pi)];
                 for (li, layer) in clean.layers.iter().enumerate() {
+                    let (mean, scale) = column_stats(&layer.matrix);
+                    let z = |v: ArrayView1<f32>| -> Array1<f32> { (&v - &mean) / &scale };
                     let moved = &perturbed.shard.layers[li].matrix;
-                    let d: Vec<f64> = rows.iter().enumerate().map(|(k, &r)| cosine_distance(layer.matrix.row(r), moved.row(k))).collect();
-                    let e = estimate(d.len(), &resamples, |idx| idx.iter().map(|&i| d[i]).sum::<f64>() / idx.len() as f64);
+                    let d: Vec<f64> = rows
+                        .iter()
+                        .enumerate()
+                        .map(|(k, &r)| {
+                            cosine_distance(z(layer.matrix.row(r)).view(), z(moved.row(k)).view())
+                        })
+                        .collect();
+                    let e = estimate(d.len(), &resamples, |idx| {
+                        idx.iter().map(|&i| d[i]).sum::<f64>() / idx.len() as f64
+                    });
                     out.push(ResultRecord {
                         run_id: plan.run_id.clone(),
                         encoder: encoder.name().into(),
@@ -85,9 +115,20 @@ mod tests {
 
     #[test]
     fn cosine_distance_values() {
-        assert!((cosine_distance(array![1.0f32, 0.0].view(), array![2.0f32, 0.0].view())).abs() < 1e-12);
-        assert!((cosine_distance(array![1.0f32, 0.0].view(), array![0.0f32, 3.0].view()) - 1.0).abs() < 1e-12);
-        assert!((cosine_distance(array![1.0f32, 0.0].view(), array![-1.0f32, 0.0].view()) - 2.0).abs() < 1e-12);
-        assert_eq!(cosine_distance(array![0.0f32, 0.0].view(), array![0.0f32, 0.0].view()), 0.0);
+        assert!(
+            (cosine_distance(array![1.0f32, 0.0].view(), array![2.0f32, 0.0].view())).abs() < 1e-12
+        );
+        assert!(
+            (cosine_distance(array![1.0f32, 0.0].view(), array![0.0f32, 3.0].view()) - 1.0).abs()
+                < 1e-12
+        );
+        assert!(
+            (cosine_distance(array![1.0f32, 0.0].view(), array![-1.0f32, 0.0].view()) - 2.0).abs()
+                < 1e-12
+        );
+        assert_eq!(
+            cosine_distance(array![0.0f32, 0.0].view(), array![0.0f32, 0.0].view()),
+            0.0
+        );
     }
 }

@@ -33,7 +33,11 @@ pub struct Embeddings {
 
 /// Key of the embeddings of `items` under `encoder`, optionally after a
 /// perturbation (its id) seeded from the run seed.
-pub fn embedding_key(encoder: &dyn Encoder, items: &[&Item], perturbation: Option<(&str, u64)>) -> String {
+pub fn embedding_key(
+    encoder: &dyn Encoder,
+    items: &[&Item],
+    perturbation: Option<(&str, u64)>,
+) -> String {
     let mut items_hash = blake3::Hasher::new();
     for item in items {
         for part in [&item.id, &item.content_key] {
@@ -48,7 +52,8 @@ pub fn embedding_key(encoder: &dyn Encoder, items: &[&Item], perturbation: Optio
         .field("duration_s", &format!("{:?}", encoder.duration_s()))
         .field("items", &items_hash.finalize().to_hex());
     if let Some((id, seed_value)) = perturbation {
-        key.field("perturbation", id).field("perturbation_seed", &seed_value.to_string());
+        key.field("perturbation", id)
+            .field("perturbation_seed", &seed_value.to_string());
     }
     key.finish()
 }
@@ -75,14 +80,29 @@ pub fn fill(plan: &RunPlan, progress: &dyn Progress, stats: &mut RunStats) -> Re
         let all: Vec<usize> = (0..items.len()).collect();
         let perturbed: Vec<usize> = match plan.perturb_splits {
             PerturbSplits::All => all.clone(),
-            PerturbSplits::Test => all.iter().copied().filter(|&i| items[i].split == Split::Test).collect(),
+            PerturbSplits::Test => all
+                .iter()
+                .copied()
+                .filter(|&i| items[i].split == Split::Test)
+                .collect(),
         };
         let mut jobs = Vec::new();
         for (ei, encoder) in plan.encoders.iter().enumerate() {
-            let subset = |rows: &[usize]| -> Vec<&Item> { rows.iter().map(|&i| &items[i]).collect() };
-            jobs.push(new_job(ei, None, all.clone(), items.len(), embedding_key(encoder.as_ref(), &subset(&all), None)));
+            let subset =
+                |rows: &[usize]| -> Vec<&Item> { rows.iter().map(|&i| &items[i]).collect() };
+            jobs.push(new_job(
+                ei,
+                None,
+                all.clone(),
+                items.len(),
+                embedding_key(encoder.as_ref(), &subset(&all), None),
+            ));
             for (pi, p) in plan.perturbations.iter().enumerate() {
-                let key = embedding_key(encoder.as_ref(), &subset(&perturbed), Some((&p.effect.id(), plan.seed)));
+                let key = embedding_key(
+                    encoder.as_ref(),
+                    &subset(&perturbed),
+                    Some((&p.effect.id(), plan.seed)),
+                );
                 jobs.push(new_job(ei, Some(pi), perturbed.clone(), items.len(), key));
             }
         }
@@ -91,7 +111,15 @@ pub fn fill(plan: &RunPlan, progress: &dyn Progress, stats: &mut RunStats) -> Re
             match plan.cache.load_shard(&job.key)? {
                 Lookup::Hit(shard) => {
                     stats.shards_cached += 1;
-                    store(&mut out, di, &job, Stored { key: job.key.clone(), shard });
+                    store(
+                        &mut out,
+                        di,
+                        &job,
+                        Stored {
+                            key: job.key.clone(),
+                            shard,
+                        },
+                    );
                 }
                 Lookup::Corrupt(why) => {
                     stats.corrupt_entries.push(why);
@@ -113,7 +141,15 @@ pub fn fill(plan: &RunPlan, progress: &dyn Progress, stats: &mut RunStats) -> Re
                 });
                 plan.cache.store_shard(&job.key, &shard, about)?;
                 stats.shards_computed += 1;
-                store(&mut out, di, job, Stored { key: job.key.clone(), shard });
+                store(
+                    &mut out,
+                    di,
+                    job,
+                    Stored {
+                        key: job.key.clone(),
+                        shard,
+                    },
+                );
             }
         }
         out.perturbed_rows.insert(di, perturbed);
@@ -121,7 +157,13 @@ pub fn fill(plan: &RunPlan, progress: &dyn Progress, stats: &mut RunStats) -> Re
     Ok(out)
 }
 
-fn new_job(encoder: usize, perturbation: Option<usize>, rows: Vec<usize>, n: usize, key: String) -> Job {
+fn new_job(
+    encoder: usize,
+    perturbation: Option<usize>,
+    rows: Vec<usize>,
+    n: usize,
+    key: String,
+) -> Job {
     let mut mask = vec![false; n];
     rows.iter().for_each(|&r| mask[r] = true);
     Job {
@@ -142,7 +184,12 @@ fn store(out: &mut Embeddings, dataset: usize, job: &Job, stored: Stored) {
 
 /// Computes every job's shard in one pass over the items: each item's audio
 /// is loaded once per sample rate and shared by all jobs that need it.
-fn embed_jobs(plan: &RunPlan, dataset: &dyn Dataset, jobs: &[Job], progress: &dyn Progress) -> Result<Vec<Shard>> {
+fn embed_jobs(
+    plan: &RunPlan,
+    dataset: &dyn Dataset,
+    jobs: &[Job],
+    progress: &dyn Progress,
+) -> Result<Vec<Shard>> {
     let items = dataset.items();
     let stage = progress.stage(&format!("embed {}", dataset.name()), items.len() as u64);
     let per_item: Vec<Vec<Option<Vec<Array1<f32>>>>> = items
@@ -168,7 +215,11 @@ fn embed_jobs(plan: &RunPlan, dataset: &dyn Dataset, jobs: &[Job], progress: &dy
                 .into_iter()
                 .enumerate()
                 .map(|(l, name)| {
-                    let dim = job.rows.first().and_then(|&r| per_item[r][j].as_ref()).map_or(0, |v| v[l].len());
+                    let dim = job
+                        .rows
+                        .first()
+                        .and_then(|&r| per_item[r][j].as_ref())
+                        .map_or(0, |v| v[l].len());
                     let mut matrix = Array2::zeros((job.rows.len(), dim));
                     for (row, &r) in job.rows.iter().enumerate() {
                         if let Some(vectors) = &per_item[r][j] {
@@ -188,7 +239,13 @@ fn embed_jobs(plan: &RunPlan, dataset: &dyn Dataset, jobs: &[Job], progress: &dy
 }
 
 /// Pooled embeddings of one item for every job that covers it.
-fn embed_item(plan: &RunPlan, dataset: &dyn Dataset, item: &Item, index: usize, jobs: &[Job]) -> Result<Vec<Option<Vec<Array1<f32>>>>> {
+fn embed_item(
+    plan: &RunPlan,
+    dataset: &dyn Dataset,
+    item: &Item,
+    index: usize,
+    jobs: &[Job],
+) -> Result<Vec<Option<Vec<Array1<f32>>>>> {
     let mut audio_by_rate: HashMap<u32, Vec<f32>> = HashMap::new();
     let mut out = Vec::with_capacity(jobs.len());
     for job in jobs {
@@ -223,7 +280,12 @@ fn embed_item(plan: &RunPlan, dataset: &dyn Dataset, item: &Item, index: usize, 
             });
         }
         check_finite(encoder.name(), &frames)?;
-        out.push(Some(frames.iter().map(|f| encoder.pooling().pool(f.view())).collect()));
+        out.push(Some(
+            frames
+                .iter()
+                .map(|f| encoder.pooling().pool(f.view()))
+                .collect(),
+        ));
     }
     Ok(out)
 }

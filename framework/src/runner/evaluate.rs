@@ -45,10 +45,14 @@ pub struct Evaluated {
 fn units(plan: &RunPlan) -> Result<Vec<Unit>> {
     let mut units = Vec::new();
     for (ti, task) in plan.tasks.iter().enumerate() {
-        let di = plan.datasets.iter().position(|d| d.name() == task.dataset).ok_or_else(|| Error::Task {
-            task: task.name.clone(),
-            reason: format!("no dataset named \"{}\"", task.dataset),
-        })?;
+        let di = plan
+            .datasets
+            .iter()
+            .position(|d| d.name() == task.dataset)
+            .ok_or_else(|| Error::Task {
+                task: task.name.clone(),
+                reason: format!("no dataset named \"{}\"", task.dataset),
+            })?;
         for (ei, encoder) in plan.encoders.iter().enumerate() {
             for li in 0..encoder.layers().len() {
                 units.push(Unit {
@@ -76,7 +80,12 @@ fn sweeps(plan: &RunPlan) -> Vec<std::ops::Range<usize>> {
 }
 
 /// Evaluates every unit (in parallel) and stamps the records.
-pub fn run(plan: &RunPlan, emb: &Embeddings, progress: &dyn Progress, stats: &mut RunStats) -> Result<Evaluated> {
+pub fn run(
+    plan: &RunPlan,
+    emb: &Embeddings,
+    progress: &dyn Progress,
+    stats: &mut RunStats,
+) -> Result<Evaluated> {
     let units = units(plan)?;
     let sweeps = sweeps(plan);
     let stage = progress.stage("evaluate", units.len() as u64);
@@ -116,7 +125,11 @@ struct UnitOutput {
 }
 
 /// Reads `key` from the cache or computes and stores it; `true` when cached.
-fn cached<T: serde::Serialize + serde::de::DeserializeOwned>(plan: &RunPlan, key: &str, compute: impl FnOnce() -> Result<T>) -> Result<(T, bool)> {
+fn cached<T: serde::Serialize + serde::de::DeserializeOwned>(
+    plan: &RunPlan,
+    key: &str,
+    compute: impl FnOnce() -> Result<T>,
+) -> Result<(T, bool)> {
     if let Lookup::Hit(v) = plan.cache.load_value::<T>(key)? {
         return Ok((v, true));
     }
@@ -125,7 +138,12 @@ fn cached<T: serde::Serialize + serde::de::DeserializeOwned>(plan: &RunPlan, key
     Ok((v, false))
 }
 
-fn evaluate_unit(plan: &RunPlan, emb: &Embeddings, sweeps: &[std::ops::Range<usize>], unit: &Unit) -> Result<UnitOutput> {
+fn evaluate_unit(
+    plan: &RunPlan,
+    emb: &Embeddings,
+    sweeps: &[std::ops::Range<usize>],
+    unit: &Unit,
+) -> Result<UnitOutput> {
     let task = &plan.tasks[unit.task];
     let items = plan.datasets[unit.dataset].items();
     let clean_store = &emb.clean[&(unit.dataset, unit.encoder)];
@@ -146,17 +164,31 @@ fn evaluate_unit(plan: &RunPlan, emb: &Embeddings, sweeps: &[std::ops::Range<usi
         .finish();
     let (clean, was_cached) = cached(plan, &clean_key, || task.evaluator.evaluate(&input))?;
     let (mut n_cached, mut n_computed) = (usize::from(was_cached), usize::from(!was_cached));
-    let mut records = stamp(plan, unit, &clean_store.key, &layer.name, &clean.measurements, None);
+    let mut records = stamp(
+        plan,
+        unit,
+        &clean_store.key,
+        &layer.name,
+        &clean.measurements,
+        None,
+    );
     for sweep in sweeps {
-        let stores: Vec<_> = sweep.clone().map(|p| &emb.perturbed[&(unit.dataset, unit.encoder, p)]).collect();
+        let stores: Vec<_> = sweep
+            .clone()
+            .map(|p| &emb.perturbed[&(unit.dataset, unit.encoder, p)])
+            .collect();
         let mut key = KeyBuilder::new("robustness");
-        key.field("clean", &clean_key).field("splits", &format!("{:?}", plan.perturb_splits));
+        key.field("clean", &clean_key)
+            .field("splits", &format!("{:?}", plan.perturb_splits));
         for s in &stores {
             key.field("variant", &s.key);
         }
         let key = key.finish();
         let (results, was_cached) = cached(plan, &key, || {
-            let matrices = stores.iter().map(|s| s.shard.layers[unit.layer].matrix.view()).collect();
+            let matrices = stores
+                .iter()
+                .map(|s| s.shard.layers[unit.layer].matrix.view())
+                .collect();
             let variants = match plan.perturb_splits {
                 PerturbSplits::Test => Variants::TestRows(matrices),
                 PerturbSplits::All => Variants::Full(matrices),
@@ -165,11 +197,28 @@ fn evaluate_unit(plan: &RunPlan, emb: &Embeddings, sweeps: &[std::ops::Range<usi
         })?;
         n_cached += usize::from(was_cached);
         n_computed += usize::from(!was_cached);
-        let VariantResults { per_variant, summary } = results;
+        let VariantResults {
+            per_variant,
+            summary,
+        } = results;
         for (p, evaluation) in sweep.clone().zip(&per_variant) {
-            records.extend(stamp(plan, unit, &emb.perturbed[&(unit.dataset, unit.encoder, p)].key, &layer.name, &evaluation.measurements, Some(p)));
+            records.extend(stamp(
+                plan,
+                unit,
+                &emb.perturbed[&(unit.dataset, unit.encoder, p)].key,
+                &layer.name,
+                &evaluation.measurements,
+                Some(p),
+            ));
         }
-        let mut summary_records = stamp(plan, unit, &clean_store.key, &layer.name, &summary, Some(sweep.start));
+        let mut summary_records = stamp(
+            plan,
+            unit,
+            &clean_store.key,
+            &layer.name,
+            &summary,
+            Some(sweep.start),
+        );
         summary_records.iter_mut().for_each(|r| r.severity = None);
         records.extend(summary_records);
     }
@@ -183,7 +232,14 @@ fn evaluate_unit(plan: &RunPlan, emb: &Embeddings, sweeps: &[std::ops::Range<usi
 }
 
 /// Result records for `measurements` of `unit`, under perturbation `p`.
-pub fn stamp(plan: &RunPlan, unit: &Unit, emb_key: &str, layer: &str, measurements: &[Measurement], p: Option<usize>) -> Vec<ResultRecord> {
+pub fn stamp(
+    plan: &RunPlan,
+    unit: &Unit,
+    emb_key: &str,
+    layer: &str,
+    measurements: &[Measurement],
+    p: Option<usize>,
+) -> Vec<ResultRecord> {
     let task = &plan.tasks[unit.task];
     let dataset = &plan.datasets[unit.dataset];
     let encoder = &plan.encoders[unit.encoder];
