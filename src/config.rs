@@ -192,6 +192,13 @@ fn check(config: &ExperimentConfig) -> Result<(), String> {
         p.validate(&key).map_err(|e| e.to_string())?;
         // Rate-dependent limits (cutoffs below Nyquist) against every encoder.
         for e in &config.encoders {
+            if !e.reads_audio() {
+                return Err(format!(
+                    "{key}: encoder \"{}\" is precomputed (made elsewhere from clean audio) and cannot be perturbed; \
+                     run perturbations in a config without it",
+                    e.name()
+                ));
+            }
             p.validate_at(&key, e.sample_rate()).map_err(|err| {
                 format!(
                     "{err} (encoder \"{}\" runs at {} Hz)",

@@ -22,7 +22,7 @@ pub fn build(loaded: &LoadedConfig, out_dir: &Path) -> Result<RunPlan> {
     let encoders = cfg
         .encoders
         .iter()
-        .map(build_encoder)
+        .map(|e| build_encoder(e, loaded.base_dir()))
         .collect::<Result<Vec<_>>>()?;
     let tasks = cfg
         .tasks

@@ -322,3 +322,48 @@ cutoff_hz = [4000, 1000]
         first
     );
 }
+
+#[test]
+fn precomputed_embeddings_join_by_id_and_a_missing_id_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("pre");
+    // Embeddings "made elsewhere": for the 80 small-config tones, a vector
+    // that encodes the item index (ids tone-00000 …).
+    let n = 80;
+    let m = ndarray::Array2::from_shape_fn((n, 3), |(i, j)| ((i * (j + 3)) % 7) as f32);
+    ndarray_npy::write_npy(tmp.path().join("emb.npy"), &m).unwrap();
+    let ids: String = (0..n).map(|i| format!("tone-{i:05}\n")).collect();
+    write(tmp.path(), "ids.txt", &ids);
+    let cfg = small_config(&out, 40).replace(
+        "[[tasks]]",
+        "[[encoders]]\nname = \"ext\"\nkind = \"precomputed\"\npath = \"emb.npy\"\nids = \"ids.txt\"\n\n[[encoders]]\nname = \"random\"\nkind = \"random_network\"\nwidth = 32\ndepth = 2\n\n[[tasks]]",
+    );
+    let path = write(tmp.path(), "pre.toml", &cfg);
+    assert_ok(&repbench(&["run", &path, "--quiet"]));
+    let rows = results(&out);
+    assert!(rows
+        .iter()
+        .any(|r| r["encoder"] == "ext" && r["layer"] == "0" && r["n"] == 16));
+    assert!(rows
+        .iter()
+        .any(|r| r["encoder"] == "random" && r["layer"] == "layer2"));
+
+    write(
+        tmp.path(),
+        "ids.txt",
+        &ids.replace("tone-00007\n", "other-7\n"),
+    );
+    let out_run = repbench(&["run", &path, "--quiet"]);
+    assert_eq!(out_run.status.code(), Some(1));
+    let err = text(&out_run).1;
+    assert!(
+        err.contains("\"tone-00007\"") && err.contains("emb.npy"),
+        "{err}"
+    );
+
+    let with_noise = cfg + "\n[[perturbations]]\nkind = \"noise\"\nsnr_db = 10\n";
+    let path = write(tmp.path(), "pre_noise.toml", &with_noise);
+    let out_run = repbench(&["validate", &path]);
+    assert_eq!(out_run.status.code(), Some(2));
+    assert!(text(&out_run).1.contains("\"ext\" is precomputed"));
+}

@@ -16,7 +16,7 @@
 //! use repbench_framework::encoder::{EncoderSpec, build_encoder};
 //! let spec: EncoderSpec = serde_json::from_str(
 //!     r#"{"kind": "logmel_stats", "name": "logmel", "n_mels": 32}"#).unwrap();
-//! let encoder = build_encoder(&spec).unwrap();
+//! let encoder = build_encoder(&spec, std::path::Path::new(".")).unwrap();
 //! let tone: Vec<f32> = (0..16000).map(|i| (i as f32 * 0.1).sin()).collect();
 //! let frames = encoder.encode(&tone).unwrap();
 //! assert_eq!(frames[0].ncols(), 32);

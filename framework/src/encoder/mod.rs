@@ -8,6 +8,8 @@
 
 pub mod logmel;
 pub mod mfcc;
+pub mod precomputed;
+pub mod random_network;
 
 use crate::pooling::Pooling;
 use crate::{Error, Result};
@@ -31,6 +33,11 @@ pub trait Encoder: Send + Sync {
     fn pooling(&self) -> Pooling;
     /// Fixed input duration in seconds (crop or zero-pad), if any.
     fn duration_s(&self) -> Option<f64>;
+    /// Frame embeddings that do not come from audio (made elsewhere), by
+    /// item id; `None` for encoders that encode audio.
+    fn lookup(&self, _item_id: &str) -> Option<Result<Vec<Array2<f32>>>> {
+        None
+    }
 }
 
 /// An encoder as written in the config (`[[encoders]]`), tagged by `kind`.
@@ -41,6 +48,10 @@ pub enum EncoderSpec {
     LogmelStats(logmel::MelSpec),
     /// MFCC frames, pooled.
     MfccStats(logmel::MelSpec),
+    /// A fixed random network on log-mel frames (untrained baseline).
+    RandomNetwork(random_network::RandomNetworkSpec),
+    /// Embeddings computed elsewhere, joined by item id.
+    Precomputed(precomputed::PrecomputedSpec),
 }
 
 impl EncoderSpec {
@@ -48,6 +59,8 @@ impl EncoderSpec {
     pub fn name(&self) -> &str {
         match self {
             EncoderSpec::LogmelStats(s) | EncoderSpec::MfccStats(s) => &s.name,
+            EncoderSpec::RandomNetwork(s) => &s.name,
+            EncoderSpec::Precomputed(s) => &s.name,
         }
     }
 
@@ -55,7 +68,15 @@ impl EncoderSpec {
     pub fn sample_rate(&self) -> u32 {
         match self {
             EncoderSpec::LogmelStats(s) | EncoderSpec::MfccStats(s) => s.sample_rate,
+            EncoderSpec::RandomNetwork(s) => s.sample_rate,
+            EncoderSpec::Precomputed(_) => 0,
         }
+    }
+
+    /// Whether the encoder computes embeddings from audio (so perturbations
+    /// can apply to it).
+    pub fn reads_audio(&self) -> bool {
+        !matches!(self, EncoderSpec::Precomputed(_))
     }
 
     /// Checks every option's range; `key` is this entry's path in the
@@ -82,16 +103,23 @@ impl EncoderSpec {
                 }
                 Ok(())
             }
+            EncoderSpec::RandomNetwork(s) => s.validate(key),
+            EncoderSpec::Precomputed(s) => s.validate(key),
         }
     }
 }
 
-/// Builds the encoder a spec describes (after [`EncoderSpec::validate`]).
-pub fn build_encoder(spec: &EncoderSpec) -> Result<Box<dyn Encoder>> {
+/// Builds the encoder a spec describes (after [`EncoderSpec::validate`]);
+/// relative paths resolve against `base_dir` (the config file's directory).
+pub fn build_encoder(spec: &EncoderSpec, base_dir: &std::path::Path) -> Result<Box<dyn Encoder>> {
     spec.validate(&format!("encoder \"{}\"", spec.name()))?;
     Ok(match spec {
         EncoderSpec::LogmelStats(s) => Box::new(logmel::LogMelStats::new(s.clone())),
         EncoderSpec::MfccStats(s) => Box::new(mfcc::MfccStats::new(s.clone())),
+        EncoderSpec::RandomNetwork(s) => Box::new(random_network::RandomNetwork::new(s.clone())),
+        EncoderSpec::Precomputed(s) => {
+            Box::new(precomputed::Precomputed::open(s.clone(), base_dir)?)
+        }
     })
 }
 

@@ -206,36 +206,52 @@ fn embed_jobs(
         })
         .collect::<Result<_>>()?;
     stage.finish();
-    let shards = jobs
-        .iter()
+    jobs.iter()
         .enumerate()
-        .map(|(j, job)| {
-            let layers = plan.encoders[job.encoder]
-                .layers()
-                .into_iter()
-                .enumerate()
-                .map(|(l, name)| {
-                    let dim = job
-                        .rows
-                        .first()
-                        .and_then(|&r| per_item[r][j].as_ref())
-                        .map_or(0, |v| v[l].len());
-                    let mut matrix = Array2::zeros((job.rows.len(), dim));
-                    for (row, &r) in job.rows.iter().enumerate() {
-                        if let Some(vectors) = &per_item[r][j] {
-                            matrix.row_mut(row).assign(&vectors[l]);
-                        }
-                    }
-                    Layer { name, matrix }
-                })
-                .collect();
-            Shard {
-                ids: job.rows.iter().map(|&r| items[r].id.clone()).collect(),
-                layers,
+        .map(|(j, job)| assemble(plan, items, job, j, &per_item))
+        .collect()
+}
+
+/// One job's shard from the per-item vectors; every item must give each
+/// layer the same dimension.
+fn assemble(
+    plan: &RunPlan,
+    items: &[Item],
+    job: &Job,
+    j: usize,
+    per_item: &[Vec<Option<Vec<Array1<f32>>>>],
+) -> Result<Shard> {
+    let encoder = &plan.encoders[job.encoder];
+    let layers = encoder
+        .layers()
+        .into_iter()
+        .enumerate()
+        .map(|(l, name)| {
+            let first = job.rows.first().copied();
+            let dim = first.and_then(|r| per_item[r][j].as_ref()).map_or(0, |v| v[l].len());
+            let mut matrix = Array2::zeros((job.rows.len(), dim));
+            for (row, &r) in job.rows.iter().enumerate() {
+                let Some(vectors) = &per_item[r][j] else { continue };
+                if vectors[l].len() != dim {
+                    return Err(Error::Encoder {
+                        encoder: encoder.name().into(),
+                        reason: format!(
+                            "layer {name}: item \"{}\" has dimension {}, item \"{}\" has {dim}; every item needs the same",
+                            items[r].id,
+                            vectors[l].len(),
+                            first.map_or("", |f| items[f].id.as_str())
+                        ),
+                    });
+                }
+                matrix.row_mut(row).assign(&vectors[l]);
             }
+            Ok(Layer { name, matrix })
         })
-        .collect();
-    Ok(shards)
+        .collect::<Result<_>>()?;
+    Ok(Shard {
+        ids: job.rows.iter().map(|&r| items[r].id.clone()).collect(),
+        layers,
+    })
 }
 
 /// Pooled embeddings of one item for every job that covers it.
@@ -254,6 +270,16 @@ fn embed_item(
             continue;
         }
         let encoder: &dyn Encoder = plan.encoders[job.encoder].as_ref();
+        if let Some(found) = encoder.lookup(&item.id) {
+            if job.perturbation.is_some() {
+                return Err(Error::Encoder {
+                    encoder: encoder.name().into(),
+                    reason: "precomputed embeddings cannot be perturbed; remove the perturbations or this encoder".into(),
+                });
+            }
+            out.push(Some(pool_checked(encoder, found?)?));
+            continue;
+        }
         let rate = encoder.sample_rate();
         let clean = match audio_by_rate.entry(rate) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
@@ -271,21 +297,23 @@ fn embed_item(
         if let Some(d) = encoder.duration_s() {
             audio = fit_duration(audio, rate, d);
         }
-        let frames = encoder.encode(&audio)?;
-        let expected = encoder.layers().len();
-        if frames.len() != expected {
-            return Err(Error::Encoder {
-                encoder: encoder.name().into(),
-                reason: format!("returned {} layers, declared {expected}", frames.len()),
-            });
-        }
-        check_finite(encoder.name(), &frames)?;
-        out.push(Some(
-            frames
-                .iter()
-                .map(|f| encoder.pooling().pool(f.view()))
-                .collect(),
-        ));
+        out.push(Some(pool_checked(encoder, encoder.encode(&audio)?)?));
     }
     Ok(out)
+}
+
+/// Checks an encoder's output (layer count, finite values) and pools it.
+fn pool_checked(encoder: &dyn Encoder, frames: Vec<Array2<f32>>) -> Result<Vec<Array1<f32>>> {
+    let expected = encoder.layers().len();
+    if frames.len() != expected {
+        return Err(Error::Encoder {
+            encoder: encoder.name().into(),
+            reason: format!("returned {} layers, declared {expected}", frames.len()),
+        });
+    }
+    check_finite(encoder.name(), &frames)?;
+    Ok(frames
+        .iter()
+        .map(|f| encoder.pooling().pool(f.view()))
+        .collect())
 }

@@ -1,0 +1,324 @@
+//! `precomputed`: embeddings made elsewhere, joined to dataset items by id.
+//!
+//! Either one `.npy` matrix with an ids file (row `i` belongs to line `i`):
+//! `(items, dim)` for one layer or `(items, layers, dim)` for several; or a
+//! directory of `<id>.npy` files, each `(dim,)`, `(frames, dim)` or
+//! `(layers, frames, dim)`, pooled over frames. float32 or float64.
+
+use super::Encoder;
+use crate::pooling::Pooling;
+use crate::{Error, Result};
+use ndarray::{Array1, Array2, Array3, ArrayD, Axis};
+use ndarray_npy::ReadNpyExt;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+const IMPL_VERSION: u32 = 1;
+
+/// Options of `kind = "precomputed"`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrecomputedSpec {
+    /// Name used in results.
+    pub name: String,
+    /// A `.npy` matrix, or a directory of `<id>.npy` files (relative to the
+    /// config file).
+    pub path: PathBuf,
+    /// Ids file for a matrix: one item id per line, in row order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids: Option<PathBuf>,
+    /// Layer names (default `0`, `1`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer_names: Option<Vec<String>>,
+    /// Pooling of per-item frame matrices (directory form).
+    #[serde(default)]
+    pub pooling: Pooling,
+}
+
+impl PrecomputedSpec {
+    /// Checks that a matrix comes with its ids file.
+    pub fn validate(&self, key: &str) -> Result<()> {
+        let is_npy = self.path.extension().is_some_and(|e| e == "npy");
+        if is_npy && self.ids.is_none() {
+            return Err(Error::config(
+                format!("{key}.ids"),
+                "a .npy matrix needs an ids file (one item id per line, in row order)",
+            ));
+        }
+        if !is_npy && self.ids.is_some() {
+            return Err(Error::config(
+                format!("{key}.ids"),
+                "only a .npy matrix takes an ids file; a directory holds one <id>.npy per item",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Reads a float32 or float64 `.npy` array of any rank as float32.
+fn read_any(path: &Path) -> Result<ArrayD<f32>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    if let Ok(a) = ArrayD::<f32>::read_npy(bytes.as_slice()) {
+        return Ok(a);
+    }
+    ArrayD::<f64>::read_npy(bytes.as_slice())
+        .map(|a| a.mapv(|v| v as f32))
+        .map_err(|e| {
+            Error::Other(format!(
+                "{}: not a float32/float64 .npy array ({e})",
+                path.display()
+            ))
+        })
+}
+
+/// Per-layer frame matrices from one item's array.
+fn frames_of(a: ArrayD<f32>, path: &Path) -> Result<Vec<Array2<f32>>> {
+    match a.ndim() {
+        1 => Ok(vec![a
+            .insert_axis(Axis(0))
+            .into_dimensionality()
+            .expect("rank 2")]),
+        2 => Ok(vec![a.into_dimensionality().expect("rank 2")]),
+        3 => {
+            let a: Array3<f32> = a.into_dimensionality().expect("rank 3");
+            Ok(a.outer_iter().map(|l| l.to_owned()).collect())
+        }
+        n => Err(Error::Other(format!(
+            "{}: expected (dim,), (frames, dim) or (layers, frames, dim), got rank {n}",
+            path.display()
+        ))),
+    }
+}
+
+enum Source {
+    /// id → per-layer rows of the matrix.
+    Matrix(HashMap<String, Vec<Array1<f32>>>),
+    /// Directory of `<id>.npy`.
+    Directory(PathBuf),
+}
+
+/// The `precomputed` encoder.
+pub struct Precomputed {
+    spec: PrecomputedSpec,
+    source: Source,
+    layers: Vec<String>,
+    fingerprint: String,
+}
+
+impl Precomputed {
+    /// Opens the embeddings (paths relative to `base_dir`) and hashes them,
+    /// so replacing a file invalidates the cache.
+    pub fn open(spec: PrecomputedSpec, base_dir: &Path) -> Result<Self> {
+        let path = base_dir.join(&spec.path);
+        let mut hash = blake3::Hasher::new();
+        let fail = |reason: String| Error::Encoder {
+            encoder: spec.name.clone(),
+            reason,
+        };
+        let (source, n_layers) = if let Some(ids_rel) = &spec.ids {
+            let ids_path = base_dir.join(ids_rel);
+            let ids_text =
+                std::fs::read_to_string(&ids_path).map_err(|e| Error::io(&ids_path, e))?;
+            let ids: Vec<&str> = ids_text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            let array = read_any(&path)?;
+            hash.update(ids_text.as_bytes());
+            hash.update(&std::fs::read(&path).map_err(|e| Error::io(&path, e))?);
+            let layered: Array3<f32> = match array.ndim() {
+                2 => array
+                    .insert_axis(Axis(1))
+                    .into_dimensionality()
+                    .expect("rank 3"),
+                3 => array.into_dimensionality().expect("rank 3"),
+                n => {
+                    return Err(fail(format!(
+                        "{}: expected (items, dim) or (items, layers, dim), got rank {n}",
+                        path.display()
+                    )))
+                }
+            };
+            if layered.shape()[0] != ids.len() {
+                return Err(fail(format!(
+                    "{} has {} rows but {} lists {} ids",
+                    path.display(),
+                    layered.shape()[0],
+                    ids_path.display(),
+                    ids.len()
+                )));
+            }
+            let mut map = HashMap::with_capacity(ids.len());
+            for (id, row) in ids.iter().zip(layered.outer_iter()) {
+                if map
+                    .insert(
+                        (*id).to_owned(),
+                        row.outer_iter().map(|l| l.to_owned()).collect(),
+                    )
+                    .is_some()
+                {
+                    return Err(fail(format!(
+                        "{} lists id \"{id}\" twice",
+                        ids_path.display()
+                    )));
+                }
+            }
+            (Source::Matrix(map), layered.shape()[1])
+        } else {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
+                .map_err(|e| Error::io(&path, e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "npy"))
+                .collect();
+            files.sort();
+            let first = files
+                .first()
+                .ok_or_else(|| fail(format!("{} holds no .npy files", path.display())))?;
+            let n_layers = frames_of(read_any(first)?, first)?.len();
+            for f in &files {
+                hash.update(
+                    f.file_name()
+                        .map(|n| n.as_encoded_bytes())
+                        .unwrap_or_default(),
+                );
+                hash.update(&std::fs::read(f).map_err(|e| Error::io(f, e))?);
+            }
+            (Source::Directory(path.clone()), n_layers)
+        };
+        let layers = match &spec.layer_names {
+            Some(names) if names.len() != n_layers => {
+                return Err(fail(format!(
+                    "layer_names lists {} names but the embeddings have {n_layers} layers",
+                    names.len()
+                )))
+            }
+            Some(names) => names.clone(),
+            None => (0..n_layers).map(|i| i.to_string()).collect(),
+        };
+        let fingerprint = format!(
+            "precomputed/v{IMPL_VERSION};data={};layers={layers:?};pool={}",
+            hash.finalize().to_hex(),
+            spec.pooling.as_str()
+        );
+        Ok(Precomputed {
+            spec,
+            source,
+            layers,
+            fingerprint,
+        })
+    }
+}
+
+impl Encoder for Precomputed {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
+    fn fingerprint(&self) -> String {
+        self.fingerprint.clone()
+    }
+    fn sample_rate(&self) -> u32 {
+        0
+    }
+    fn layers(&self) -> Vec<String> {
+        self.layers.clone()
+    }
+    fn encode(&self, _audio: &[f32]) -> Result<Vec<Array2<f32>>> {
+        Err(Error::Encoder {
+            encoder: self.spec.name.clone(),
+            reason: "precomputed embeddings are looked up by item id, not computed from audio"
+                .into(),
+        })
+    }
+    fn lookup(&self, item_id: &str) -> Option<Result<Vec<Array2<f32>>>> {
+        let missing = |place: &Path| Error::Encoder {
+            encoder: self.spec.name.clone(),
+            reason: format!("no embedding for item \"{item_id}\" in {}", place.display()),
+        };
+        Some(match &self.source {
+            Source::Matrix(map) => map
+                .get(item_id)
+                .map(|rows| {
+                    rows.iter()
+                        .map(|r| r.clone().insert_axis(Axis(0)))
+                        .collect()
+                })
+                .ok_or_else(|| missing(&self.spec.path)),
+            Source::Directory(dir) => {
+                let file = dir.join(format!("{item_id}.npy"));
+                if file.exists() {
+                    read_any(&file).and_then(|a| frames_of(a, &file))
+                } else {
+                    Err(missing(dir))
+                }
+            }
+        })
+    }
+    fn pooling(&self) -> Pooling {
+        self.spec.pooling
+    }
+    fn duration_s(&self) -> Option<f64> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+    use ndarray_npy::write_npy;
+
+    fn spec(path: &str, ids: Option<&str>) -> PrecomputedSpec {
+        PrecomputedSpec {
+            name: "ext".into(),
+            path: path.into(),
+            ids: ids.map(Into::into),
+            layer_names: None,
+            pooling: Pooling::Mean,
+        }
+    }
+
+    #[test]
+    fn matrix_with_ids_joins_by_id_and_names_missing_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        write_npy(
+            dir.path().join("e.npy"),
+            &array![[[1.0f64, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]],
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("ids.txt"), "b\na\n").unwrap();
+        let enc = Precomputed::open(spec("e.npy", Some("ids.txt")), dir.path()).unwrap();
+        assert_eq!(enc.layers(), vec!["0", "1"]);
+        let a = enc.lookup("a").unwrap().unwrap();
+        assert_eq!(a[1], array![[7.0f32, 8.0]]);
+        let err = enc.lookup("zz").unwrap().unwrap_err().to_string();
+        assert!(err.contains("\"zz\"") && err.contains("e.npy"), "{err}");
+    }
+
+    #[test]
+    fn directory_of_items_and_fingerprint_follows_content() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("emb")).unwrap();
+        write_npy(
+            dir.path().join("emb/x.npy"),
+            &array![[1.0f32, 0.0], [3.0, 2.0]],
+        )
+        .unwrap();
+        let enc = Precomputed::open(spec("emb", None), dir.path()).unwrap();
+        assert_eq!(enc.lookup("x").unwrap().unwrap()[0].nrows(), 2);
+        let before = enc.fingerprint();
+        write_npy(
+            dir.path().join("emb/x.npy"),
+            &array![[1.0f32, 0.5], [3.0, 2.0]],
+        )
+        .unwrap();
+        assert_ne!(
+            Precomputed::open(spec("emb", None), dir.path())
+                .unwrap()
+                .fingerprint(),
+            before
+        );
+        assert!(spec("e.npy", None).validate("encoders[0]").is_err());
+    }
+}
