@@ -12,19 +12,20 @@ const IMPL_VERSION: u32 = 2;
 /// Floor before taking the log (librosa's `amin`).
 const AMIN: f32 = 1e-10;
 
-fn d_sample_rate() -> u32 {
+// Defaults shared by every log-mel front end (also `random_network`).
+pub(crate) fn d_sample_rate() -> u32 {
     16000
 }
-fn d_n_fft() -> usize {
+pub(crate) fn d_n_fft() -> usize {
     512
 }
-fn d_hop() -> usize {
+pub(crate) fn d_hop() -> usize {
     160
 }
-fn d_n_mels() -> usize {
+pub(crate) fn d_n_mels() -> usize {
     64
 }
-fn d_top_db() -> f64 {
+pub(crate) fn d_top_db() -> f64 {
     80.0
 }
 

@@ -7,7 +7,7 @@
 //! `width` units with He-normal weights (He et al., 2015) drawn from
 //! `seed`. Every layer is exposed, for layer-wise evaluation.
 
-use super::logmel::{LogMelFrontEnd, MelSpec};
+use super::logmel::{d_hop, d_n_fft, d_n_mels, d_sample_rate, d_top_db, LogMelFrontEnd, MelSpec};
 use super::Encoder;
 use crate::pooling::Pooling;
 use crate::{seed, Error, Result};
@@ -17,18 +17,6 @@ use serde::{Deserialize, Serialize};
 
 const IMPL_VERSION: u32 = 1;
 
-fn d_sr() -> u32 {
-    16000
-}
-fn d_n_fft() -> usize {
-    512
-}
-fn d_hop() -> usize {
-    160
-}
-fn d_n_mels() -> usize {
-    64
-}
 fn d_context() -> usize {
     5
 }
@@ -46,7 +34,7 @@ pub struct RandomNetworkSpec {
     /// Name used in results.
     pub name: String,
     /// Input sample rate.
-    #[serde(default = "d_sr")]
+    #[serde(default = "d_sample_rate")]
     pub sample_rate: u32,
     /// FFT size of the log-mel front end.
     #[serde(default = "d_n_fft")]
@@ -87,7 +75,7 @@ impl RandomNetworkSpec {
             n_mels: self.n_mels,
             fmin: 0.0,
             fmax: None,
-            top_db: 80.0,
+            top_db: d_top_db(),
             pooling: self.pooling,
             duration_s: self.duration_s,
             n_mfcc: None,
