@@ -3,7 +3,7 @@
 use super::Audio;
 use crate::{Error, Result};
 use std::path::Path;
-use symphonia::core::audio::SampleBuffer;
+use symphonia::core::audio::{AudioBuffer, Signal};
 use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::FormatOptions;
@@ -47,7 +47,7 @@ pub fn decode_file(path: &Path) -> Result<Audio> {
         .map_err(|e| bad(format!("unsupported codec ({e})")))?;
     let mut sample_rate = track.codec_params.sample_rate;
     let mut mono = Vec::new();
-    let mut buf: Option<SampleBuffer<f32>> = None;
+    let mut planar: Option<AudioBuffer<f32>> = None;
     loop {
         let packet = match format.next_packet() {
             Ok(p) => p,
@@ -67,22 +67,31 @@ pub fn decode_file(path: &Path) -> Result<Audio> {
         };
         let spec = *decoded.spec();
         sample_rate = Some(spec.rate);
-        let channels = spec.channels.count().max(1);
-        let needed = decoded.capacity() as u64;
-        if buf
-            .as_ref()
-            .is_none_or(|b| (b.capacity() as u64) < needed * channels as u64)
-        {
-            buf = Some(SampleBuffer::new(needed, spec));
+        // Planar f32 conversion, then channel sums: no interleaving step.
+        let reusable = planar.as_ref().is_some_and(|b: &AudioBuffer<f32>| {
+            *b.spec() == spec && b.capacity() >= decoded.capacity()
+        });
+        if !reusable {
+            planar = Some(AudioBuffer::new(decoded.capacity() as u64, spec));
         }
-        let sb = buf.as_mut().expect("sample buffer was just allocated");
-        sb.copy_interleaved_ref(decoded);
-        let scale = 1.0 / channels as f32;
-        mono.extend(
-            sb.samples()
-                .chunks_exact(channels)
-                .map(|frame| frame.iter().sum::<f32>() * scale),
-        );
+        let buf = planar.as_mut().expect("planar buffer was just ensured");
+        decoded.convert(buf);
+        let channels = spec.channels.count();
+        if channels == 0 {
+            continue;
+        }
+        let start = mono.len();
+        mono.extend_from_slice(buf.chan(0));
+        for c in 1..channels {
+            mono[start..]
+                .iter_mut()
+                .zip(buf.chan(c))
+                .for_each(|(m, v)| *m += v);
+        }
+        if channels > 1 {
+            let scale = 1.0 / channels as f32;
+            mono[start..].iter_mut().for_each(|m| *m *= scale);
+        }
     }
     let sample_rate = sample_rate.ok_or_else(|| bad("unknown sample rate".into()))?;
     if mono.is_empty() {
