@@ -7,6 +7,9 @@
 //! * [`corpora`] read known corpora (GTZAN, NSynth, MagnaTagATune,
 //!   MTG-Jamendo, GiantSteps Key, Medley-solos-DB, emoMusic, VocalSet,
 //!   TinySOL) from their published layouts on disk.
+//! * [`synth`] renders SynTheory-style sets (notes, intervals, chords,
+//!   scales, tempos, time signatures) with a SoundFont or a built-in
+//!   synthesiser.
 //! * [`split`] holds the seeded split methods (random, stratified, group,
 //!   k-fold) every dataset's `split` option uses.
 //!
@@ -29,6 +32,7 @@ pub mod corpora;
 pub mod files;
 pub mod manifest;
 pub mod split;
+pub mod synth;
 pub mod tones;
 
 pub use files::{FileDataset, OnError, SkippedItem};
@@ -64,6 +68,18 @@ pub enum DatasetSpec {
     Vocalset(corpora::vocalset::VocalSetSpec),
     /// TinySOL instrument notes.
     Tinysol(corpora::tinysol::TinySolSpec),
+    /// Single notes: pitch × instrument × velocity × duration.
+    SyntheticNotes(synth::pitched::NotesSpec),
+    /// Two-note intervals.
+    SyntheticIntervals(synth::pitched::IntervalsSpec),
+    /// Triads: root × quality × inversion.
+    SyntheticChords(synth::pitched::ChordsSpec),
+    /// Diatonic modes.
+    SyntheticScales(synth::pitched::ScalesSpec),
+    /// Click or drum tracks at continuous tempos.
+    SyntheticTempos(synth::rhythm::TemposSpec),
+    /// Accent patterns of time signatures.
+    SyntheticTimeSignatures(synth::rhythm::TimeSignaturesSpec),
 }
 
 /// Applies `$body` to the spec inside any variant.
@@ -81,6 +97,12 @@ macro_rules! each_spec {
             DatasetSpec::Emomusic($s) => $body,
             DatasetSpec::Vocalset($s) => $body,
             DatasetSpec::Tinysol($s) => $body,
+            DatasetSpec::SyntheticNotes($s) => $body,
+            DatasetSpec::SyntheticIntervals($s) => $body,
+            DatasetSpec::SyntheticChords($s) => $body,
+            DatasetSpec::SyntheticScales($s) => $body,
+            DatasetSpec::SyntheticTempos($s) => $body,
+            DatasetSpec::SyntheticTimeSignatures($s) => $body,
         }
     };
 }
@@ -117,6 +139,11 @@ impl Opened {
         }
     }
 
+    fn music(ds: synth::SyntheticMusic) -> Opened {
+        let warnings = ds.warnings().to_vec();
+        Opened::synthetic(Box::new(ds), warnings)
+    }
+
     fn synthetic(dataset: Box<dyn Dataset>, warnings: Vec<String>) -> Opened {
         Opened {
             dataset,
@@ -151,6 +178,12 @@ pub fn open_dataset(spec: &DatasetSpec, base_dir: &Path, seed: u64) -> Result<Op
         DatasetSpec::Emomusic(s) => Opened::files(corpora::emomusic::open(s, base_dir, seed)?),
         DatasetSpec::Vocalset(s) => Opened::files(corpora::vocalset::open(s, base_dir, seed)?),
         DatasetSpec::Tinysol(s) => Opened::files(corpora::tinysol::open(s, base_dir, seed)?),
+        DatasetSpec::SyntheticNotes(s) => Opened::music(s.open(base_dir, seed)?),
+        DatasetSpec::SyntheticIntervals(s) => Opened::music(s.open(base_dir, seed)?),
+        DatasetSpec::SyntheticChords(s) => Opened::music(s.open(base_dir, seed)?),
+        DatasetSpec::SyntheticScales(s) => Opened::music(s.open(base_dir, seed)?),
+        DatasetSpec::SyntheticTempos(s) => Opened::music(s.open(base_dir, seed)?),
+        DatasetSpec::SyntheticTimeSignatures(s) => Opened::music(s.open(base_dir, seed)?),
     })
 }
 
