@@ -1,0 +1,58 @@
+//! Decode + resample throughput: every audio file in `$REPBENCH_BENCH_DIR`
+//! (grouped by extension) is decoded, mixed to mono and resampled to 16 kHz
+//! with `repbench_framework::audio::load_mono`, items in parallel (rayon),
+//! each item's audio dropped as soon as it is measured so memory stays at
+//! one item per thread. `bench/decode.sh` makes the files and runs librosa
+//! on the same ones.
+
+use rayon::prelude::*;
+use repbench_framework::audio::{decode_file, load_mono};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+const TARGET_RATE: u32 = 16_000;
+
+fn main() {
+    let Ok(dir) = std::env::var("REPBENCH_BENCH_DIR") else {
+        eprintln!("set REPBENCH_BENCH_DIR to a folder of audio files (bench/decode.sh does)");
+        std::process::exit(2);
+    };
+    let mut by_ext: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    for entry in std::fs::read_dir(&dir).expect("readable bench folder") {
+        let path = entry.expect("readable entry").path();
+        if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+            by_ext.entry(ext.to_owned()).or_default().push(path);
+        }
+    }
+    for (ext, mut paths) in by_ext {
+        paths.sort();
+        let start = Instant::now();
+        let samples: usize = paths
+            .par_iter()
+            .map(|p| match load_mono(p, TARGET_RATE) {
+                Ok(x) => x.len(),
+                Err(e) => panic!("{e}"),
+            })
+            .sum();
+        let secs = start.elapsed().as_secs_f64();
+        let audio_s = samples as f64 / f64::from(TARGET_RATE);
+        // Decoding alone, to show how the time splits between the decoder
+        // and the resampler.
+        let start = Instant::now();
+        let decoded: usize = paths
+            .par_iter()
+            .map(|p| match decode_file(p) {
+                Ok(a) => a.samples.len(),
+                Err(e) => panic!("{e}"),
+            })
+            .sum();
+        let decode_secs = start.elapsed().as_secs_f64();
+        println!(
+            "repbench {ext}: {} files, {audio_s:.1} s of audio, {secs:.3} s, {:.0}x real time, {} threads (decoding alone: {decode_secs:.3} s for {decoded} samples)",
+            paths.len(),
+            audio_s / secs,
+            rayon::current_num_threads()
+        );
+    }
+}
