@@ -206,3 +206,62 @@ pub fn build_dataset(spec: &DatasetSpec, base_dir: &Path, seed: u64) -> Result<B
     }
     Ok(opened.dataset)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_is_spelled_as_documented() {
+        let kinds = [
+            ("synthetic_tones", ""),
+            ("manifest", r#", "path": "m.csv""#),
+            ("gtzan", r#", "root": "r""#),
+            ("nsynth", r#", "root": "r""#),
+            ("magnatagatune", r#", "root": "r""#),
+            ("mtg_jamendo", r#", "root": "r""#),
+            ("giantsteps_key", r#", "root": "r""#),
+            ("medley_solos_db", r#", "root": "r""#),
+            ("emomusic", r#", "root": "r""#),
+            ("vocalset", r#", "root": "r""#),
+            ("tinysol", r#", "root": "r""#),
+            ("synthetic_notes", ""),
+            ("synthetic_intervals", ""),
+            ("synthetic_chords", ""),
+            ("synthetic_scales", ""),
+            ("synthetic_tempos", ""),
+            ("synthetic_time_signatures", ""),
+        ];
+        for (kind, extra) in kinds {
+            let json = format!(r#"{{"kind": "{kind}", "name": "x"{extra}}}"#);
+            let spec: DatasetSpec =
+                serde_json::from_str(&json).unwrap_or_else(|e| panic!("{kind}: {e}"));
+            spec.validate("datasets[0]")
+                .unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert_eq!(spec.name(), "x");
+        }
+    }
+
+    #[test]
+    fn open_dataset_reports_skipped_items() {
+        let dir = tempfile::tempdir().unwrap();
+        let wav = repbench_framework::audio::wav_pcm16(&[vec![0.0; 80]], 8000);
+        let mut csv = String::from("id,path,split\n");
+        for (i, split) in ["train", "valid", "test", "test"].iter().enumerate() {
+            if i < 3 {
+                std::fs::write(dir.path().join(format!("{i}.wav")), &wav).unwrap();
+            }
+            csv.push_str(&format!("a{i},{i}.wav,{split}\n"));
+        }
+        std::fs::write(dir.path().join("m.csv"), csv).unwrap();
+        let spec: DatasetSpec = serde_json::from_str(
+            r#"{"kind": "manifest", "name": "m", "path": "m.csv", "on_error": "skip"}"#,
+        )
+        .unwrap();
+        let opened = open_dataset(&spec, dir.path(), 0).unwrap();
+        assert_eq!(opened.dataset.items().len(), 3);
+        assert_eq!(opened.skipped.len(), 1);
+        assert_eq!(opened.skipped[0].id, "a3");
+        assert!(opened.skipped[0].path.ends_with("3.wav"));
+    }
+}

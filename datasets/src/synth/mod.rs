@@ -238,11 +238,19 @@ impl SyntheticMusic {
         let mut noise_seeds = Vec::with_capacity(generated.len());
         for (g, split) in generated.into_iter().zip(splits) {
             let noise_seed = seeding::derive(seed, &["synthetic_music", set, &g.id]);
+            // Only the built-in drums draw noise; elsewhere the seed does not
+            // change the audio, so it stays out of the key (and the cache
+            // survives a seed change that leaves the scores as they were).
+            let uses_noise = matches!(renderer, Renderer::Builtin)
+                && g.score
+                    .notes
+                    .iter()
+                    .any(|n| matches!(n.voice, score::Voice::Drum(_)));
             let recipe = serde_json::json!({
                 "set": set,
                 "render_version": RENDER_VERSION,
                 "renderer": renderer_id,
-                "noise_seed": noise_seed,
+                "noise_seed": uses_noise.then_some(noise_seed),
                 "score": g.score,
             });
             let recipe = serde_json::to_string(&recipe).expect("scores serialise");
