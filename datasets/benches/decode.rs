@@ -13,6 +13,21 @@ use std::time::Instant;
 
 const TARGET_RATE: u32 = 16_000;
 
+/// CPU seconds (user + system, all threads) this process has used, from
+/// `/proc/self/stat`: wall time on a shared 2-core machine depends on what
+/// else runs, CPU time much less. `None` off Linux.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields of the line, in clock ticks (100 per second on
+    // Linux for every architecture repbench targets).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
 fn main() {
     let Ok(dir) = std::env::var("REPBENCH_BENCH_DIR") else {
         eprintln!("set REPBENCH_BENCH_DIR to a folder of audio files (bench/decode.sh does)");
@@ -28,6 +43,7 @@ fn main() {
     for (ext, mut paths) in by_ext {
         paths.sort();
         let start = Instant::now();
+        let cpu_start = cpu_seconds();
         let samples: usize = paths
             .par_iter()
             .map(|p| match load_mono(p, TARGET_RATE) {
@@ -36,6 +52,10 @@ fn main() {
             })
             .sum();
         let secs = start.elapsed().as_secs_f64();
+        let cpu = match (cpu_start, cpu_seconds()) {
+            (Some(a), Some(b)) => format!("{:.2}", b - a),
+            _ => "n/a".into(),
+        };
         let audio_s = samples as f64 / f64::from(TARGET_RATE);
         // Decoding alone, to show how the time splits between the decoder
         // and the resampler.
@@ -49,7 +69,7 @@ fn main() {
             .sum();
         let decode_secs = start.elapsed().as_secs_f64();
         println!(
-            "repbench {ext}: {} files, {audio_s:.1} s of audio, {secs:.3} s, {:.0}x real time, {} threads (decoding alone: {decode_secs:.3} s for {decoded} samples)",
+            "repbench {ext}: {} files, {audio_s:.1} s of audio, {secs:.3} s, {:.0}x real time, {} threads, cpu {cpu} s (decoding alone: {decode_secs:.3} s for {decoded} samples)",
             paths.len(),
             audio_s / secs,
             rayon::current_num_threads()
