@@ -283,6 +283,12 @@ mod tests {
         assert!(skipped[1].1.contains("empty"), "{skipped:?}");
         let audio = ds.load(&ds.items()[0], 8000).unwrap();
         assert_eq!(audio.len(), 100);
+        // The cache keys on file content: the key is the bytes' blake3.
+        let bytes = std::fs::read(d.join("a.wav")).unwrap();
+        assert_eq!(
+            ds.items()[0].content_key,
+            blake3::hash(&bytes).to_hex().to_string()
+        );
 
         let err = FileDataset::build("x", entries.clone(), opts(OnError::Fail))
             .unwrap_err()

@@ -6,22 +6,27 @@
 //! `<root>/clips_45seconds/<song_id>.mp3` (or `.wav`). Labels: `arousal`,
 //! `valence` (numbers, for regression). Item id: `song_id`.
 //!
-//! Split: the default is a seeded random split (0.6 / 0.2 / 0.2). (The
-//! corpus' `songs_info.csv` marks a MediaEval 2013 development/evaluation
-//! partition with no validation part; it is not read here.)
+//! Split: the default is a seeded random split (0.6 / 0.2 / 0.2). With
+//! `mediaeval_split = true` the partition of `annotations/songs_info.csv`
+//! (column `Mediaeval 2013 set`) is used instead: `evaluation` songs are
+//! test, and a seeded `valid_fraction` (default 0.2) of the `development`
+//! songs is valid (the partition has no validation part of its own), the
+//! rest train.
 //!
 //! ```toml
 //! [[datasets]]
 //! name = "emomusic"
 //! kind = "emomusic"
 //! root = "data/emomusic"
+//! mediaeval_split = true
 //! ```
 
 use super::{audio_or_wav, finish, number, validate_split};
 use crate::files::{Entry, FileDataset, OnError};
 use crate::split::SplitSpec;
-use repbench_framework::dataset::Label;
-use repbench_framework::{Error, Result};
+use rand::seq::SliceRandom;
+use repbench_framework::dataset::{Label, Split};
+use repbench_framework::{seed as seeding, Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -40,13 +45,93 @@ pub struct EmoMusicSpec {
     /// The split (default: random 0.6 / 0.2 / 0.2, seeded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split: Option<SplitSpec>,
+    /// Use the MediaEval 2013 development/evaluation partition.
+    #[serde(default)]
+    pub mediaeval_split: bool,
+    /// With `mediaeval_split`: share of development songs used as valid.
+    #[serde(default = "d_valid_fraction")]
+    pub valid_fraction: f64,
+}
+
+fn d_valid_fraction() -> f64 {
+    0.2
 }
 
 impl EmoMusicSpec {
-    /// Checks the `split` option.
+    /// Checks the `split` option and its exclusion with `mediaeval_split`.
     pub fn validate(&self, key: &str) -> Result<()> {
+        if self.mediaeval_split && self.split.is_some() {
+            return Err(Error::config(
+                format!("{key}.split"),
+                "use either mediaeval_split or split, not both",
+            ));
+        }
+        if !(self.valid_fraction > 0.0 && self.valid_fraction < 1.0) {
+            return Err(Error::config(
+                format!("{key}.valid_fraction"),
+                format!("must be in (0, 1) (got {})", self.valid_fraction),
+            ));
+        }
         validate_split(self.split.as_ref(), key)
     }
+}
+
+/// song_id → split from `songs_info.csv`'s `Mediaeval 2013 set` column.
+fn mediaeval_splits(
+    root: &Path,
+    valid_fraction: f64,
+    seed: u64,
+) -> Result<std::collections::HashMap<String, Split>> {
+    let path = root.join("annotations/songs_info.csv");
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(&path)
+        .map_err(|e| Error::Other(format!("{}: {e}", path.display())))?;
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| Error::Other(format!("{}: line 1: {e}", path.display())))?
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let col = |c: &str| {
+        header
+            .iter()
+            .position(|h| h == c)
+            .ok_or_else(|| Error::Other(format!("{}: line 1: no column \"{c}\"", path.display())))
+    };
+    let (id_col, set_col) = (col("song_id")?, col("Mediaeval 2013 set")?);
+    let mut development = Vec::new();
+    let mut out = std::collections::HashMap::new();
+    for (i, record) in reader.records().enumerate() {
+        let origin = format!("{}: line {}", path.display(), i + 2);
+        let record = record.map_err(|e| Error::Other(format!("{origin}: {e}")))?;
+        let id = record.get(id_col).unwrap_or("").to_owned();
+        match record.get(set_col).unwrap_or("") {
+            "evaluation" => {
+                out.insert(id, Split::Test);
+            }
+            "development" => development.push(id),
+            other => {
+                return Err(Error::Other(format!(
+                    "{origin}: Mediaeval 2013 set \"{other}\" is neither development nor evaluation"
+                )))
+            }
+        }
+    }
+    development.sort();
+    development.shuffle(&mut seeding::rng(seed, &["emomusic", "mediaeval_valid"]));
+    let n_valid = (development.len() as f64 * valid_fraction).round() as usize;
+    for (rank, id) in development.into_iter().enumerate() {
+        out.insert(
+            id,
+            if rank < n_valid {
+                Split::Valid
+            } else {
+                Split::Train
+            },
+        );
+    }
+    Ok(out)
 }
 
 /// Lists the corpus and builds the dataset.
@@ -73,6 +158,11 @@ pub fn open(spec: &EmoMusicSpec, base_dir: &Path, seed: u64) -> Result<FileDatas
         })
     };
     let (id_col, a_col, v_col) = (col("song_id")?, col("mean_arousal")?, col("mean_valence")?);
+    let official = if spec.mediaeval_split {
+        Some(mediaeval_splits(&root, spec.valid_fraction, seed)?)
+    } else {
+        None
+    };
     let mut entries = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let origin = format!("{}: line {}", csv_path.display(), i + 2);
@@ -91,10 +181,18 @@ pub fn open(spec: &EmoMusicSpec, base_dir: &Path, seed: u64) -> Result<FileDatas
             "valence".to_owned(),
             Label::Number(number(get(v_col), &origin, "mean_valence")?),
         );
+        let split = match &official {
+            None => None,
+            Some(map) => Some(*map.get(&id).ok_or_else(|| {
+                Error::Other(format!(
+                    "{origin}: song {id} is not in annotations/songs_info.csv, so it has no MediaEval 2013 set"
+                ))
+            })?),
+        };
         entries.push(Entry {
             path: audio_or_wav(root.join("clips_45seconds").join(format!("{id}.mp3"))),
             id,
-            split: None,
+            split,
             labels,
             origin,
         });
@@ -104,7 +202,7 @@ pub fn open(spec: &EmoMusicSpec, base_dir: &Path, seed: u64) -> Result<FileDatas
         entries,
         spec.on_error,
         spec.split.as_ref(),
-        Some(SplitSpec::default()),
+        official.is_none().then(SplitSpec::default),
         seed,
         &[],
     )
