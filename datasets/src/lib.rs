@@ -157,6 +157,9 @@ impl Opened {
 /// Relative paths resolve against `base_dir` (the config file's directory);
 /// `seed` is the run's global seed.
 pub fn open_dataset(spec: &DatasetSpec, base_dir: &Path, seed: u64) -> Result<Opened> {
+    // The config loader validates too; checking here keeps library callers
+    // that skip it from building from out-of-range options.
+    spec.validate(&format!("dataset \"{}\"", spec.name()))?;
     Ok(match spec {
         DatasetSpec::SyntheticTones(s) => Opened::synthetic(
             Box::new(tones::SyntheticTones::new(s.clone(), seed)),

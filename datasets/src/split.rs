@@ -257,6 +257,7 @@ impl SplitSpec {
         labels: &[&BTreeMap<String, Label>],
         seed_value: u64,
     ) -> Result<Vec<Split>> {
+        self.validate("split")?;
         let n = ids.len();
         let by_values: Option<Vec<String>> = match &self.by {
             None => None,
