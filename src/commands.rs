@@ -1,6 +1,7 @@
 //! The three subcommands.
 
 use crate::config::{self, LoadedConfig};
+use crate::plan::DataNotes;
 use crate::progress::Bars;
 use crate::{plan, Failure};
 use repbench_framework::progress::{Progress, Silent};
@@ -14,19 +15,28 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 fn load_and_build(
     config_path: &Path,
     out_dir: Option<&Path>,
-) -> Result<(LoadedConfig, RunPlan), Failure> {
+) -> Result<(LoadedConfig, RunPlan, DataNotes), Failure> {
     let loaded = config::load(config_path).map_err(Failure::Usage)?;
     let out = out_dir.map_or_else(|| loaded.config.run.out_dir.clone(), Path::to_path_buf);
-    let plan = plan::build(&loaded, &out)
+    let (plan, notes) = plan::build(&loaded, &out)
         .map_err(|e| Failure::Usage(format!("{}: {e}", config_path.display())))?;
+    for w in &notes.warnings {
+        eprintln!("warning: {w}");
+    }
+    if !notes.skipped.is_empty() {
+        eprintln!(
+            "warning: {} item(s) left out under on_error = \"skip\" (listed in run.json and the report)",
+            notes.skipped.len()
+        );
+    }
     plan::check_targets(&loaded, &plan)
         .map_err(|e| Failure::Usage(format!("{}: {e}", config_path.display())))?;
-    Ok((loaded, plan))
+    Ok((loaded, plan, notes))
 }
 
 /// `repbench validate CONFIG`.
 pub fn validate(config_path: &Path) -> Result<(), Failure> {
-    let (loaded, plan) = load_and_build(config_path, None)?;
+    let (loaded, plan, _notes) = load_and_build(config_path, None)?;
     let items: usize = plan.datasets.iter().map(|d| d.items().len()).sum();
     println!(
         "{}: ok — {} dataset(s) with {items} items, {} encoder(s), {} task(s); run id {}",
@@ -42,7 +52,7 @@ pub fn validate(config_path: &Path) -> Result<(), Failure> {
 /// `repbench run CONFIG [--out DIR]`.
 pub fn run(config_path: &Path, out_dir: Option<&Path>, quiet: bool) -> Result<(), Failure> {
     let started = Instant::now();
-    let (loaded, plan) = load_and_build(config_path, out_dir)?;
+    let (loaded, plan, notes) = load_and_build(config_path, out_dir)?;
     let out = out_dir.map_or_else(|| loaded.config.run.out_dir.clone(), Path::to_path_buf);
     let progress: &dyn Progress = if quiet { &Silent } else { &Bars };
     let outcome = execute(&plan, progress).map_err(|e| Failure::Run(e.to_string()))?;
@@ -67,6 +77,8 @@ pub fn run(config_path: &Path, out_dir: Option<&Path>, quiet: bool) -> Result<()
         "threads": rayon_threads(),
         "perturb_splits": loaded.config.run.perturb_splits,
         "perturbations": perturbation_summary(&plan),
+        "skipped_items": notes.skipped,
+        "warnings": notes.warnings,
         "stats": outcome.stats,
     });
     let run_text = serde_json::to_string_pretty(&run_json).expect("run.json serialises");

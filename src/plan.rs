@@ -10,15 +10,41 @@ use repbench_framework::runner::{PerturbationEntry, RunPlan, TaskEntry};
 use repbench_framework::Result;
 use std::path::Path;
 
+/// What opening the datasets had to say: items left out under
+/// `on_error = "skip"` and warnings. Written to `run.json` and the report,
+/// so nothing is dropped silently.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct DataNotes {
+    /// Items left out, per dataset.
+    pub skipped: Vec<serde_json::Value>,
+    /// Messages for the user.
+    pub warnings: Vec<String>,
+}
+
 /// Builds datasets (reading manifests, hashing audio files), encoders and
 /// evaluators.
-pub fn build(loaded: &LoadedConfig, out_dir: &Path) -> Result<RunPlan> {
+pub fn build(loaded: &LoadedConfig, out_dir: &Path) -> Result<(RunPlan, DataNotes)> {
     let cfg = &loaded.config;
-    let datasets = cfg
-        .datasets
-        .iter()
-        .map(|d| repbench_datasets::build_dataset(d, loaded.base_dir(), cfg.run.seed))
-        .collect::<Result<Vec<_>>>()?;
+    let mut notes = DataNotes::default();
+    let mut datasets = Vec::with_capacity(cfg.datasets.len());
+    for spec in &cfg.datasets {
+        let opened = repbench_datasets::open_dataset(spec, loaded.base_dir(), cfg.run.seed)?;
+        for item in &opened.skipped {
+            notes.skipped.push(serde_json::json!({
+                "dataset": spec.name(),
+                "id": item.id,
+                "path": item.path.display().to_string(),
+                "reason": item.reason,
+            }));
+        }
+        notes.warnings.extend(
+            opened
+                .warnings
+                .iter()
+                .map(|w| format!("dataset \"{}\": {w}", spec.name())),
+        );
+        datasets.push(opened.dataset);
+    }
     let encoders = cfg
         .encoders
         .iter()
@@ -39,7 +65,7 @@ pub fn build(loaded: &LoadedConfig, out_dir: &Path) -> Result<RunPlan> {
         .clone()
         .unwrap_or_else(|| out_dir.join("cache"));
     let perturbations = perturbation_entries(&cfg.perturbations);
-    Ok(RunPlan {
+    let plan = RunPlan {
         run_id: loaded.run_id(),
         config_hash: loaded.hash.clone(),
         seed: cfg.run.seed,
@@ -49,7 +75,8 @@ pub fn build(loaded: &LoadedConfig, out_dir: &Path) -> Result<RunPlan> {
         perturbations,
         perturb_splits: cfg.run.perturb_splits,
         cache: Cache::new(cache_dir),
-    })
+    };
+    Ok((plan, notes))
 }
 
 /// Expands every sweep into one entry per severity. A kind used by several

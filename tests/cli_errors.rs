@@ -227,3 +227,35 @@ fn perturbation_errors_name_the_key_and_range() {
     let err = text(&repbench(&["validate", &path])).1;
     assert!(err.contains("perturbations[0].bitrate_kbps"), "{err}");
 }
+
+#[test]
+fn skipped_items_are_listed_in_run_json_and_the_report_never_dropped_silently() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let csv = corpus(dir, 30);
+    write(
+        dir,
+        "clips.csv",
+        &format!("{csv}gone,nowhere.wav,test,low\n"),
+    );
+    let cfg = manifest_config(dir).replace(
+        "path = \"clips.csv\"",
+        "path = \"clips.csv\"\non_error = \"skip\"",
+    );
+    let cfg = write(dir, "skip.toml", &cfg);
+    let out = repbench(&["run", &cfg, "--quiet"]);
+    assert_ok(&out);
+    assert!(
+        text(&out).1.contains("1 item(s) left out"),
+        "{}",
+        text(&out).1
+    );
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out/run.json")).unwrap()).unwrap();
+    let skipped = run["skipped_items"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0]["id"], "gone");
+    assert!(skipped[0]["path"].as_str().unwrap().contains("nowhere.wav"));
+    let html = std::fs::read_to_string(dir.join("out/report/index.html")).unwrap();
+    assert!(html.contains("Data notes") && html.contains("nowhere.wav"));
+}

@@ -62,10 +62,23 @@ pub fn render_html(
         })
         .unwrap_or_default();
     let (robustness, drift) = robustness::sections(records, &axis)?;
+    let skipped: Vec<serde_json::Value> = run
+        .get("skipped_items")
+        .and_then(|v| v.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let warnings: Vec<serde_json::Value> = run
+        .get("warnings")
+        .and_then(|v| v.as_array())
+        .cloned()
+        .unwrap_or_default();
     let run_rows: Vec<(String, String)> = run
         .as_object()
         .map(|o| {
             o.iter()
+                .filter(|(k, _)| {
+                    !matches!(k.as_str(), "skipped_items" | "warnings" | "perturbations")
+                })
                 .map(|(k, v)| {
                     let text = match v {
                         serde_json::Value::String(s) => s.clone(),
@@ -93,6 +106,8 @@ pub fn render_html(
                 comparisons,
                 robustness,
                 drift,
+                skipped,
+                warnings,
                 run => run_rows,
                 config,
             })
