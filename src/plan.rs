@@ -37,12 +37,8 @@ pub fn build(loaded: &LoadedConfig, out_dir: &Path) -> Result<(RunPlan, DataNote
                 "reason": item.reason,
             }));
         }
-        notes.warnings.extend(
-            opened
-                .warnings
-                .iter()
-                .map(|w| format!("dataset \"{}\": {w}", spec.name())),
-        );
+        // Dataset warnings already name their dataset.
+        notes.warnings.extend(opened.warnings.iter().cloned());
         datasets.push(opened.dataset);
     }
     let encoders = cfg

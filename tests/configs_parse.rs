@@ -1,6 +1,6 @@
-//! Every shipped config parses, including `configs/examples/` (which point
-//! at data the repo does not ship, so `repbench validate` cannot build
-//! their datasets): each `[[datasets]]`, `[[encoders]]` and `[[tasks]]`
+//! Every shipped config parses, including `configs/examples/corpora.toml`
+//! (which points at corpora the repo does not ship, so `repbench validate`
+//! cannot build its datasets): each `[[datasets]]`, `[[encoders]]` and `[[tasks]]`
 //! table deserialises strictly into its spec type and passes `validate`,
 //! and every task names one of the file's datasets.
 
