@@ -5,7 +5,7 @@
 use repbench_datasets::DatasetSpec;
 use repbench_framework::encoder::EncoderSpec;
 use repbench_framework::perturb::PerturbationSpec;
-use repbench_framework::runner::PerturbSplits;
+use repbench_framework::runner::{PerturbSplits, DRIFT_TASK};
 use repbench_tasks::TaskSpec;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -179,6 +179,9 @@ fn check(config: &ExperimentConfig) -> Result<(), String> {
     unique_names("datasets", config.datasets.iter().map(DatasetSpec::name))?;
     unique_names("encoders", config.encoders.iter().map(EncoderSpec::name))?;
     unique_names("tasks", config.tasks.iter().map(|t| t.name.as_str()))?;
+    if let Some(i) = config.tasks.iter().position(|t| t.name == DRIFT_TASK) {
+        return Err(format!("tasks[{i}].name: \"{DRIFT_TASK}\" is reserved for the embedding-drift records; choose another name"));
+    }
     for (i, d) in config.datasets.iter().enumerate() {
         d.validate(&format!("datasets[{i}]"))
             .map_err(|e| e.to_string())?;

@@ -241,7 +241,11 @@ fn probes_config_runs_every_task_type_and_compares_encoders() {
         .iter()
         .all(|c| (0.0..=1.0).contains(&c["p_value"].as_f64().unwrap())));
     let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
-    assert!(html.contains("Which differences are real") && html.contains("± "));
+    assert!(html.contains("Which differences are real"));
+    assert!(
+        html.contains("class=\"ci\">± "),
+        "the MLP's mean row shows its sd over seeds"
+    );
 }
 
 #[test]
@@ -286,11 +290,11 @@ cutoff_hz = [4000, 1000]
                     && r["encoder"] == "logmel"
             })
             .unwrap();
-        let expected = acc["value"].as_f64().unwrap() - clean["value"].as_f64().unwrap();
+        let expected = clean["value"].as_f64().unwrap() - acc["value"].as_f64().unwrap();
         assert_eq!(drop["evaluator"], "robustness");
         assert!(
             (drop["value"].as_f64().unwrap() - expected).abs() < 1e-12,
-            "drop is perturbed minus clean"
+            "drop is the loss: clean minus perturbed"
         );
         find("noise", Some(sev), "cosine_distance", "embedding_drift");
     }

@@ -52,7 +52,20 @@ pub fn estimate(n: usize, resamples: &[Vec<usize>], metric: impl Fn(&[usize]) ->
             high: value,
         };
     }
-    let stats: Vec<f64> = resamples.iter().map(|idx| metric(idx)).collect();
+    // A resample can leave a statistic undefined (a tag with no positive
+    // item, a ratio over 0): such resamples carry no information.
+    let stats: Vec<f64> = resamples
+        .iter()
+        .map(|idx| metric(idx))
+        .filter(|v| v.is_finite())
+        .collect();
+    if stats.is_empty() {
+        return Estimate {
+            value,
+            low: f64::NAN,
+            high: f64::NAN,
+        };
+    }
     Estimate {
         value,
         low: percentile(&stats, 2.5),
@@ -121,7 +134,11 @@ pub fn paired(
 ) -> PairedEstimate {
     let diff = |idx: &[usize]| a(idx) - b(idx);
     let delta = estimate(n, resamples, diff);
-    let diffs: Vec<f64> = resamples.iter().map(|idx| diff(idx)).collect();
+    let diffs: Vec<f64> = resamples
+        .iter()
+        .map(|idx| diff(idx))
+        .filter(|d| d.is_finite())
+        .collect();
     let below = diffs.iter().filter(|d| **d <= 0.0).count();
     let above = diffs.iter().filter(|d| **d >= 0.0).count();
     let p_value = 2.0 * (below.min(above) + 1) as f64 / (diffs.len() + 1) as f64;

@@ -162,8 +162,11 @@ impl Cache {
         if hash_hex(&ids_bytes) != manifest.ids_blake3 {
             return corrupt("ids.txt checksum mismatch".into());
         }
+        // Ids are never empty, so an empty line is the lone newline of an
+        // empty shard, not an item.
         let ids: Vec<String> = String::from_utf8_lossy(&ids_bytes)
             .lines()
+            .filter(|l| !l.is_empty())
             .map(str::to_owned)
             .collect();
         let mut layers = Vec::with_capacity(manifest.layers.len());
@@ -372,6 +375,27 @@ mod tests {
             .unwrap();
         std::fs::remove_file(cache.embedding_dir(&k).join("entry.json")).unwrap();
         assert!(matches!(cache.load_shard(&k).unwrap(), Lookup::Corrupt(_)));
+    }
+
+    #[test]
+    fn an_empty_shard_reads_back_as_empty_not_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let k = key("empty");
+        let empty = Shard {
+            ids: Vec::new(),
+            layers: vec![Layer {
+                name: "l".into(),
+                matrix: Array2::zeros((0, 4)),
+            }],
+        };
+        cache
+            .store_shard(&k, &empty, serde_json::Value::Null)
+            .unwrap();
+        match cache.load_shard(&k).unwrap() {
+            Lookup::Hit(s) => assert_eq!(s, empty),
+            other => panic!("expected hit, got {other:?}"),
+        }
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub struct Evaluation {
     pub predictions: serde_json::Value,
     /// Validation score of this unit (higher is better), used to choose each
     /// encoder's layer for comparisons.
+    #[serde(deserialize_with = "crate::record::nan_as_null::deserialize")]
     pub selection_score: f64,
 }
 

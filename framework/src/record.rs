@@ -6,6 +6,18 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// serde helpers that read `null` back as NaN: JSON has no NaN, serde_json
+/// writes non-finite numbers as `null`, and an undefined value (mAP with no
+/// relevant item, say) must survive a cache round trip and `results.jsonl`.
+pub mod nan_as_null {
+    use serde::{Deserialize, Deserializer};
+
+    /// Deserialises a number or `null` (as NaN).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+}
+
 /// What an evaluator measures, before the runner stamps where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measurement {
@@ -18,10 +30,13 @@ pub struct Measurement {
     /// Whether larger values are better (false for errors such as RMSE).
     pub higher_is_better: bool,
     /// Point estimate on the full test set.
+    #[serde(deserialize_with = "nan_as_null::deserialize")]
     pub value: f64,
     /// Lower end of the 95% confidence interval.
+    #[serde(deserialize_with = "nan_as_null::deserialize")]
     pub ci_low: f64,
     /// Upper end of the 95% confidence interval.
+    #[serde(deserialize_with = "nan_as_null::deserialize")]
     pub ci_high: f64,
     /// Number of test items the value is computed on.
     pub n: usize,
@@ -43,12 +58,16 @@ pub struct Comparison {
     /// Metric compared.
     pub metric: String,
     /// `metric(a) − metric(b)` on all test items.
+    #[serde(deserialize_with = "nan_as_null::deserialize")]
     pub delta: f64,
     /// Lower end of the 95% paired-bootstrap interval of the difference.
+    #[serde(deserialize_with = "nan_as_null::deserialize")]
     pub ci_low: f64,
     /// Upper end of that interval.
+    #[serde(deserialize_with = "nan_as_null::deserialize")]
     pub ci_high: f64,
     /// Two-sided paired-bootstrap p-value of "no difference".
+    #[serde(deserialize_with = "nan_as_null::deserialize")]
     pub p_value: f64,
     /// Number of test items.
     pub n: usize,
@@ -105,10 +124,13 @@ pub struct ResultRecord {
     /// Whether larger values are better (false for errors such as RMSE).
     pub higher_is_better: bool,
     /// Point estimate.
+    #[serde(deserialize_with = "nan_as_null::deserialize")]
     pub value: f64,
     /// Lower end of the 95% CI.
+    #[serde(deserialize_with = "nan_as_null::deserialize")]
     pub ci_low: f64,
     /// Upper end of the 95% CI.
+    #[serde(deserialize_with = "nan_as_null::deserialize")]
     pub ci_high: f64,
     /// Number of test items.
     pub n: usize,
@@ -157,4 +179,31 @@ pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>>
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn undefined_values_survive_a_jsonl_round_trip_as_null() {
+        let r = Comparison {
+            probe: "none".into(),
+            metric: "map".into(),
+            delta: f64::NAN,
+            ci_low: -0.5,
+            ci_high: f64::NAN,
+            p_value: 1.0,
+            n: 3,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.jsonl");
+        write_jsonl(&path, std::slice::from_ref(&r)).unwrap();
+        assert!(std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("\"delta\":null"));
+        let back: Vec<Comparison> = read_jsonl(&path).unwrap();
+        assert!(back[0].delta.is_nan() && back[0].ci_high.is_nan());
+        assert_eq!(back[0].ci_low, -0.5);
+    }
 }

@@ -61,7 +61,7 @@ pub fn sections(
     for r in &recs {
         if r.perturbation != "none" {
             push_unique(&mut perturbations, &r.perturbation);
-            if r.task != "embedding_drift" {
+            if r.evaluator != "drift" {
                 push_unique(&mut tasks, &r.task);
             }
         }
@@ -121,7 +121,7 @@ pub fn sections(
         let curve: Vec<&ResultRecord> = recs
             .iter()
             .copied()
-            .filter(|r| r.task == "embedding_drift" && &r.perturbation == p)
+            .filter(|r| r.evaluator == "drift" && &r.perturbation == p)
             .collect();
         if curve.is_empty() {
             continue;

@@ -44,11 +44,12 @@ fn push_unique(list: &mut Vec<String>, value: &str) {
     }
 }
 
-/// Groups clean (unperturbed) records by task, in first-seen order.
+/// Groups clean (unperturbed) summary records by task, in first-seen order
+/// (per-seed rows stay in `results.jsonl`; the mean row carries ± sd).
 pub fn task_tables(records: &[ResultRecord]) -> Vec<TaskTable> {
     let clean: Vec<&ResultRecord> = records
         .iter()
-        .filter(|r| r.perturbation == "none")
+        .filter(|r| r.perturbation == "none" && r.probe_seed.is_none())
         .collect();
     let mut task_names = Vec::new();
     for r in &clean {

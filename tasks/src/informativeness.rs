@@ -352,8 +352,9 @@ impl ProbeEvaluator {
         )
     }
 
-    /// Per-severity drops relative to clean (paired over the same
-    /// resamples) for one severity's scores.
+    /// Per-severity drops relative to clean, paired over the same
+    /// resamples: the loss, positive when the perturbed score is worse
+    /// (`clean − perturbed`, or `perturbed − clean` for errors such as RMSE).
     fn drops(
         &self,
         prep: &Prepared,
@@ -364,17 +365,18 @@ impl ProbeEvaluator {
         let mut out = Vec::new();
         for (c, p) in clean.iter().zip(perturbed) {
             for metric in &prep.metrics {
-                let r = paired(
-                    n,
-                    &prep.resamples,
-                    |idx| Self::seed_mean(prep, metric, p, idx),
-                    |idx| Self::seed_mean(prep, metric, c, idx),
-                );
+                let on_clean = |idx: &[usize]| Self::seed_mean(prep, metric, c, idx);
+                let on_perturbed = |idx: &[usize]| Self::seed_mean(prep, metric, p, idx);
+                let r = if metric.higher_is_better {
+                    paired(n, &prep.resamples, on_clean, on_perturbed)
+                } else {
+                    paired(n, &prep.resamples, on_perturbed, on_clean)
+                };
                 out.push(Measurement {
                     evaluator: "robustness".into(),
                     probe: Some(p.kind.into()),
                     metric: format!("{}_drop", metric.name),
-                    higher_is_better: metric.higher_is_better,
+                    higher_is_better: false,
                     value: r.delta.value,
                     ci_low: r.delta.low,
                     ci_high: r.delta.high,
@@ -392,7 +394,10 @@ impl ProbeEvaluator {
     /// the trapezoid area of `[1, r_1, …, r_k]` over positions `0..=k`
     /// divided by `k`, where `r_i` is the metric at severity `i` relative
     /// to clean (`v/clean`, or `clean/v` for errors). 1 means no loss;
-    /// severities count in config order (list them mildest first).
+    /// severities count in config order (list them mildest first). A ratio
+    /// is only meaningful between positive values, so the nAUC is undefined
+    /// (NaN, `null` in JSON) where the clean score, or a perturbed error, is
+    /// not positive (an R² ≤ 0, say).
     fn nauc(
         &self,
         prep: &Prepared,
@@ -408,10 +413,10 @@ impl ProbeEvaluator {
                     let retained: Vec<f64> = std::iter::once(1.0)
                         .chain(sweep.iter().map(|scores| {
                             let v = Self::seed_mean(prep, metric, &scores[pi], idx);
-                            if metric.higher_is_better {
-                                v / base
-                            } else {
-                                base / v
+                            match (metric.higher_is_better, base > 0.0, v > 0.0) {
+                                (true, true, _) => v / base,
+                                (false, _, true) => base / v,
+                                _ => f64::NAN,
                             }
                         }))
                         .collect();

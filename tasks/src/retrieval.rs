@@ -52,6 +52,23 @@ impl RetrievalEvaluator {
         Ok(rows)
     }
 
+    /// Relevance lists of each item in `rows` querying the other `rows`
+    /// by cosine similarity.
+    fn rank(&self, input: &EvalInput<'_>, rows: &[usize], y: &[usize]) -> Result<Vec<Vec<bool>>> {
+        let classes: Vec<usize> = rows.iter().map(|&i| y[i]).collect();
+        let mut x: Array2<f64> = input.embeddings.select(Axis(0), rows).mapv(f64::from);
+        for mut row in x.rows_mut() {
+            let norm = row.dot(&row).sqrt();
+            if !norm.is_finite() {
+                return Err(self.fail("an embedding contains NaN or infinity"));
+            }
+            if norm > 0.0 {
+                row /= norm;
+            }
+        }
+        Ok(rankings(&x.dot(&x.t()), &classes))
+    }
+
     fn resamples(&self, seed_value: u64, n: usize) -> Vec<Vec<usize>> {
         resample_indices(
             n,
@@ -87,18 +104,7 @@ impl Evaluator for RetrievalEvaluator {
         else {
             unreachable!("class targets requested");
         };
-        let classes: Vec<usize> = rows.iter().map(|&i| y[i]).collect();
-        let mut x: Array2<f64> = input.embeddings.select(Axis(0), &rows).mapv(f64::from);
-        for mut row in x.rows_mut() {
-            let norm = row.dot(&row).sqrt();
-            if !norm.is_finite() {
-                return Err(self.fail("an embedding contains NaN or infinity"));
-            }
-            if norm > 0.0 {
-                row /= norm;
-            }
-        }
-        let ranked = rankings(&x.dot(&x.t()), &classes);
+        let ranked = self.rank(input, &rows, &y)?;
         let mut per_query: PerQuery = BTreeMap::new();
         per_query.insert(
             "map".into(),
@@ -139,7 +145,30 @@ impl Evaluator for RetrievalEvaluator {
                 }
             })
             .collect();
-        let selection_score = mean_defined(&per_query["map"], &(0..n).collect::<Vec<_>>());
+        // Layers are chosen for comparisons on validation queries, never on
+        // the test items they are compared on.
+        let valid: Vec<usize> = input
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, it)| it.split == Split::Valid)
+            .map(|(i, _)| i)
+            .collect();
+        let selection_score = if valid.len() < 2 {
+            f64::NEG_INFINITY
+        } else {
+            let ap: Vec<Option<f64>> = self
+                .rank(input, &valid, &y)?
+                .iter()
+                .map(|r| average_precision(r))
+                .collect();
+            let m = mean_defined(&ap, &(0..ap.len()).collect::<Vec<_>>());
+            if m.is_finite() {
+                m
+            } else {
+                f64::NEG_INFINITY
+            }
+        };
         Ok(Evaluation {
             measurements,
             predictions: serde_json::to_value(&per_query).expect("per-query values serialise"),

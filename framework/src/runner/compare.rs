@@ -3,9 +3,9 @@
 //! on test data).
 
 use super::embed::Embeddings;
-use super::evaluate::CleanResult;
-use super::RunPlan;
-use crate::cache::{KeyBuilder, Lookup};
+use super::evaluate::{cached, CleanResult};
+use super::{RunPlan, RunStats};
+use crate::cache::KeyBuilder;
 use crate::record::{Comparison, ComparisonRecord};
 use crate::Result;
 
@@ -14,6 +14,7 @@ pub fn encoders(
     plan: &RunPlan,
     clean: &[CleanResult],
     emb: &Embeddings,
+    stats: &mut RunStats,
 ) -> Result<Vec<ComparisonRecord>> {
     let mut out = Vec::new();
     for (ti, task) in plan.tasks.iter().enumerate() {
@@ -35,19 +36,11 @@ pub fn encoders(
                     .field("a", &a.key)
                     .field("b", &b.key)
                     .finish();
-                let found = match plan.cache.load_value::<Vec<Comparison>>(&key)? {
-                    Lookup::Hit(found) => found,
-                    Lookup::Miss | Lookup::Corrupt(_) => {
-                        let found = task.evaluator.compare(
-                            dataset.items(),
-                            plan.seed,
-                            &a.evaluation,
-                            &b.evaluation,
-                        )?;
-                        plan.cache.store_value(&key, &found)?;
-                        found
-                    }
-                };
+                let (found, _, bad): (Vec<Comparison>, _, _) = cached(plan, &key, || {
+                    task.evaluator
+                        .compare(dataset.items(), plan.seed, &a.evaluation, &b.evaluation)
+                })?;
+                stats.corrupt_entries.extend(bad);
                 let layer = |r: &CleanResult| {
                     emb.clean[&(r.unit.dataset, r.unit.encoder)].shard.layers[r.unit.layer]
                         .name

@@ -82,7 +82,7 @@ pub fn measure(plan: &RunPlan, emb: &Embeddings) -> Vec<ResultRecord> {
                         encoder: encoder.name().into(),
                         layer: layer.name.clone(),
                         dataset: dataset.name().into(),
-                        task: "embedding_drift".into(),
+                        task: super::DRIFT_TASK.into(),
                         evaluator: "drift".into(),
                         probe: None,
                         perturbation: p.name.clone(),

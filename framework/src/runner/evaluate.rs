@@ -106,6 +106,7 @@ pub fn run(
         let r = result?;
         stats.evaluations_cached += r.cached;
         stats.evaluations_computed += r.computed;
+        stats.corrupt_entries.extend(r.corrupt);
         out.records.extend(r.records);
         out.clean.push(CleanResult {
             unit: *unit,
@@ -122,20 +123,24 @@ struct UnitOutput {
     records: Vec<ResultRecord>,
     cached: usize,
     computed: usize,
+    corrupt: Vec<String>,
 }
 
-/// Reads `key` from the cache or computes and stores it; `true` when cached.
-fn cached<T: serde::Serialize + serde::de::DeserializeOwned>(
+/// Reads `key` from the cache or computes and stores it. Returns the value,
+/// whether it was cached, and why an existing entry was not trusted.
+pub(super) fn cached<T: serde::Serialize + serde::de::DeserializeOwned>(
     plan: &RunPlan,
     key: &str,
     compute: impl FnOnce() -> Result<T>,
-) -> Result<(T, bool)> {
-    if let Lookup::Hit(v) = plan.cache.load_value::<T>(key)? {
-        return Ok((v, true));
-    }
+) -> Result<(T, bool, Option<String>)> {
+    let corrupt = match plan.cache.load_value::<T>(key)? {
+        Lookup::Hit(v) => return Ok((v, true, None)),
+        Lookup::Miss => None,
+        Lookup::Corrupt(why) => Some(why),
+    };
     let v = compute()?;
     plan.cache.store_value(key, &v)?;
-    Ok((v, false))
+    Ok((v, false, corrupt))
 }
 
 fn evaluate_unit(
@@ -162,7 +167,9 @@ fn evaluate_unit(
         .field("items", &digest(items))
         .field("seed", &plan.seed.to_string())
         .finish();
-    let (clean, was_cached) = cached(plan, &clean_key, || task.evaluator.evaluate(&input))?;
+    let mut corrupt = Vec::new();
+    let (clean, was_cached, bad) = cached(plan, &clean_key, || task.evaluator.evaluate(&input))?;
+    corrupt.extend(bad);
     let (mut n_cached, mut n_computed) = (usize::from(was_cached), usize::from(!was_cached));
     let mut records = stamp(
         plan,
@@ -184,7 +191,7 @@ fn evaluate_unit(
             key.field("variant", &s.key);
         }
         let key = key.finish();
-        let (results, was_cached) = cached(plan, &key, || {
+        let (results, was_cached, bad) = cached(plan, &key, || {
             let matrices = stores
                 .iter()
                 .map(|s| s.shard.layers[unit.layer].matrix.view())
@@ -195,6 +202,7 @@ fn evaluate_unit(
             };
             task.evaluator.evaluate_variants(&input, &variants)
         })?;
+        corrupt.extend(bad);
         n_cached += usize::from(was_cached);
         n_computed += usize::from(!was_cached);
         let VariantResults {
@@ -228,6 +236,7 @@ fn evaluate_unit(
         records,
         cached: n_cached,
         computed: n_computed,
+        corrupt,
     })
 }
 

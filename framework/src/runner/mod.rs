@@ -20,6 +20,9 @@ mod evaluate;
 
 pub use embed::embedding_key;
 
+/// The `task` value of embedding-drift records (reserved in configs).
+pub const DRIFT_TASK: &str = "embedding_drift";
+
 use crate::cache::Cache;
 use crate::dataset::Dataset;
 use crate::encoder::Encoder;
@@ -129,7 +132,7 @@ pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
     let evaluated = evaluate::run(plan, &embeddings, progress, &mut stats)?;
     let mut records = evaluated.records;
     records.extend(drift::measure(plan, &embeddings));
-    let comparisons = compare::encoders(plan, &evaluated.clean, &embeddings)?;
+    let comparisons = compare::encoders(plan, &evaluated.clean, &embeddings, &mut stats)?;
     stats.evaluate_seconds = t1.elapsed().as_secs_f64();
     Ok(RunOutcome {
         records,
