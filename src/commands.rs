@@ -4,6 +4,7 @@ use crate::config::{self, LoadedConfig};
 use crate::plan::DataNotes;
 use crate::progress::Bars;
 use crate::{plan, Failure};
+use repbench_framework::cache::Cache;
 use repbench_framework::progress::{Progress, Silent};
 use repbench_framework::record::{write_jsonl, ComparisonRecord, ResultRecord};
 use repbench_framework::runner::{execute, RunPlan};
@@ -197,5 +198,100 @@ pub fn report(dir: &Path) -> Result<(), Failure> {
     }
     let page = write_report(dir).map_err(|e| Failure::Run(e.to_string()))?;
     println!("report: {}", page.display());
+    Ok(())
+}
+
+/// `repbench leaderboard DIR... --out FILE`.
+pub fn leaderboard(dirs: &[std::path::PathBuf], out: &Path) -> Result<(), Failure> {
+    for dir in dirs {
+        if !dir.join(layout::RESULTS).is_file() {
+            return Err(Failure::Usage(format!(
+                "{}: no {} here; pass directories a `repbench run` wrote",
+                dir.display(),
+                layout::RESULTS
+            )));
+        }
+    }
+    let html = repbench_reports::leaderboard_html(dirs).map_err(|e| Failure::Run(e.to_string()))?;
+    fsutil::write_atomic(out, html.as_bytes()).map_err(|e| Failure::Run(e.to_string()))?;
+    println!("leaderboard: {}", out.display());
+    Ok(())
+}
+
+fn open_cache(dir: &Path) -> Result<Vec<repbench_framework::cache::EntryInfo>, Failure> {
+    if !dir.is_dir() {
+        return Err(Failure::Usage(format!(
+            "{}: no such cache directory",
+            dir.display()
+        )));
+    }
+    Cache::new(dir)
+        .entries()
+        .map_err(|e| Failure::Run(e.to_string()))
+}
+
+/// `repbench cache list DIR`.
+pub fn cache_list(dir: &Path) -> Result<(), Failure> {
+    let entries = open_cache(dir)?;
+    for e in &entries {
+        let what = ["dataset", "encoder", "perturbation"]
+            .iter()
+            .filter_map(|k| {
+                e.about
+                    .get(*k)
+                    .and_then(|v| v.as_str())
+                    .map(|v| format!("{k}={v}"))
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        let status = e.problem.as_deref().unwrap_or("ok");
+        println!(
+            "{:<10} {} {:>10} B  {status}  {what}",
+            e.kind,
+            &e.key[..16.min(e.key.len())],
+            e.bytes
+        );
+    }
+    let total: u64 = entries.iter().map(|e| e.bytes).sum();
+    println!("{} entries, {total} bytes", entries.len());
+    Ok(())
+}
+
+/// `repbench cache verify DIR`: exit 1 when any entry is corrupt.
+pub fn cache_verify(dir: &Path) -> Result<(), Failure> {
+    let entries = open_cache(dir)?;
+    let bad: Vec<_> = entries.iter().filter(|e| e.problem.is_some()).collect();
+    for e in &bad {
+        eprintln!("corrupt: {}", e.problem.as_deref().unwrap_or_default());
+    }
+    if bad.is_empty() {
+        println!(
+            "{}: {} entries, all checksums match",
+            dir.display(),
+            entries.len()
+        );
+        Ok(())
+    } else {
+        Err(Failure::Run(format!(
+            "{} of {} entries are corrupt; `repbench cache gc {}` removes them (a run recomputes them anyway)",
+            bad.len(),
+            entries.len(),
+            dir.display()
+        )))
+    }
+}
+
+/// `repbench cache gc DIR`.
+pub fn cache_gc(dir: &Path) -> Result<(), Failure> {
+    open_cache(dir)?;
+    let report = Cache::new(dir)
+        .gc()
+        .map_err(|e| Failure::Run(e.to_string()))?;
+    println!(
+        "removed {} corrupt entr(y/ies) and {} staging leftover(s), {} bytes freed",
+        report.corrupt_removed.len(),
+        report.staging_removed,
+        report.bytes_freed
+    );
     Ok(())
 }

@@ -41,6 +41,39 @@ enum Command {
         /// A run directory.
         dir: PathBuf,
     },
+    /// One ranking across runs, as a self-contained HTML page.
+    Leaderboard {
+        /// Run directories (each with a results.jsonl).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where to write the page.
+        #[arg(long, default_value = "leaderboard.html")]
+        out: PathBuf,
+    },
+    /// Inspect or clean an embedding/result cache.
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum CacheAction {
+    /// List entries (kind, size, dataset/encoder) with their checksum status.
+    List {
+        /// The cache directory (default of a run: <out_dir>/cache).
+        dir: PathBuf,
+    },
+    /// Re-hash every entry; exit 1 if any is corrupt.
+    Verify {
+        /// The cache directory.
+        dir: PathBuf,
+    },
+    /// Remove corrupt entries and leftovers of interrupted writes.
+    Gc {
+        /// The cache directory.
+        dir: PathBuf,
+    },
 }
 
 /// Exit status of a failed command: 1 run failed, 2 bad usage or input.
@@ -57,6 +90,12 @@ fn main() -> ExitCode {
         Command::Run { config, out } => commands::run(&config, out.as_deref(), cli.quiet),
         Command::Validate { config } => commands::validate(&config),
         Command::Report { dir } => commands::report(&dir),
+        Command::Leaderboard { dirs, out } => commands::leaderboard(&dirs, &out),
+        Command::Cache { action } => match action {
+            CacheAction::List { dir } => commands::cache_list(&dir),
+            CacheAction::Verify { dir } => commands::cache_verify(&dir),
+            CacheAction::Gc { dir } => commands::cache_gc(&dir),
+        },
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

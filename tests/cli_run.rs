@@ -371,3 +371,61 @@ fn precomputed_embeddings_join_by_id_and_a_missing_id_is_named() {
     assert_eq!(out_run.status.code(), Some(2));
     assert!(text(&out_run).1.contains("\"ext\" is precomputed"));
 }
+
+#[test]
+fn leaderboard_ranks_across_runs_and_cache_commands_verify_and_clean() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let cfg_a = write(tmp.path(), "a.toml", &small_config(&a, 40));
+    let cfg_b = write(
+        tmp.path(),
+        "b.toml",
+        &small_config(&b, 24).replace("name = \"small\"", "name = \"other\""),
+    );
+    assert_ok(&repbench(&["run", &cfg_a, "--quiet"]));
+    assert_ok(&repbench(&["run", &cfg_b, "--quiet"]));
+    let page = tmp.path().join("lb.html");
+    let out = repbench(&[
+        "leaderboard",
+        &a.display().to_string(),
+        &b.display().to_string(),
+        "--out",
+        &page.display().to_string(),
+    ]);
+    assert_ok(&out);
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("Overall")
+            && html.contains("small-")
+            && html.contains("other-")
+            && html.contains("tones / timbre")
+    );
+    assert!(!html.contains("http://") && !html.contains("<script"));
+    let missing = repbench(&[
+        "leaderboard",
+        &tmp.path().join("nope").display().to_string(),
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+
+    let cache = a.join("cache").display().to_string();
+    assert_ok(&repbench(&["cache", "verify", &cache]));
+    let listed = text(&repbench(&["cache", "list", &cache])).0;
+    assert!(
+        listed.contains("encoder=logmel") && listed.contains("entries"),
+        "{listed}"
+    );
+    let key = results(&a)[0]["embedding_key"].as_str().unwrap().to_owned();
+    std::fs::write(
+        a.join("cache/emb")
+            .join(&key[..2])
+            .join(&key)
+            .join("ids.txt"),
+        "tampered\n",
+    )
+    .unwrap();
+    let verify = repbench(&["cache", "verify", &cache]);
+    assert_eq!(verify.status.code(), Some(1));
+    assert!(text(&verify).1.contains("ids.txt checksum mismatch"));
+    assert_ok(&repbench(&["cache", "gc", &cache]));
+    assert_ok(&repbench(&["cache", "verify", &cache]));
+}

@@ -299,6 +299,144 @@ impl Cache {
     }
 }
 
+/// One cache entry as found on disk, with the outcome of verifying it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EntryInfo {
+    /// `embeddings` or `value` (evaluations, comparisons).
+    pub kind: &'static str,
+    /// The entry's key.
+    pub key: String,
+    /// Bytes on disk.
+    pub bytes: u64,
+    /// Provenance (dataset, encoder, fingerprint) for embeddings.
+    pub about: serde_json::Value,
+    /// `None` when every checksum matches, else why it cannot be trusted.
+    pub problem: Option<String>,
+}
+
+/// What [`Cache::gc`] removed.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct GcReport {
+    /// Corrupt entries removed.
+    pub corrupt_removed: Vec<String>,
+    /// Leftover staging directories/files of interrupted writes removed.
+    pub staging_removed: usize,
+    /// Bytes freed.
+    pub bytes_freed: u64,
+}
+
+fn disk_size(path: &Path) -> u64 {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => std::fs::read_dir(path)
+            .map(|it| {
+                it.filter_map(|e| e.ok())
+                    .map(|e| disk_size(&e.path()))
+                    .sum()
+            })
+            .unwrap_or(0),
+        Ok(m) => m.len(),
+        Err(_) => 0,
+    }
+}
+
+/// Entries two levels down (`<kind>/<ab>/<entry>`), sorted by path.
+fn two_level_children(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for shard_dir in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        for entry in std::fs::read_dir(shard_dir.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            out.push(entry.path());
+        }
+    }
+    out.sort();
+    out
+}
+
+impl Cache {
+    /// Every entry, verified (checksums re-hashed).
+    pub fn entries(&self) -> Result<Vec<EntryInfo>> {
+        let mut out = Vec::new();
+        for path in two_level_children(&self.root.join("emb")) {
+            let key = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let about = std::fs::read(path.join("entry.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .and_then(|v| v.get("about").cloned())
+                .unwrap_or(serde_json::Value::Null);
+            let problem = match self.load_shard(&key)? {
+                Lookup::Hit(_) => None,
+                Lookup::Miss => Some("not a cache entry".into()),
+                Lookup::Corrupt(why) => Some(why),
+            };
+            out.push(EntryInfo {
+                kind: "embeddings",
+                bytes: disk_size(&path),
+                key,
+                about,
+                problem,
+            });
+        }
+        for path in two_level_children(&self.root.join("results")) {
+            let key = path
+                .file_stem()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let problem = match self.load_value::<serde_json::Value>(&key)? {
+                Lookup::Hit(_) => None,
+                Lookup::Miss => Some("not a cache entry".into()),
+                Lookup::Corrupt(why) => Some(why),
+            };
+            out.push(EntryInfo {
+                kind: "value",
+                bytes: disk_size(&path),
+                key,
+                about: serde_json::Value::Null,
+                problem,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Removes corrupt entries and leftovers of interrupted writes; valid
+    /// entries are never touched.
+    pub fn gc(&self) -> Result<GcReport> {
+        let mut report = GcReport::default();
+        for entry in self.entries()?.into_iter().filter(|e| e.problem.is_some()) {
+            let path = match entry.kind {
+                "embeddings" => self.embedding_dir(&entry.key),
+                _ => self.result_path(&entry.key),
+            };
+            let removed = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.map_err(|e| Error::io(&path, e))?;
+            report.bytes_freed += entry.bytes;
+            report.corrupt_removed.push(entry.key);
+        }
+        let staging = self.root.join("tmp");
+        for leftover in std::fs::read_dir(&staging).into_iter().flatten().flatten() {
+            let path = leftover.path();
+            report.bytes_freed += disk_size(&path);
+            let removed = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.map_err(|e| Error::io(&path, e))?;
+            report.staging_removed += 1;
+        }
+        Ok(report)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,6 +534,30 @@ mod tests {
             Lookup::Hit(s) => assert_eq!(s, empty),
             other => panic!("expected hit, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn entries_verify_and_gc_removes_only_what_is_broken() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let (good, bad) = (key("good"), key("bad"));
+        cache
+            .store_shard(&good, &shard(), serde_json::json!({"encoder": "x"}))
+            .unwrap();
+        cache
+            .store_shard(&bad, &shard(), serde_json::Value::Null)
+            .unwrap();
+        cache.store_value(&key("v"), &1.5f64).unwrap();
+        std::fs::write(cache.embedding_dir(&bad).join("layer_0.npy"), b"junk").unwrap();
+        std::fs::create_dir_all(dir.path().join("tmp/.half-written")).unwrap();
+        let entries = cache.entries().unwrap();
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries.iter().filter(|e| e.problem.is_some()).count(), 1);
+        let report = cache.gc().unwrap();
+        assert_eq!(report.corrupt_removed, vec![bad.clone()]);
+        assert_eq!(report.staging_removed, 1);
+        assert!(matches!(cache.load_shard(&good).unwrap(), Lookup::Hit(_)));
+        assert!(matches!(cache.load_shard(&bad).unwrap(), Lookup::Miss));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! ```
 
 mod chart;
+mod leaderboard;
 mod robustness;
 mod table;
 
@@ -31,6 +32,8 @@ pub mod layout {
 }
 
 const TEMPLATE: &str = include_str!("../templates/report.html");
+const LEADERBOARD: &str = include_str!("../templates/leaderboard.html");
+const STYLE: &str = include_str!("../templates/style.css");
 
 /// Renders the report page for `records`.
 ///
@@ -97,6 +100,7 @@ pub fn render_html(
     env.get_template("report.html")
         .and_then(|t| {
             t.render(context! {
+                style => STYLE,
                 run_name,
                 run_id => first.map(|r| r.run_id.as_str()).unwrap_or("-"),
                 config_hash => first.map(|r| r.config_hash.as_str()).unwrap_or("-"),
@@ -113,6 +117,34 @@ pub fn render_html(
             })
         })
         .map_err(|e| Error::Other(format!("rendering the report failed: {e}")))
+}
+
+/// Renders a leaderboard page across runs; each run directory must hold a
+/// `results.jsonl`. Runs are labelled by their run id (and directory when
+/// two share an id).
+pub fn leaderboard_html(dirs: &[PathBuf]) -> Result<String> {
+    let mut runs = Vec::with_capacity(dirs.len());
+    for dir in dirs {
+        let records: Vec<ResultRecord> = read_jsonl(&dir.join(layout::RESULTS))?;
+        let id = records
+            .first()
+            .map(|r| r.run_id.clone())
+            .unwrap_or_else(|| dir.display().to_string());
+        runs.push((id, records));
+    }
+    for i in 0..runs.len() {
+        if runs.iter().filter(|(id, _)| *id == runs[i].0).count() > 1 {
+            runs[i].0 = format!("{} ({})", runs[i].0, dirs[i].display());
+        }
+    }
+    let (tables, overall) = leaderboard::tables(&runs);
+    let labels: Vec<&str> = runs.iter().map(|(id, _)| id.as_str()).collect();
+    let mut env = Environment::new();
+    env.add_template("leaderboard.html", LEADERBOARD)
+        .map_err(|e| Error::Other(format!("leaderboard template: {e}")))?;
+    env.get_template("leaderboard.html")
+        .and_then(|t| t.render(context! { style => STYLE, runs => labels, tables, overall }))
+        .map_err(|e| Error::Other(format!("rendering the leaderboard failed: {e}")))
 }
 
 /// Reads `DIR/results.jsonl` (plus `config.toml` and `run.json` when
