@@ -124,10 +124,18 @@ pub fn load(path: &Path) -> Result<LoadedConfig, String> {
             None => format!("{}: {msg}", path.display()),
         }
     })?;
+    // Hashed as written (relative paths), run with paths resolved.
+    let as_written = config.clone();
+    let mut config = config;
+    let base = path.parent().unwrap_or(Path::new("."));
+    config
+        .perturbations
+        .iter_mut()
+        .for_each(|p| p.resolve_paths(base));
     check(&config).map_err(|e| format!("{}: {e}", path.display()))?;
     // Where outputs go is not part of the experiment: the same config run
     // into another directory gets the same hash and identical results.
-    let mut experiment = config.clone();
+    let mut experiment = as_written;
     experiment.run.out_dir = PathBuf::new();
     experiment.run.cache_dir = None;
     let canonical = serde_json::to_string(&experiment).expect("configs serialise");

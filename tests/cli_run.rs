@@ -429,3 +429,32 @@ fn leaderboard_ranks_across_runs_and_cache_commands_verify_and_clean() {
     assert_ok(&repbench(&["cache", "gc", &cache]));
     assert_ok(&repbench(&["cache", "verify", &cache]));
 }
+
+#[test]
+fn a_recorded_impulse_response_is_found_relative_to_the_config_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ir_run");
+    // A short decaying impulse response written next to the config.
+    let ir: Vec<f32> = (0..4000)
+        .map(|i| {
+            if i == 0 {
+                1.0
+            } else {
+                0.3 * (-(i as f32) / 600.0).exp() * ((i * 7919 % 13) as f32 / 13.0 - 0.5)
+            }
+        })
+        .collect();
+    std::fs::write(
+        tmp.path().join("room.wav"),
+        repbench_framework::audio::wav_pcm16(&[ir], 16000),
+    )
+    .unwrap();
+    let cfg = small_config(&out, 40)
+        + "\n[[perturbations]]\nkind = \"reverb\"\nir_path = \"room.wav\"\nwet = [0.3, 0.9]\n";
+    let path = write(tmp.path(), "ir.toml", &cfg);
+    // The binary runs from the repository root, not from the config's folder.
+    assert_ok(&repbench(&["run", &path, "--quiet"]));
+    assert!(results(&out)
+        .iter()
+        .any(|r| r["perturbation"] == "reverb" && r["severity"].as_f64() == Some(0.9)));
+}

@@ -105,6 +105,22 @@ fn each<E: Effect + 'static>(sweep: &Sweep, build: impl Fn(f64) -> E) -> Built {
 }
 
 impl PerturbationSpec {
+    /// Resolves relative file paths (a reverb's `ir_path`, also inside a
+    /// chain) against `base`, the config file's directory.
+    pub fn resolve_paths(&mut self, base: &std::path::Path) {
+        match self {
+            PerturbationSpec::Reverb(r) => {
+                if let Some(p) = r.ir_path.as_mut() {
+                    if p.is_relative() {
+                        *p = base.join(&*p);
+                    }
+                }
+            }
+            PerturbationSpec::Chain(c) => c.steps.iter_mut().for_each(|s| s.resolve_paths(base)),
+            _ => {}
+        }
+    }
+
     /// The `kind` string.
     pub fn kind(&self) -> &'static str {
         use PerturbationSpec::*;
