@@ -351,6 +351,11 @@ fn precomputed_embeddings_join_by_id_and_a_missing_id_is_named() {
     assert!(rows
         .iter()
         .any(|r| r["encoder"] == "random" && r["layer"] == "layer2"));
+    let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
+    assert!(
+        html.contains("Layer by layer") && html.contains("timbre: accuracy by layer"),
+        "layer curve of the two-layer encoder"
+    );
 
     write(
         tmp.path(),

@@ -8,6 +8,7 @@
 //! ```
 
 mod chart;
+mod layers;
 mod leaderboard;
 mod robustness;
 mod table;
@@ -65,6 +66,7 @@ pub fn render_html(
         })
         .unwrap_or_default();
     let (robustness, drift) = robustness::sections(records, &axis)?;
+    let layer_charts = layers::charts(records)?;
     let skipped: Vec<serde_json::Value> = run
         .get("skipped_items")
         .and_then(|v| v.as_array())
@@ -110,6 +112,7 @@ pub fn render_html(
                 comparisons,
                 robustness,
                 drift,
+                layer_charts,
                 skipped,
                 warnings,
                 run => run_rows,
