@@ -21,7 +21,7 @@
 //! mediaeval_split = true
 //! ```
 
-use super::{audio_or_wav, finish, number, validate_split};
+use super::{audio_or_wav, finish, number, validate_split, CsvTable};
 use crate::files::{Entry, FileDataset, OnError};
 use crate::split::SplitSpec;
 use rand::seq::SliceRandom;
@@ -83,26 +83,14 @@ fn mediaeval_splits(
     seed: u64,
 ) -> Result<std::collections::HashMap<String, Split>> {
     let path = root.join("annotations/songs_info.csv");
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(&path)
-        .map_err(|e| Error::Other(format!("{}: {e}", path.display())))?;
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| Error::Other(format!("{}: line 1: {e}", path.display())))?
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    let col = |c: &str| {
-        header
-            .iter()
-            .position(|h| h == c)
-            .ok_or_else(|| Error::Other(format!("{}: line 1: no column \"{c}\"", path.display())))
-    };
-    let (id_col, set_col) = (col("song_id")?, col("Mediaeval 2013 set")?);
+    let mut table = CsvTable::open(&path)?;
+    let (id_col, set_col) = (
+        table.column(&["song_id"])?,
+        table.column(&["Mediaeval 2013 set"])?,
+    );
     let mut development = Vec::new();
     let mut out = std::collections::HashMap::new();
-    for (i, record) in reader.records().enumerate() {
+    for (i, record) in table.reader.records().enumerate() {
         let origin = format!("{}: line {}", path.display(), i + 2);
         let record = record.map_err(|e| Error::Other(format!("{origin}: {e}")))?;
         let id = record.get(id_col).unwrap_or("").to_owned();
@@ -138,33 +126,19 @@ fn mediaeval_splits(
 pub fn open(spec: &EmoMusicSpec, base_dir: &Path, seed: u64) -> Result<FileDataset> {
     let root = base_dir.join(&spec.root);
     let csv_path = root.join("annotations/static_annotations.csv");
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(&csv_path)
-        .map_err(|e| Error::Other(format!("{}: {e}", csv_path.display())))?;
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| Error::Other(format!("{}: line 1: {e}", csv_path.display())))?
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    let col = |c: &str| {
-        header.iter().position(|h| h == c).ok_or_else(|| {
-            Error::Other(format!(
-                "{}: line 1: no column \"{c}\" (found: {})",
-                csv_path.display(),
-                header.join(", ")
-            ))
-        })
-    };
-    let (id_col, a_col, v_col) = (col("song_id")?, col("mean_arousal")?, col("mean_valence")?);
+    let mut table = CsvTable::open(&csv_path)?;
+    let (id_col, a_col, v_col) = (
+        table.column(&["song_id"])?,
+        table.column(&["mean_arousal"])?,
+        table.column(&["mean_valence"])?,
+    );
     let official = if spec.mediaeval_split {
         Some(mediaeval_splits(&root, spec.valid_fraction, seed)?)
     } else {
         None
     };
     let mut entries = Vec::new();
-    for (i, record) in reader.records().enumerate() {
+    for (i, record) in table.reader.records().enumerate() {
         let origin = format!("{}: line {}", csv_path.display(), i + 2);
         let record = record.map_err(|e| Error::Other(format!("{origin}: {e}")))?;
         let get = |c: usize| record.get(c).unwrap_or("");

@@ -16,7 +16,7 @@
 //! root = "data/medley-solos-db"
 //! ```
 
-use super::{finish, first_existing, validate_split};
+use super::{audio_dir_or_root, finish, first_existing, validate_split, CsvTable};
 use crate::files::{Entry, FileDataset, OnError};
 use crate::split::SplitSpec;
 use repbench_framework::dataset::{Label, Split};
@@ -58,31 +58,12 @@ pub fn open(spec: &MedleySolosDbSpec, base_dir: &Path, seed: u64) -> Result<File
         &[root.join(name), root.join("annotation").join(name)],
         "Medley-solos-DB metadata",
     )?;
-    let audio_dir = if root.join("audio").is_dir() {
-        root.join("audio")
-    } else {
-        root.clone()
-    };
-    let mut reader = csv::Reader::from_path(&csv_path)
-        .map_err(|e| Error::Other(format!("{}: {e}", csv_path.display())))?;
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| Error::Other(format!("{}: line 1: {e}", csv_path.display())))?
-        .iter()
-        .map(|h| h.trim().to_owned())
-        .collect();
-    let col = |c: &str| {
-        header.iter().position(|h| h == c).ok_or_else(|| {
-            Error::Other(format!(
-                "{}: line 1: no column \"{c}\"; expected {}",
-                csv_path.display(),
-                COLUMNS.join(", ")
-            ))
-        })
-    };
+    let audio_dir = audio_dir_or_root(&root);
+    let mut table = CsvTable::open(&csv_path)?;
+    let col = |c: &str| table.column(&[c]);
     let idx: Vec<usize> = COLUMNS.iter().map(|c| col(c)).collect::<Result<_>>()?;
     let mut entries = Vec::new();
-    for (i, record) in reader.records().enumerate() {
+    for (i, record) in table.reader.records().enumerate() {
         let origin = format!("{}: line {}", csv_path.display(), i + 2);
         let record = record.map_err(|e| Error::Other(format!("{origin}: {e}")))?;
         let get = |k: usize| record.get(idx[k]).unwrap_or("").trim().to_owned();

@@ -51,6 +51,63 @@ pub(crate) fn validate_split(split: Option<&SplitSpec>, key: &str) -> Result<()>
     split.map_or(Ok(()), |s| s.validate(&format!("{key}.split")))
 }
 
+/// A CSV table open for reading, its header trimmed (fields too).
+pub(crate) struct CsvTable {
+    /// The rows after the header.
+    pub reader: csv::Reader<std::fs::File>,
+    /// Column names.
+    pub header: Vec<String>,
+    path: PathBuf,
+}
+
+impl CsvTable {
+    /// Opens `path`, naming it in any error.
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_path(path)
+            .map_err(|e| Error::Other(format!("{}: {e}", path.display())))?;
+        let header = reader
+            .headers()
+            .map_err(|e| Error::Other(format!("{}: line 1: {e}", path.display())))?
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        Ok(CsvTable {
+            reader,
+            header,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Index of the first of `names` in the header (layouts differ between
+    /// releases); the error lists the columns that are there.
+    pub fn column(&self, names: &[&str]) -> Result<usize> {
+        self.header
+            .iter()
+            .position(|h| names.contains(&h.as_str()))
+            .ok_or_else(|| {
+                let wanted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+                Error::Other(format!(
+                    "{}: line 1: no column {} (found: {})",
+                    self.path.display(),
+                    wanted.join(" or "),
+                    self.header.join(", ")
+                ))
+            })
+    }
+}
+
+/// `root/audio` when the corpus keeps its audio there, else `root`.
+pub(crate) fn audio_dir_or_root(root: &Path) -> PathBuf {
+    let audio = root.join("audio");
+    if audio.is_dir() {
+        audio
+    } else {
+        root.to_path_buf()
+    }
+}
+
 /// Reads a text file, naming it on failure and saying which corpus file it
 /// is supposed to be.
 pub(crate) fn read_text(path: &Path, what: &str) -> Result<String> {

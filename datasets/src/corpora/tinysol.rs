@@ -21,7 +21,7 @@
 //! root = "data/TinySOL"
 //! ```
 
-use super::{finish, first_existing, number, validate_split};
+use super::{audio_dir_or_root, finish, first_existing, number, validate_split, CsvTable};
 use crate::files::{Entry, FileDataset, OnError};
 use crate::split::SplitSpec;
 use repbench_framework::dataset::{Label, Split};
@@ -102,37 +102,9 @@ pub fn open(spec: &TinySolSpec, base_dir: &Path, seed: u64) -> Result<FileDatase
         &[root.join(name), root.join("annotation").join(name)],
         "TinySOL metadata",
     )?;
-    let audio_dir = if root.join("audio").is_dir() {
-        root.join("audio")
-    } else {
-        root.clone()
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(&csv_path)
-        .map_err(|e| Error::Other(format!("{}: {e}", csv_path.display())))?;
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| Error::Other(format!("{}: line 1: {e}", csv_path.display())))?
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    let col = |names: &[&str]| {
-        header
-            .iter()
-            .position(|h| names.contains(&h.as_str()))
-            .ok_or_else(|| {
-                Error::Other(format!(
-                    "{}: line 1: no column {}",
-                    csv_path.display(),
-                    names
-                        .iter()
-                        .map(|n| format!("\"{n}\""))
-                        .collect::<Vec<_>>()
-                        .join(" or ")
-                ))
-            })
-    };
+    let audio_dir = audio_dir_or_root(&root);
+    let mut table = CsvTable::open(&csv_path)?;
+    let col = |names: &[&str]| table.column(names);
     let c_path = col(&["Path"])?;
     let c_fold = col(&["Fold"])?;
     let c_family = col(&["Family"])?;
@@ -142,7 +114,7 @@ pub fn open(spec: &TinySolSpec, base_dir: &Path, seed: u64) -> Result<FileDatase
     let c_pitch_id = col(&["Pitch ID"])?;
     let c_dyn = col(&["Dynamics"])?;
     let mut entries = Vec::new();
-    for (i, record) in reader.records().enumerate() {
+    for (i, record) in table.reader.records().enumerate() {
         let origin = format!("{}: line {}", csv_path.display(), i + 2);
         let record = record.map_err(|e| Error::Other(format!("{origin}: {e}")))?;
         let get = |c: usize| record.get(c).unwrap_or("").to_owned();
