@@ -31,6 +31,7 @@ pub mod encoder;
 pub mod error;
 pub mod evaluator;
 pub mod fsutil;
+pub mod music;
 pub mod perturb;
 pub mod pooling;
 pub mod progress;

@@ -23,6 +23,7 @@ use super::{finish, list_dir, read_text, validate_split};
 use crate::files::{Entry, FileDataset, OnError, SkippedItem};
 use crate::split::SplitSpec;
 use repbench_framework::dataset::Label;
+use repbench_framework::music::Key;
 use repbench_framework::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -51,45 +52,10 @@ impl GiantStepsKeySpec {
     }
 }
 
-const SPELLING: [&str; 12] = [
-    "C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B",
-];
-
 /// `(tonic spelling, "major"|"minor")` of a key text such as `Eb minor`,
 /// `d# min` or `F#:maj`; `None` for anything else.
 pub fn canonical_key(text: &str) -> Option<(&'static str, &'static str)> {
-    let text = text.trim().replace(':', " ");
-    let mut parts = text.split_whitespace();
-    let tonic = parts.next()?;
-    let mode = parts.next()?.to_ascii_lowercase();
-    if parts.next().is_some() {
-        return None;
-    }
-    let mut chars = tonic.chars();
-    let base = match chars.next()?.to_ascii_uppercase() {
-        'C' => 0,
-        'D' => 2,
-        'E' => 4,
-        'F' => 5,
-        'G' => 7,
-        'A' => 9,
-        'B' => 11,
-        _ => return None,
-    };
-    let mut pc: i32 = base;
-    for c in chars {
-        pc += match c {
-            '#' | '♯' => 1,
-            'b' | '♭' => -1,
-            _ => return None,
-        };
-    }
-    let mode = match mode.as_str() {
-        "major" | "maj" => "major",
-        "minor" | "min" => "minor",
-        _ => return None,
-    };
-    Some((SPELLING[pc.rem_euclid(12) as usize], mode))
+    Key::parse(text).map(|k| (k.tonic_name(), k.mode_name()))
 }
 
 /// Lists the corpus and builds the dataset.

@@ -5,54 +5,7 @@
 //! the reference in the same mode; 0.3 relative major/minor; 0.2 parallel
 //! major/minor; else 0.
 
-/// A key: tonic pitch class (0 = C) and mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Key {
-    /// Pitch class of the tonic, 0..12.
-    pub tonic: u8,
-    /// Major (true) or minor (false).
-    pub major: bool,
-}
-
-impl Key {
-    /// Parses labels such as `C major`, `f# minor`, `Bb minor`, `Eb:maj`,
-    /// `A:min`. `None` when the text is not a key.
-    pub fn parse(text: &str) -> Option<Key> {
-        let t = text.trim().replace(':', " ");
-        let mut parts = t.split_whitespace();
-        let tonic_text = parts.next()?;
-        let mode_text = parts.next()?.to_ascii_lowercase();
-        if parts.next().is_some() {
-            return None;
-        }
-        let mut chars = tonic_text.chars();
-        let base = match chars.next()?.to_ascii_uppercase() {
-            'C' => 0i32,
-            'D' => 2,
-            'E' => 4,
-            'F' => 5,
-            'G' => 7,
-            'A' => 9,
-            'B' => 11,
-            _ => return None,
-        };
-        let accidental: i32 = match chars.as_str() {
-            "" => 0,
-            "#" | "♯" => 1,
-            "b" | "♭" => -1,
-            _ => return None,
-        };
-        let major = match mode_text.as_str() {
-            "major" | "maj" => true,
-            "minor" | "min" => false,
-            _ => return None,
-        };
-        Some(Key {
-            tonic: (base + accidental).rem_euclid(12) as u8,
-            major,
-        })
-    }
-}
+pub use repbench_framework::music::Key;
 
 /// True when one key is the relative major/minor of the other (the minor
 /// tonic three semitones below the major tonic).
