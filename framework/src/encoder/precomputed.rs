@@ -59,10 +59,15 @@ impl PrecomputedSpec {
 /// Reads a float32 or float64 `.npy` array of any rank as float32.
 fn read_any(path: &Path) -> Result<ArrayD<f32>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    if let Ok(a) = ArrayD::<f32>::read_npy(bytes.as_slice()) {
+    parse_any(&bytes, path)
+}
+
+/// Parses `.npy` bytes (float32 or float64) as float32; `path` names errors.
+fn parse_any(bytes: &[u8], path: &Path) -> Result<ArrayD<f32>> {
+    if let Ok(a) = ArrayD::<f32>::read_npy(bytes) {
         return Ok(a);
     }
-    ArrayD::<f64>::read_npy(bytes.as_slice())
+    ArrayD::<f64>::read_npy(bytes)
         .map(|a| a.mapv(|v| v as f32))
         .map_err(|e| {
             Error::Other(format!(
@@ -125,9 +130,11 @@ impl Precomputed {
                 .map(str::trim)
                 .filter(|l| !l.is_empty())
                 .collect();
-            let array = read_any(&path)?;
+            // Read once: the same bytes are parsed and hashed.
+            let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+            let array = parse_any(&bytes, &path)?;
             hash.update(ids_text.as_bytes());
-            hash.update(&std::fs::read(&path).map_err(|e| Error::io(&path, e))?);
+            hash.update(&bytes);
             let layered: Array3<f32> = match array.ndim() {
                 2 => array
                     .insert_axis(Axis(1))
