@@ -138,15 +138,7 @@ impl MelSpec {
                 format!("must be a positive number of dB (got {})", self.top_db),
             );
         }
-        if let Some(d) = self.duration_s {
-            if !(d.is_finite() && d > 0.0) {
-                return bad(
-                    "duration_s",
-                    format!("must be a positive number of seconds (got {d})"),
-                );
-            }
-        }
-        Ok(())
+        super::check_duration(key, self.duration_s)
     }
 
     /// Canonical option string shared by the mel-based encoders.

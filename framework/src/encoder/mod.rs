@@ -3,17 +3,20 @@
 //! Every encoder has a [`Encoder::fingerprint`] that covers every option that
 //! changes its output; the embedding cache keys on it, so changing an option
 //! can never serve stale embeddings. Built-ins: [`logmel::LogMelStats`] and
-//! [`mfcc::MfccStats`]. Adding an encoder is one file plus one variant of
-//! [`EncoderSpec`].
+//! [`mfcc::MfccStats`], [`random_network`], [`precomputed`] and, with the
+//! `torch` feature, [`torchscript`]. Adding an encoder is one file plus one
+//! variant of [`EncoderSpec`].
 
 pub mod logmel;
 pub mod mfcc;
 pub mod precomputed;
 pub mod random_network;
+pub mod torchscript;
 
 use crate::pooling::Pooling;
 use crate::{Error, Result};
 use ndarray::Array2;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// An audio encoder.
@@ -29,6 +32,12 @@ pub trait Encoder: Send + Sync {
     fn layers(&self) -> Vec<String>;
     /// Frame embeddings per layer, each `(frames, dim)` with `frames ≥ 1`.
     fn encode(&self, audio: &[f32]) -> Result<Vec<Array2<f32>>>;
+    /// [`Encoder::encode`] for several items, one result per item, in order.
+    /// Batched encoders (TorchScript) override it to fill their batches
+    /// across items; the default encodes items in parallel.
+    fn encode_batch(&self, audios: &[Vec<f32>]) -> Vec<Result<Vec<Array2<f32>>>> {
+        audios.par_iter().map(|a| self.encode(a)).collect()
+    }
     /// Temporal pooling applied to the frames before caching.
     fn pooling(&self) -> Pooling;
     /// Fixed input duration in seconds (crop or zero-pad), if any.
@@ -52,6 +61,8 @@ pub enum EncoderSpec {
     RandomNetwork(random_network::RandomNetworkSpec),
     /// Embeddings computed elsewhere, joined by item id.
     Precomputed(precomputed::PrecomputedSpec),
+    /// A TorchScript module run through libtorch (`torch` feature).
+    Torchscript(torchscript::TorchScriptSpec),
 }
 
 impl EncoderSpec {
@@ -61,6 +72,7 @@ impl EncoderSpec {
             EncoderSpec::LogmelStats(s) | EncoderSpec::MfccStats(s) => &s.name,
             EncoderSpec::RandomNetwork(s) => &s.name,
             EncoderSpec::Precomputed(s) => &s.name,
+            EncoderSpec::Torchscript(s) => &s.name,
         }
     }
 
@@ -70,6 +82,7 @@ impl EncoderSpec {
             EncoderSpec::LogmelStats(s) | EncoderSpec::MfccStats(s) => s.sample_rate,
             EncoderSpec::RandomNetwork(s) => s.sample_rate,
             EncoderSpec::Precomputed(_) => 0,
+            EncoderSpec::Torchscript(s) => s.sample_rate,
         }
     }
 
@@ -105,6 +118,7 @@ impl EncoderSpec {
             }
             EncoderSpec::RandomNetwork(s) => s.validate(key),
             EncoderSpec::Precomputed(s) => s.validate(key),
+            EncoderSpec::Torchscript(s) => s.validate(key),
         }
     }
 }
@@ -120,7 +134,31 @@ pub fn build_encoder(spec: &EncoderSpec, base_dir: &std::path::Path) -> Result<B
         EncoderSpec::Precomputed(s) => {
             Box::new(precomputed::Precomputed::open(s.clone(), base_dir)?)
         }
+        #[cfg(feature = "torch")]
+        EncoderSpec::Torchscript(s) => {
+            Box::new(torchscript::TorchScript::open(s.clone(), base_dir)?)
+        }
+        #[cfg(not(feature = "torch"))]
+        EncoderSpec::Torchscript(s) => {
+            return Err(Error::Encoder {
+                encoder: s.name.clone(),
+                reason: "kind = \"torchscript\" needs libtorch, and this repbench was built without it; \
+                         run scripts/fetch-libtorch.sh, then build with `cargo build --release --features torch` (README, \"TorchScript models\")"
+                    .into(),
+            })
+        }
     })
+}
+
+/// Checks an optional crop/pad length (`key.duration_s`): positive seconds.
+pub(crate) fn check_duration(key: &str, duration_s: Option<f64>) -> Result<()> {
+    match duration_s {
+        Some(d) if !(d.is_finite() && d > 0.0) => Err(Error::config(
+            format!("{key}.duration_s"),
+            format!("must be a positive number of seconds (got {d})"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Checks that encoder output is finite, naming the encoder if not.
@@ -140,4 +178,45 @@ pub fn check_finite(encoder: &str, layers: &[Array2<f32>]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The default build has no libtorch: a TorchScript encoder must say how
+    /// to get it instead of failing obscurely.
+    #[cfg(not(feature = "torch"))]
+    #[test]
+    fn torchscript_without_the_feature_says_how_to_get_it() {
+        let spec: EncoderSpec = toml::from_str(
+            "kind = \"torchscript\"\nname = \"net\"\npath = \"m.pt\"\nsample_rate = 16000",
+        )
+        .unwrap();
+        let err = build_encoder(&spec, std::path::Path::new("."))
+            .err()
+            .expect("no libtorch in this build")
+            .to_string();
+        assert!(
+            err.contains("encoder \"net\"")
+                && err.contains("scripts/fetch-libtorch.sh")
+                && err.contains("--features torch"),
+            "{err}"
+        );
+    }
+
+    /// With libtorch, the same spec reaches the loader (here: a missing file).
+    #[cfg(feature = "torch")]
+    #[test]
+    fn torchscript_with_the_feature_opens_the_file() {
+        let spec: EncoderSpec = toml::from_str(
+            "kind = \"torchscript\"\nname = \"net\"\npath = \"no-such-file.pt\"\nsample_rate = 16000",
+        )
+        .unwrap();
+        let err = build_encoder(&spec, std::path::Path::new("."))
+            .err()
+            .expect("the file is missing")
+            .to_string();
+        assert!(err.contains("cannot read the TorchScript file"), "{err}");
+    }
 }

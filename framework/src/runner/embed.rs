@@ -182,8 +182,16 @@ fn store(out: &mut Embeddings, dataset: usize, job: &Job, stored: Stored) {
     };
 }
 
-/// Computes every job's shard in one pass over the items: each item's audio
-/// is loaded once per sample rate and shared by all jobs that need it.
+/// Items encoded together: enough for batched encoders to fill their
+/// batches, few enough that the chunk's audio stays small in memory.
+const ITEMS_PER_CHUNK: usize = 64;
+
+/// Pooled per-layer vectors, `[item][job]`, `None` where a job skips an item.
+type PerItem = Vec<Vec<Option<Vec<Array1<f32>>>>>;
+
+/// Computes every job's shard in one pass over the items, chunk by chunk:
+/// each item's audio is loaded once per sample rate and shared by all jobs
+/// that need it, and each job encodes the chunk's items in one call.
 fn embed_jobs(
     plan: &RunPlan,
     dataset: &dyn Dataset,
@@ -191,24 +199,133 @@ fn embed_jobs(
     progress: &dyn Progress,
 ) -> Result<Vec<Shard>> {
     let items = dataset.items();
-    let stage = progress.stage(&format!("embed {}", dataset.name()), items.len() as u64);
-    let per_item: Vec<Vec<Option<Vec<Array1<f32>>>>> = items
-        .par_iter()
-        .enumerate()
-        .map(|(index, item)| {
-            let out = embed_item(plan, dataset, item, index, jobs).map_err(|e| Error::Item {
-                dataset: dataset.name().into(),
-                item: item.id.clone(),
-                source: Box::new(e),
-            });
-            stage.inc(1);
-            out
-        })
-        .collect::<Result<_>>()?;
+    let work: usize = jobs.iter().map(|j| j.rows.len()).sum();
+    let stage = progress.stage(&format!("embed {}", dataset.name()), work as u64);
+    let mut per_item: PerItem = vec![vec![None; jobs.len()]; items.len()];
+    let all: Vec<usize> = (0..items.len()).collect();
+    for chunk in all.chunks(ITEMS_PER_CHUNK) {
+        let mut clean: HashMap<u32, Vec<Option<Vec<f32>>>> = HashMap::new();
+        for (j, job) in jobs.iter().enumerate() {
+            let rows: Vec<usize> = chunk.iter().copied().filter(|&r| job.mask[r]).collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let encoder: &dyn Encoder = plan.encoders[job.encoder].as_ref();
+            let frames = match lookup_all(encoder, items, &rows) {
+                Some(found) => {
+                    if job.perturbation.is_some() {
+                        return Err(Error::Encoder {
+                            encoder: encoder.name().into(),
+                            reason: "precomputed embeddings cannot be perturbed; remove the perturbations or this encoder".into(),
+                        });
+                    }
+                    found
+                }
+                None => {
+                    let rate = encoder.sample_rate();
+                    if let std::collections::hash_map::Entry::Vacant(e) = clean.entry(rate) {
+                        e.insert(load_chunk(plan, dataset, jobs, chunk, rate)?);
+                    }
+                    let audios =
+                        job_audio(plan, dataset, job, encoder, chunk, &rows, &clean[&rate])?;
+                    encoder.encode_batch(&audios)
+                }
+            };
+            for (&r, result) in rows.iter().zip(frames) {
+                let pooled = result.and_then(|f| pool_checked(encoder, f));
+                per_item[r][j] = Some(pooled.map_err(|e| item_error(dataset, &items[r], e))?);
+            }
+            stage.inc(rows.len() as u64);
+        }
+    }
     stage.finish();
     jobs.iter()
         .enumerate()
         .map(|(j, job)| assemble(plan, items, job, j, &per_item))
+        .collect()
+}
+
+fn item_error(dataset: &dyn Dataset, item: &Item, e: Error) -> Error {
+    Error::Item {
+        dataset: dataset.name().into(),
+        item: item.id.clone(),
+        source: Box::new(e),
+    }
+}
+
+/// Frames that do not come from audio (precomputed), if the encoder has them.
+fn lookup_all(
+    encoder: &dyn Encoder,
+    items: &[Item],
+    rows: &[usize],
+) -> Option<Vec<Result<Vec<Array2<f32>>>>> {
+    rows.iter().map(|&r| encoder.lookup(&items[r].id)).collect()
+}
+
+/// Clean audio at `rate` of the chunk's items that some job at that rate
+/// needs, indexed by position in the chunk; loaded in parallel.
+fn load_chunk(
+    plan: &RunPlan,
+    dataset: &dyn Dataset,
+    jobs: &[Job],
+    chunk: &[usize],
+    rate: u32,
+) -> Result<Vec<Option<Vec<f32>>>> {
+    let at_rate: Vec<&Job> = jobs
+        .iter()
+        .filter(|j| plan.encoders[j.encoder].sample_rate() == rate)
+        .collect();
+    let items = dataset.items();
+    chunk
+        .par_iter()
+        .map(|&r| {
+            if !at_rate.iter().any(|j| j.mask[r]) {
+                return Ok(None);
+            }
+            dataset
+                .load(&items[r], rate)
+                .map(Some)
+                .map_err(|e| item_error(dataset, &items[r], e))
+        })
+        .collect()
+}
+
+/// The audio one job encodes for `rows` of the chunk: clean or perturbed
+/// (seeded by run seed, effect and item, so independent of order and
+/// threads), fitted to the encoder's duration.
+fn job_audio(
+    plan: &RunPlan,
+    dataset: &dyn Dataset,
+    job: &Job,
+    encoder: &dyn Encoder,
+    chunk: &[usize],
+    rows: &[usize],
+    clean: &[Option<Vec<f32>>],
+) -> Result<Vec<Vec<f32>>> {
+    let items = dataset.items();
+    let rate = encoder.sample_rate();
+    rows.par_iter()
+        .map(|&r| {
+            let item = &items[r];
+            let position = r - chunk[0];
+            let audio = clean[position]
+                .as_ref()
+                .expect("load_chunk loads every row some job at this rate needs");
+            let mut audio = match job.perturbation {
+                None => audio.clone(),
+                Some(p) => {
+                    let effect = &plan.perturbations[p].effect;
+                    let mut rng = seed::rng(plan.seed, &["perturb", &effect.id(), &item.id]);
+                    effect
+                        .apply(audio, rate, &mut rng)
+                        .map_err(|e| item_error(dataset, item, e))?
+                }
+            };
+            if let Some(d) = encoder.duration_s() {
+                audio = fit_duration(audio, rate, d);
+            }
+            Ok(audio)
+        })
         .collect()
 }
 
@@ -219,7 +336,7 @@ fn assemble(
     items: &[Item],
     job: &Job,
     j: usize,
-    per_item: &[Vec<Option<Vec<Array1<f32>>>>],
+    per_item: &PerItem,
 ) -> Result<Shard> {
     let encoder = &plan.encoders[job.encoder];
     let layers = encoder
@@ -252,54 +369,6 @@ fn assemble(
         ids: job.rows.iter().map(|&r| items[r].id.clone()).collect(),
         layers,
     })
-}
-
-/// Pooled embeddings of one item for every job that covers it.
-fn embed_item(
-    plan: &RunPlan,
-    dataset: &dyn Dataset,
-    item: &Item,
-    index: usize,
-    jobs: &[Job],
-) -> Result<Vec<Option<Vec<Array1<f32>>>>> {
-    let mut audio_by_rate: HashMap<u32, Vec<f32>> = HashMap::new();
-    let mut out = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        if !job.mask[index] {
-            out.push(None);
-            continue;
-        }
-        let encoder: &dyn Encoder = plan.encoders[job.encoder].as_ref();
-        if let Some(found) = encoder.lookup(&item.id) {
-            if job.perturbation.is_some() {
-                return Err(Error::Encoder {
-                    encoder: encoder.name().into(),
-                    reason: "precomputed embeddings cannot be perturbed; remove the perturbations or this encoder".into(),
-                });
-            }
-            out.push(Some(pool_checked(encoder, found?)?));
-            continue;
-        }
-        let rate = encoder.sample_rate();
-        let clean = match audio_by_rate.entry(rate) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => e.insert(dataset.load(item, rate)?),
-        };
-        let mut audio = match job.perturbation {
-            None => clean.clone(),
-            Some(p) => {
-                let effect = &plan.perturbations[p].effect;
-                // Seeded by (run seed, effect, item): independent of order and threads.
-                let mut rng = seed::rng(plan.seed, &["perturb", &effect.id(), &item.id]);
-                effect.apply(clean, rate, &mut rng)?
-            }
-        };
-        if let Some(d) = encoder.duration_s() {
-            audio = fit_duration(audio, rate, d);
-        }
-        out.push(Some(pool_checked(encoder, encoder.encode(&audio)?)?));
-    }
-    Ok(out)
 }
 
 /// Checks an encoder's output (layer count, finite values) and pools it.

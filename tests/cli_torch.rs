@@ -1,0 +1,131 @@
+//! End to end with the `torch` feature: TorchScript encoders run from a
+//! config, each output is a layer in the results, replacing the `.pt`
+//! recomputes only its embeddings, and broken outputs fail cleanly.
+#![cfg(feature = "torch")]
+
+mod common;
+use common::*;
+use std::path::Path;
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("framework/tests/fixtures/torch")
+        .join(name)
+}
+
+/// Tones, a log-mel baseline and the TorchScript module at `model.pt` in `dir`.
+fn torch_config(dir: &Path) -> String {
+    format!(
+        r#"[run]
+name = "torch"
+seed = 5
+out_dir = "{out}"
+
+[[datasets]]
+name = "tones"
+kind = "synthetic_tones"
+n_items = 60
+duration_s = 0.5
+timbres = ["sine", "square"]
+
+[[encoders]]
+name = "logmel"
+kind = "logmel_stats"
+n_mels = 32
+
+[[encoders]]
+name = "net"
+kind = "torchscript"
+path = "model.pt"
+sample_rate = 16000
+window_s = 0.25
+batch_size = 5
+
+[[tasks]]
+name = "timbre"
+dataset = "tones"
+target = "timbre"
+probes = [{{ kind = "logistic", alphas = [1.0] }}]
+bootstrap = 50
+"#,
+        out = dir.join("out").display()
+    )
+}
+
+fn layers_of(out: &Path, encoder: &str) -> Vec<String> {
+    let mut layers: Vec<String> = results(out)
+        .iter()
+        .filter(|r| r["encoder"] == encoder)
+        .map(|r| r["layer"].as_str().unwrap().to_string())
+        .collect();
+    layers.dedup();
+    layers
+}
+
+#[test]
+fn every_output_is_a_layer_and_replacing_the_file_recomputes_only_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("model.pt");
+    std::fs::copy(fixture("waveform_dict.pt"), &model).unwrap();
+    let cfg = write(tmp.path(), "torch.toml", &torch_config(tmp.path()));
+    let out = tmp.path().join("out");
+
+    assert_ok(&repbench(&["run", &cfg, "--quiet"]));
+    assert_eq!(layers_of(&out, "net"), ["conv", "proj"]);
+    assert_eq!(stats(&out)["shards_computed"], 2);
+    let first = std::fs::read(out.join("results.jsonl")).unwrap();
+
+    assert_ok(&repbench(&["run", &cfg, "--quiet"]));
+    assert_eq!(stats(&out)["shards_computed"], 0);
+    assert_eq!(std::fs::read(out.join("results.jsonl")).unwrap(), first);
+
+    // New weights at the same path: only the TorchScript shard is recomputed.
+    std::fs::copy(fixture("waveform_tensor.pt"), &model).unwrap();
+    assert_ok(&repbench(&["run", &cfg, "--quiet"]));
+    let s = stats(&out);
+    assert_eq!(
+        (s["shards_computed"].as_u64(), s["shards_cached"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(layers_of(&out, "net"), ["0"]);
+}
+
+#[test]
+fn nan_outputs_fail_naming_the_encoder_and_keep_the_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("waveform_tensor.pt"), tmp.path().join("model.pt")).unwrap();
+    let cfg = write(tmp.path(), "torch.toml", &torch_config(tmp.path()));
+    assert_ok(&repbench(&["run", &cfg, "--quiet"]));
+
+    std::fs::copy(fixture("returns_nan.pt"), tmp.path().join("model.pt")).unwrap();
+    let out = repbench(&["run", &cfg, "--quiet"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out).1;
+    assert!(
+        err.contains("encoder \"net\"") && err.contains("NaN"),
+        "{err}"
+    );
+
+    // The good module's and the baseline's shards are still served.
+    std::fs::copy(fixture("waveform_tensor.pt"), tmp.path().join("model.pt")).unwrap();
+    assert_ok(&repbench(&["run", &cfg, "--quiet"]));
+    assert_eq!(stats(&tmp.path().join("out"))["shards_computed"], 0);
+}
+
+#[test]
+fn a_module_that_is_not_torchscript_exits_with_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture("state_dict_not_torchscript.pt"),
+        tmp.path().join("model.pt"),
+    )
+    .unwrap();
+    let cfg = write(tmp.path(), "torch.toml", &torch_config(tmp.path()));
+    let out = repbench(&["validate", &cfg]);
+    assert_ne!(out.status.code(), Some(0));
+    let err = text(&out).1;
+    assert!(
+        err.contains("encoder \"net\"") && err.contains("torch.jit.save"),
+        "{err}"
+    );
+}
