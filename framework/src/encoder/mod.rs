@@ -32,9 +32,14 @@ pub trait Encoder: Send + Sync {
     fn layers(&self) -> Vec<String>;
     /// Frame embeddings per layer, each `(frames, dim)` with `frames ≥ 1`.
     fn encode(&self, audio: &[f32]) -> Result<Vec<Array2<f32>>>;
+    /// Whether the runner should hand this encoder several items at once
+    /// ([`Encoder::encode_batch`]) rather than one item per thread.
+    fn batches_items(&self) -> bool {
+        false
+    }
     /// [`Encoder::encode`] for several items, one result per item, in order.
-    /// Batched encoders (TorchScript) override it to fill their batches
-    /// across items; the default encodes items in parallel.
+    /// Encoders that batch across items (TorchScript) override it; the
+    /// default encodes the items in parallel.
     fn encode_batch(&self, audios: &[Vec<f32>]) -> Vec<Result<Vec<Array2<f32>>>> {
         audios.par_iter().map(|a| self.encode(a)).collect()
     }

@@ -182,16 +182,19 @@ fn store(out: &mut Embeddings, dataset: usize, job: &Job, stored: Stored) {
     };
 }
 
-/// Items encoded together: enough for batched encoders to fill their
-/// batches, few enough that the chunk's audio stays small in memory.
+/// Items per chunk when some encoder batches across items: enough to fill
+/// its batches, few enough that the chunk's audio stays small in memory.
 const ITEMS_PER_CHUNK: usize = 64;
 
 /// Pooled per-layer vectors, `[item][job]`, `None` where a job skips an item.
 type PerItem = Vec<Vec<Option<Vec<Array1<f32>>>>>;
 
-/// Computes every job's shard in one pass over the items, chunk by chunk:
-/// each item's audio is loaded once per sample rate and shared by all jobs
-/// that need it, and each job encodes the chunk's items in one call.
+/// Computes every job's shard in one pass over the items. Per item (in
+/// parallel) its audio is loaded once per sample rate and every per-item
+/// encoder runs on it; encoders that batch across items
+/// ([`Encoder::batches_items`]) then encode the chunk's items in one call.
+/// Without such encoders the whole dataset is one chunk, so at most one
+/// item per thread is in memory.
 fn embed_jobs(
     plan: &RunPlan,
     dataset: &dyn Dataset,
@@ -201,42 +204,55 @@ fn embed_jobs(
     let items = dataset.items();
     let work: usize = jobs.iter().map(|j| j.rows.len()).sum();
     let stage = progress.stage(&format!("embed {}", dataset.name()), work as u64);
-    let mut per_item: PerItem = vec![vec![None; jobs.len()]; items.len()];
+    let batched: Vec<bool> = jobs
+        .iter()
+        .map(|j| plan.encoders[j.encoder].batches_items())
+        .collect();
+    let batched_rates: Vec<u32> = jobs
+        .iter()
+        .zip(&batched)
+        .filter(|(_, &b)| b)
+        .map(|(j, _)| plan.encoders[j.encoder].sample_rate())
+        .collect();
+    let chunk_len = if batched_rates.is_empty() {
+        items.len().max(1)
+    } else {
+        ITEMS_PER_CHUNK
+    };
+    let mut per_item: PerItem = Vec::with_capacity(items.len());
     let all: Vec<usize> = (0..items.len()).collect();
-    for chunk in all.chunks(ITEMS_PER_CHUNK) {
-        let mut clean: HashMap<u32, Vec<Option<Vec<f32>>>> = HashMap::new();
-        for (j, job) in jobs.iter().enumerate() {
+    for chunk in all.chunks(chunk_len) {
+        let prepared: Vec<Prepared> = chunk
+            .par_iter()
+            .map(|&r| {
+                let out = prepare_item(plan, dataset, &items[r], r, jobs, &batched, &batched_rates)
+                    .map_err(|e| item_error(dataset, &items[r], e));
+                let done = jobs
+                    .iter()
+                    .zip(&batched)
+                    .filter(|(j, &b)| !b && j.mask[r])
+                    .count();
+                stage.inc(done as u64);
+                out
+            })
+            .collect::<Result<_>>()?;
+        let (mut pooled, clean): (PerItem, Vec<HashMap<u32, Vec<f32>>>) =
+            prepared.into_iter().map(|p| (p.pooled, p.clean)).unzip();
+        for (j, job) in jobs.iter().enumerate().filter(|(j, _)| batched[*j]) {
             let rows: Vec<usize> = chunk.iter().copied().filter(|&r| job.mask[r]).collect();
             if rows.is_empty() {
                 continue;
             }
             let encoder: &dyn Encoder = plan.encoders[job.encoder].as_ref();
-            let frames = match lookup_all(encoder, items, &rows) {
-                Some(found) => {
-                    if job.perturbation.is_some() {
-                        return Err(Error::Encoder {
-                            encoder: encoder.name().into(),
-                            reason: "precomputed embeddings cannot be perturbed; remove the perturbations or this encoder".into(),
-                        });
-                    }
-                    found
-                }
-                None => {
-                    let rate = encoder.sample_rate();
-                    if let std::collections::hash_map::Entry::Vacant(e) = clean.entry(rate) {
-                        e.insert(load_chunk(plan, dataset, jobs, chunk, rate)?);
-                    }
-                    let audios =
-                        job_audio(plan, dataset, job, encoder, chunk, &rows, &clean[&rate])?;
-                    encoder.encode_batch(&audios)
-                }
-            };
-            for (&r, result) in rows.iter().zip(frames) {
-                let pooled = result.and_then(|f| pool_checked(encoder, f));
-                per_item[r][j] = Some(pooled.map_err(|e| item_error(dataset, &items[r], e))?);
+            let audios = job_audio(plan, dataset, job, encoder, chunk[0], &rows, &clean)?;
+            for (&r, frames) in rows.iter().zip(encoder.encode_batch(&audios)) {
+                let vectors = frames.and_then(|f| pool_checked(encoder, f));
+                pooled[r - chunk[0]][j] =
+                    Some(vectors.map_err(|e| item_error(dataset, &items[r], e))?);
             }
             stage.inc(rows.len() as u64);
         }
+        per_item.extend(pooled);
     }
     stage.finish();
     jobs.iter()
@@ -253,78 +269,113 @@ fn item_error(dataset: &dyn Dataset, item: &Item, e: Error) -> Error {
     }
 }
 
-/// Frames that do not come from audio (precomputed), if the encoder has them.
-fn lookup_all(
-    encoder: &dyn Encoder,
-    items: &[Item],
-    rows: &[usize],
-) -> Option<Vec<Result<Vec<Array2<f32>>>>> {
-    rows.iter().map(|&r| encoder.lookup(&items[r].id)).collect()
+/// One item after the per-item pass.
+struct Prepared {
+    /// Pooled vectors of every per-item job (batched jobs: `None` for now).
+    pooled: Vec<Option<Vec<Array1<f32>>>>,
+    /// Clean audio at each rate a batched job needs, kept for it.
+    clean: HashMap<u32, Vec<f32>>,
 }
 
-/// Clean audio at `rate` of the chunk's items that some job at that rate
-/// needs, indexed by position in the chunk; loaded in parallel.
-fn load_chunk(
+/// Runs every per-item job covering `item` and keeps the clean audio the
+/// batched jobs need.
+fn prepare_item(
     plan: &RunPlan,
     dataset: &dyn Dataset,
+    item: &Item,
+    index: usize,
     jobs: &[Job],
-    chunk: &[usize],
-    rate: u32,
-) -> Result<Vec<Option<Vec<f32>>>> {
-    let at_rate: Vec<&Job> = jobs
-        .iter()
-        .filter(|j| plan.encoders[j.encoder].sample_rate() == rate)
-        .collect();
-    let items = dataset.items();
-    chunk
-        .par_iter()
-        .map(|&r| {
-            if !at_rate.iter().any(|j| j.mask[r]) {
-                return Ok(None);
+    batched: &[bool],
+    batched_rates: &[u32],
+) -> Result<Prepared> {
+    let mut clean: HashMap<u32, Vec<f32>> = HashMap::new();
+    let mut pooled = Vec::with_capacity(jobs.len());
+    for (job, &is_batched) in jobs.iter().zip(batched) {
+        let encoder: &dyn Encoder = plan.encoders[job.encoder].as_ref();
+        if !job.mask[index] || is_batched {
+            if job.mask[index] {
+                clean_at(&mut clean, dataset, item, encoder.sample_rate())?;
             }
-            dataset
-                .load(&items[r], rate)
-                .map(Some)
-                .map_err(|e| item_error(dataset, &items[r], e))
-        })
-        .collect()
+            pooled.push(None);
+            continue;
+        }
+        if let Some(found) = encoder.lookup(&item.id) {
+            if job.perturbation.is_some() {
+                return Err(Error::Encoder {
+                    encoder: encoder.name().into(),
+                    reason: "precomputed embeddings cannot be perturbed; remove the perturbations or this encoder".into(),
+                });
+            }
+            pooled.push(Some(pool_checked(encoder, found?)?));
+            continue;
+        }
+        let audio = clean_at(&mut clean, dataset, item, encoder.sample_rate())?;
+        let audio = input_audio(plan, job, encoder, item, audio)?;
+        pooled.push(Some(pool_checked(encoder, encoder.encode(&audio)?)?));
+    }
+    // Only what a batched job will still read stays in memory.
+    clean.retain(|rate, _| batched_rates.contains(rate));
+    Ok(Prepared { pooled, clean })
 }
 
-/// The audio one job encodes for `rows` of the chunk: clean or perturbed
-/// (seeded by run seed, effect and item, so independent of order and
+/// The item's clean audio at `rate`, loaded on first use.
+fn clean_at<'a>(
+    clean: &'a mut HashMap<u32, Vec<f32>>,
+    dataset: &dyn Dataset,
+    item: &Item,
+    rate: u32,
+) -> Result<&'a Vec<f32>> {
+    Ok(match clean.entry(rate) {
+        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::hash_map::Entry::Vacant(e) => e.insert(dataset.load(item, rate)?),
+    })
+}
+
+/// What `job`'s encoder reads for `item`: the clean audio or its perturbed
+/// copy (seeded by run seed, effect and item, so independent of order and
 /// threads), fitted to the encoder's duration.
+fn input_audio(
+    plan: &RunPlan,
+    job: &Job,
+    encoder: &dyn Encoder,
+    item: &Item,
+    clean: &[f32],
+) -> Result<Vec<f32>> {
+    let rate = encoder.sample_rate();
+    let mut audio = match job.perturbation {
+        None => clean.to_vec(),
+        Some(p) => {
+            let effect = &plan.perturbations[p].effect;
+            let mut rng = seed::rng(plan.seed, &["perturb", &effect.id(), &item.id]);
+            effect.apply(clean, rate, &mut rng)?
+        }
+    };
+    if let Some(d) = encoder.duration_s() {
+        audio = fit_duration(audio, rate, d);
+    }
+    Ok(audio)
+}
+
+/// A batched job's input audio for `rows` (absolute item indices; the
+/// chunk starts at `first`), made in parallel.
 fn job_audio(
     plan: &RunPlan,
     dataset: &dyn Dataset,
     job: &Job,
     encoder: &dyn Encoder,
-    chunk: &[usize],
+    first: usize,
     rows: &[usize],
-    clean: &[Option<Vec<f32>>],
+    clean: &[HashMap<u32, Vec<f32>>],
 ) -> Result<Vec<Vec<f32>>> {
     let items = dataset.items();
     let rate = encoder.sample_rate();
     rows.par_iter()
         .map(|&r| {
-            let item = &items[r];
-            let position = r - chunk[0];
-            let audio = clean[position]
-                .as_ref()
-                .expect("load_chunk loads every row some job at this rate needs");
-            let mut audio = match job.perturbation {
-                None => audio.clone(),
-                Some(p) => {
-                    let effect = &plan.perturbations[p].effect;
-                    let mut rng = seed::rng(plan.seed, &["perturb", &effect.id(), &item.id]);
-                    effect
-                        .apply(audio, rate, &mut rng)
-                        .map_err(|e| item_error(dataset, item, e))?
-                }
-            };
-            if let Some(d) = encoder.duration_s() {
-                audio = fit_duration(audio, rate, d);
-            }
-            Ok(audio)
+            let audio = clean[r - first]
+                .get(&rate)
+                .expect("prepare_item keeps the audio of every batched job's rate");
+            input_audio(plan, job, encoder, &items[r], audio)
+                .map_err(|e| item_error(dataset, &items[r], e))
         })
         .collect()
 }

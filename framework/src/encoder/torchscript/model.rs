@@ -451,6 +451,9 @@ impl Encoder for TorchScript {
             .pop()
             .expect("one result per item")
     }
+    fn batches_items(&self) -> bool {
+        true
+    }
     fn encode_batch(&self, audios: &[Vec<f32>]) -> Vec<Result<Vec<Array2<f32>>>> {
         let slices: Vec<&[f32]> = audios.iter().map(Vec::as_slice).collect();
         self.encode_items(&slices)
