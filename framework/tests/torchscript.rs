@@ -216,3 +216,31 @@ fn the_fingerprint_follows_the_file_contents() {
         .fingerprint();
     assert_eq!(a, b);
 }
+
+#[test]
+fn the_shipped_crepe_tiny_finds_the_pitch_of_a_sine() {
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/crepe-tiny");
+    let spec: TorchScriptSpec = toml::from_str(
+        "name = \"crepe\"\npath = \"crepe-tiny.pt\"\nsample_rate = 16000\ninput = \"framed\"\n\
+         frame_len = 1024\nhop = 512\nlayer_names = [\"activation\", \"embedding\"]",
+    )
+    .unwrap();
+    let crepe = TorchScript::open(spec, &models).unwrap();
+    assert_eq!(crepe.layers(), ["activation", "embedding"]);
+    for hz in [110.0f32, 440.0, 1000.0] {
+        let tone: Vec<f32> = (0..8192)
+            .map(|i| 0.5 * (std::f32::consts::TAU * hz * i as f32 / 16000.0).sin())
+            .collect();
+        let out = crepe.encode(&tone).unwrap();
+        assert_eq!((out[0].ncols(), out[1].ncols()), (360, 256));
+        let mean = out[0].mean_axis(Axis(0)).unwrap();
+        let bin = (0..mean.len())
+            .max_by(|&a, &b| mean[a].total_cmp(&mean[b]))
+            .unwrap();
+        // CREPE's bins: 20 cents apart from 1997.38 cents above 10 Hz (Kim et al., 2018).
+        let cents = 20.0 * bin as f64 + 1997.379_408_437_619;
+        let found = 10.0 * 2f64.powf(cents / 1200.0);
+        let off = 1200.0 * (found / f64::from(hz)).log2();
+        assert!(off.abs() <= 20.0, "{hz} Hz: bin {bin} = {found:.1} Hz ({off:+.1} cents)");
+    }
+}
