@@ -241,6 +241,9 @@ fn the_shipped_crepe_tiny_finds_the_pitch_of_a_sine() {
         let cents = 20.0 * bin as f64 + 1997.379_408_437_619;
         let found = 10.0 * 2f64.powf(cents / 1200.0);
         let off = 1200.0 * (found / f64::from(hz)).log2();
-        assert!(off.abs() <= 20.0, "{hz} Hz: bin {bin} = {found:.1} Hz ({off:+.1} cents)");
+        assert!(
+            off.abs() <= 20.0,
+            "{hz} Hz: bin {bin} = {found:.1} Hz ({off:+.1} cents)"
+        );
     }
 }
