@@ -238,7 +238,7 @@ fn the_shipped_crepe_tiny_finds_the_pitch_of_a_sine() {
             .max_by(|&a, &b| mean[a].total_cmp(&mean[b]))
             .unwrap();
         // CREPE's bins: 20 cents apart from 1997.38 cents above 10 Hz (Kim et al., 2018).
-        let cents = 20.0 * bin as f64 + 1997.379_408_437_619;
+        let cents = 20.0 * bin as f64 + 1_997.379_408_437_619;
         let found = 10.0 * 2f64.powf(cents / 1200.0);
         let off = 1200.0 * (found / f64::from(hz)).log2();
         assert!(
