@@ -52,13 +52,16 @@ pub fn estimate(n: usize, resamples: &[Vec<usize>], metric: impl Fn(&[usize]) ->
             high: value,
         };
     }
+    let stats: Vec<f64> = resamples.iter().map(|idx| metric(idx)).collect();
+    interval(value, &stats)
+}
+
+/// The estimate `value` with the 95% percentile interval of its values on
+/// bootstrap resamples, `stats`, computed elsewhere (e.g. in parallel).
+pub fn interval(value: f64, stats: &[f64]) -> Estimate {
     // A resample can leave a statistic undefined (a tag with no positive
     // item, a ratio over 0): such resamples carry no information.
-    let stats: Vec<f64> = resamples
-        .iter()
-        .map(|idx| metric(idx))
-        .filter(|v| v.is_finite())
-        .collect();
+    let stats: Vec<f64> = stats.iter().copied().filter(|v| v.is_finite()).collect();
     if stats.is_empty() {
         return Estimate {
             value,

@@ -38,6 +38,7 @@ pub mod progress;
 pub mod record;
 pub mod runner;
 pub mod seed;
+pub mod similarity;
 
 pub use error::{Error, Result};
 

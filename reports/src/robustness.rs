@@ -118,26 +118,34 @@ pub fn sections(
     }
     let mut drift = Vec::new();
     for p in &perturbations {
-        let curve: Vec<&ResultRecord> = recs
-            .iter()
-            .copied()
-            .filter(|r| r.evaluator == "drift" && &r.perturbation == p)
-            .collect();
-        if curve.is_empty() {
-            continue;
+        for (metric, axis_label, what) in [
+            (
+                "cosine_distance",
+                "cosine distance to clean",
+                "embedding drift",
+            ),
+            (
+                "linear_cka",
+                "linear CKA with clean",
+                "embedding similarity (CKA)",
+            ),
+        ] {
+            let curve: Vec<&ResultRecord> = recs
+                .iter()
+                .copied()
+                .filter(|r| r.evaluator == "drift" && &r.perturbation == p && r.metric == metric)
+                .collect();
+            if curve.is_empty() {
+                continue;
+            }
+            let title = format!("{what} under {p}");
+            let svg = line_chart(&title, &x_label(p), axis_label, &series_for(&curve, &[]))?;
+            drift.push(Section {
+                title,
+                svg,
+                summary: Vec::new(),
+            });
         }
-        let title = format!("embedding drift under {p}");
-        let svg = line_chart(
-            &title,
-            &x_label(p),
-            "cosine distance to clean",
-            &series_for(&curve, &[]),
-        )?;
-        drift.push(Section {
-            title,
-            svg,
-            summary: Vec::new(),
-        });
     }
     Ok((robustness, drift))
 }
