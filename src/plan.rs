@@ -102,7 +102,8 @@ fn perturbation_entries(specs: &[PerturbationSpec]) -> Vec<PerturbationEntry> {
     entries
 }
 
-/// Checks that every task's target is a label of its dataset's items.
+/// Checks that every task's target (or factors) are labels of its
+/// dataset's items.
 pub fn check_targets(loaded: &LoadedConfig, plan: &RunPlan) -> std::result::Result<(), String> {
     for (i, task) in loaded.config.tasks.iter().enumerate() {
         let Some(dataset) = plan.datasets.iter().find(|d| d.name() == task.dataset) else {
@@ -115,13 +116,23 @@ pub fn check_targets(loaded: &LoadedConfig, plan: &RunPlan) -> std::result::Resu
             .collect();
         labels.sort_unstable();
         labels.dedup();
-        if !labels.contains(&task.target.as_str()) {
-            return Err(format!(
-                "tasks[{i}].target: dataset \"{}\" has no label \"{}\"; expected one of: {}",
-                task.dataset,
-                task.target,
-                labels.join(", ")
-            ));
+        let read: Vec<(String, &str)> = if task.factors.is_empty() {
+            vec![(format!("tasks[{i}].target"), task.target.as_str())]
+        } else {
+            task.factors
+                .iter()
+                .enumerate()
+                .map(|(j, f)| (format!("tasks[{i}].factors[{j}]"), f.as_str()))
+                .collect()
+        };
+        for (key, label) in read {
+            if !labels.contains(&label) {
+                return Err(format!(
+                    "{key}: dataset \"{}\" has no label \"{label}\"; expected one of: {}",
+                    task.dataset,
+                    labels.join(", ")
+                ));
+            }
         }
     }
     Ok(())

@@ -309,12 +309,25 @@ cutoff_hz = [4000, 1000]
         .as_f64()
         .unwrap();
     assert!(d10 > d30, "{d10} vs {d30}");
+    // The items' geometry survives less at 10 dB than at 30 dB.
+    let cka = |snr: f64| {
+        find("noise", Some(snr), "linear_cka", "embedding_drift")["value"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        cka(10.0) < cka(30.0) && cka(30.0) <= 1.0 + 1e-9,
+        "{} vs {}",
+        cka(10.0),
+        cka(30.0)
+    );
     // 2 encoders × (clean + 4 severities); perturbed shards hold test items only.
     assert_eq!(stats(&out)["shards_computed"], 10);
     let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
     assert!(
         html.contains("Robustness")
             && html.contains("Embedding drift")
+            && html.contains("linear CKA with clean")
             && html.contains("snr_db")
             && html.contains("<svg")
     );
@@ -462,4 +475,53 @@ fn a_recorded_impulse_response_is_found_relative_to_the_config_file() {
     assert!(results(&out)
         .iter()
         .any(|r| r["perturbation"] == "reverb" && r["severity"].as_f64() == Some(0.9)));
+}
+
+#[test]
+fn disentanglement_reports_mig_sap_and_dci_and_names_bad_factors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    let task = "[[tasks]]\nname = \"factors\"\ndataset = \"tones\"\ntype = \"disentanglement\"\nfactors = [\"pitch\", \"timbre\"]\nbootstrap = 50\n";
+    let base = small_config(&out, 40);
+    let cfg = format!("{}{task}", &base[..base.find("[[tasks]]").unwrap()]);
+    let path = write(tmp.path(), "d.toml", &cfg);
+    assert_ok(&repbench(&["run", &path, "--quiet"]));
+    let rows: Vec<serde_json::Value> = results(&out)
+        .into_iter()
+        .filter(|r| r["task"] == "factors")
+        .collect();
+    for encoder in ["logmel", "mfcc"] {
+        let metrics: Vec<&str> = rows
+            .iter()
+            .filter(|r| r["encoder"] == encoder)
+            .map(|r| r["metric"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            metrics,
+            ["mig", "sap", "dci_disentanglement", "dci_completeness"],
+            "{encoder}"
+        );
+    }
+    for r in &rows {
+        let v = r["value"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&v), "{r}");
+        assert!(r["ci_low"].as_f64().is_some() && r["evaluator"] == "disentanglement");
+    }
+
+    let unknown = write(
+        tmp.path(),
+        "u.toml",
+        &cfg.replace("\"timbre\"]", "\"colour\"]"),
+    );
+    let err = text(&repbench(&["validate", &unknown])).1;
+    assert!(
+        err.contains("tasks[0].factors[1]") && err.contains("colour"),
+        "{err}"
+    );
+    let one = write(tmp.path(), "one.toml", &cfg.replace(", \"timbre\"]", "]"));
+    let err = text(&repbench(&["validate", &one])).1;
+    assert!(
+        err.contains("factors") && err.contains("at least two"),
+        "{err}"
+    );
 }

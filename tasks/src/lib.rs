@@ -6,8 +6,9 @@
 //! * [`bootstrap`] — seeded percentile-bootstrap intervals and paired tests.
 //! * [`probes`] — logistic, ridge, MLP and kNN probes with validation-selected
 //!   hyper-parameters; [`targets`], [`standardize`], [`suite`] support them.
-//! * [`informativeness::ProbeEvaluator`] (multiclass, multilabel, regression)
-//!   and [`retrieval::RetrievalEvaluator`] — the evaluators.
+//! * [`informativeness::ProbeEvaluator`] (multiclass, multilabel, regression),
+//!   [`retrieval::RetrievalEvaluator`] and
+//!   [`disentanglement::DisentanglementEvaluator`] — the evaluators.
 //!
 //! A task is one `[[tasks]]` entry ([`TaskSpec`]); [`build_evaluator`]
 //! turns it into a [`repbench_framework::evaluator::Evaluator`].
@@ -19,6 +20,7 @@
 //! ```
 
 pub use repbench_framework::bootstrap;
+pub mod disentanglement;
 pub mod informativeness;
 pub mod linalg;
 pub mod metrics;
@@ -47,6 +49,8 @@ pub enum TaskType {
     Regression,
     /// Query-by-example: items of the same class are relevant.
     Retrieval,
+    /// Whether `factors` live in separate dimensions (MIG, SAP, DCI).
+    Disentanglement,
 }
 
 fn d_bootstrap() -> usize {
@@ -70,8 +74,13 @@ pub struct TaskSpec {
     pub name: String,
     /// Name of the dataset it reads.
     pub dataset: String,
-    /// Label or factor to predict.
+    /// Label or factor to predict (every type but disentanglement).
+    #[serde(default)]
     pub target: String,
+    /// Factors whose separation a disentanglement task measures (at least
+    /// two labels of the dataset).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub factors: Vec<String>,
     /// Target type.
     #[serde(rename = "type", default)]
     pub task_type: TaskType,
@@ -101,7 +110,7 @@ impl TaskSpec {
         match (&self.probes, self.task_type) {
             (Some(p), _) => p.clone(),
             (None, TaskType::Regression) => vec![ProbeSpec::Ridge(Default::default())],
-            (None, TaskType::Retrieval) => Vec::new(),
+            (None, TaskType::Retrieval | TaskType::Disentanglement) => Vec::new(),
             (None, _) => vec![ProbeSpec::Logistic(Default::default())],
         }
     }
@@ -110,14 +119,42 @@ impl TaskSpec {
     pub fn validate(&self, key: &str) -> Result<()> {
         let bad = |field: &str, why: String| Err(Error::config(format!("{key}.{field}"), why));
         let probes = self.probe_list();
-        match self.task_type {
-            TaskType::Retrieval if !probes.is_empty() => {
+        if self.task_type == TaskType::Disentanglement {
+            if !self.target.is_empty() {
                 return bad(
-                    "probes",
-                    "retrieval tasks train no probe; remove `probes`".into(),
+                    "target",
+                    "a disentanglement task reads `factors = [...]`, not `target`".into(),
                 );
             }
-            TaskType::Retrieval => {}
+            let mut seen = std::collections::HashSet::new();
+            if self.factors.len() < 2 || !self.factors.iter().all(|f| seen.insert(f)) {
+                return bad(
+                    "factors",
+                    format!(
+                        "list at least two different labels (got {:?})",
+                        self.factors
+                    ),
+                );
+            }
+        } else {
+            if self.target.is_empty() {
+                return bad("target", "missing: the label this task predicts".into());
+            }
+            if !self.factors.is_empty() {
+                return bad(
+                    "factors",
+                    "only type = \"disentanglement\" takes factors; use `target`".into(),
+                );
+            }
+        }
+        match self.task_type {
+            TaskType::Retrieval | TaskType::Disentanglement if !probes.is_empty() => {
+                return bad(
+                    "probes",
+                    "retrieval and disentanglement tasks train no probe; remove `probes`".into(),
+                );
+            }
+            TaskType::Retrieval | TaskType::Disentanglement => {}
             _ if probes.is_empty() => return bad("probes", "must list at least one probe".into()),
             _ => {}
         }
@@ -177,6 +214,9 @@ pub fn build_evaluator(spec: &TaskSpec) -> Box<dyn Evaluator> {
             TargetKind::Value,
         )),
         TaskType::Retrieval => Box::new(retrieval::RetrievalEvaluator::new(resolved)),
+        TaskType::Disentanglement => {
+            Box::new(disentanglement::DisentanglementEvaluator::new(resolved))
+        }
     }
 }
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! formula.
 
 pub mod classification;
+pub mod disentanglement;
 pub mod key;
 pub mod multilabel;
 pub mod regression;

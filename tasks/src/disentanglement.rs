@@ -1,0 +1,196 @@
+//! Disentanglement: do a dataset's known factors (pitch, instrument,
+//! loudness…) live in separate embedding dimensions? MIG, SAP and DCI
+//! (see [`crate::metrics::disentanglement`]) on the test items' raw
+//! embeddings, each with a bootstrap interval over those items (seeded by
+//! task, so paired across encoders; at most [`MAX_RESAMPLES`] resamples,
+//! [`DCI_MAX_RESAMPLES`] for DCI). Nothing is fitted on other splits:
+//! these are descriptive statistics of the representation. Resampling
+//! repeats items, which biases mutual-information and Lasso statistics, so
+//! an interval need not contain its point estimate.
+
+use crate::bootstrap::{interval, resample_indices};
+use crate::metrics::disentanglement::{dci_from, mig, sap, DciFits, Factor};
+use crate::TaskSpec;
+use ndarray::{Array2, Axis};
+use rayon::prelude::*;
+use repbench_framework::dataset::{Item, Label, Split};
+use repbench_framework::evaluator::{EvalInput, Evaluation, Evaluator};
+use repbench_framework::record::Measurement;
+use repbench_framework::{seed, Error, Result};
+use std::collections::BTreeMap;
+
+/// Equal-width bins per code for MIG (disentanglement_lib's default).
+pub const MIG_BINS: usize = 20;
+/// Lasso penalty of the DCI importances (on standardised codes/factors).
+pub const DCI_ALPHA: f64 = 0.02;
+/// Every resample recomputes MIG and SAP over all codes; their intervals
+/// use at most this many of the task's `bootstrap` resamples.
+pub const MAX_RESAMPLES: usize = 200;
+/// DCI refits one Lasso per factor (per class of a categorical one) on
+/// every resample; its interval uses at most this many resamples.
+pub const DCI_MAX_RESAMPLES: usize = 100;
+
+/// The disentanglement evaluator.
+pub struct DisentanglementEvaluator {
+    spec: TaskSpec,
+}
+
+impl DisentanglementEvaluator {
+    /// Wraps a validated task spec (`type = "disentanglement"`).
+    pub fn new(spec: TaskSpec) -> Self {
+        DisentanglementEvaluator { spec }
+    }
+
+    fn fail(&self, reason: impl Into<String>) -> Error {
+        Error::Task {
+            task: self.spec.name.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Each factor's value per row: numbers stay numbers, text labels become
+    /// classes in sorted order.
+    fn factors(&self, items: &[Item], rows: &[usize]) -> Result<Vec<Factor>> {
+        self.spec
+            .factors
+            .iter()
+            .map(|name| {
+                let labels: Vec<&Label> = rows
+                    .iter()
+                    .map(|&r| {
+                        items[r].labels.get(name).ok_or_else(|| {
+                            self.fail(format!("item \"{}\" has no factor \"{name}\"", items[r].id))
+                        })
+                    })
+                    .collect::<Result<_>>()?;
+                if let Some(values) = labels
+                    .iter()
+                    .map(|l| match l {
+                        Label::Number(v) => Some(*v),
+                        Label::Text(_) => None,
+                    })
+                    .collect::<Option<Vec<f64>>>()
+                {
+                    return Ok(Factor::Numeric(values));
+                }
+                let mut names: Vec<String> = labels.iter().map(|l| l.class_name()).collect();
+                names.sort();
+                names.dedup();
+                Ok(Factor::Categorical(
+                    labels
+                        .iter()
+                        .map(|l| names.binary_search(&l.class_name()).expect("listed"))
+                        .collect(),
+                ))
+            })
+            .collect()
+    }
+
+    fn measurement(&self, metric: &str, value: f64, low: f64, high: f64, n: usize) -> Measurement {
+        Measurement {
+            evaluator: "disentanglement".into(),
+            probe: None,
+            metric: metric.into(),
+            higher_is_better: true,
+            value,
+            ci_low: low,
+            ci_high: high,
+            n,
+            params: BTreeMap::from([
+                ("mig_bins".to_string(), MIG_BINS as f64),
+                ("dci_alpha".to_string(), DCI_ALPHA),
+            ]),
+            probe_seed: None,
+            seed_sd: None,
+        }
+    }
+}
+
+/// `[mig, sap, dci_disentanglement, dci_completeness]` of `rows` of the
+/// codes, and the DCI fits; DCI only when `dci` gives its warm start (or
+/// `Some(None)` for a cold one).
+fn scores(
+    codes: &Array2<f64>,
+    factors: &[Factor],
+    rows: &[usize],
+    dci: Option<Option<&DciFits>>,
+) -> ([f64; 4], DciFits) {
+    let x = codes.select(Axis(0), rows);
+    let f: Vec<Factor> = factors.iter().map(|f| f.select(rows)).collect();
+    let (d, c, fits) = match dci {
+        Some(start) => dci_from(x.view(), &f, DCI_ALPHA, start),
+        None => (f64::NAN, f64::NAN, DciFits::new()),
+    };
+    ([mig(x.view(), &f, MIG_BINS), sap(x.view(), &f), d, c], fits)
+}
+
+impl Evaluator for DisentanglementEvaluator {
+    fn fingerprint(&self) -> String {
+        format!(
+            "disentanglement/v1:mig_bins={MIG_BINS},dci_alpha={DCI_ALPHA},max_resamples={MAX_RESAMPLES},dci_max_resamples={DCI_MAX_RESAMPLES}:{}",
+            serde_json::to_string(&self.spec).expect("task specs serialise")
+        )
+    }
+
+    fn evaluate(&self, input: &EvalInput<'_>) -> Result<Evaluation> {
+        let rows: Vec<usize> = input
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, it)| it.split == Split::Test)
+            .map(|(i, _)| i)
+            .collect();
+        if rows.len() < 3 {
+            return Err(self.fail(format!(
+                "disentanglement needs at least 3 test items (got {})",
+                rows.len()
+            )));
+        }
+        if input.embeddings.ncols() < 2 {
+            return Err(self.fail("disentanglement needs embeddings of at least 2 dimensions"));
+        }
+        let codes: Array2<f64> = input.embeddings.select(Axis(0), &rows).mapv(f64::from);
+        if codes.iter().any(|v| !v.is_finite()) {
+            return Err(self.fail("an embedding contains NaN or infinity"));
+        }
+        let factors = self.factors(input.items, &rows)?;
+        let n = rows.len();
+        let all: Vec<usize> = (0..n).collect();
+        let (point, fits) = scores(&codes, &factors, &all, Some(None));
+        let resamples = resample_indices(
+            n,
+            self.spec.bootstrap.min(MAX_RESAMPLES),
+            &mut seed::rng(input.seed, &["bootstrap", &self.spec.name]),
+        );
+        // Resamples are independent and collected in order: thread count
+        // does not change the result.
+        let per_resample: Vec<[f64; 4]> = resamples
+            .par_iter()
+            .enumerate()
+            .map(|(i, idx)| {
+                let dci = (i < DCI_MAX_RESAMPLES).then_some(Some(&fits));
+                scores(&codes, &factors, idx, dci).0
+            })
+            .collect();
+        let names = ["mig", "sap", "dci_disentanglement", "dci_completeness"];
+        let measurements = names
+            .iter()
+            .enumerate()
+            .map(|(m, name)| {
+                let stats: Vec<f64> = per_resample.iter().map(|s| s[m]).collect();
+                let e = if resamples.is_empty() {
+                    interval(point[m], &[point[m]])
+                } else {
+                    interval(point[m], &stats)
+                };
+                self.measurement(name, e.value, e.low, e.high, n)
+            })
+            .collect();
+        Ok(Evaluation {
+            measurements,
+            predictions: serde_json::Value::Null,
+            // No validation score: layers are not compared pairwise.
+            selection_score: f64::NEG_INFINITY,
+        })
+    }
+}
