@@ -84,10 +84,11 @@ impl TorchScript {
                 probe.len()
             ))
         })?;
-        for (name, t) in &outputs {
-            check_shape(name, t, 1).map_err(fail)?;
-        }
         encoder.kept = select_layers(&outputs, &encoder.spec.layers).map_err(fail)?;
+        // Only kept outputs must be poolable (a module may also return lengths or maps).
+        for (pos, name) in &encoder.kept {
+            check_shape(name, &outputs[*pos].1, 1).map_err(fail)?;
+        }
         encoder.fingerprint = fingerprint(&encoder.spec, &blake3::hash(&bytes).to_hex());
         Ok(encoder)
     }
@@ -146,22 +147,17 @@ impl TorchScript {
             }
             let batch = &rows[start..end];
             let slices: Vec<&[f32]> = batch.iter().map(|r| r.1).collect();
-            let result = self.forward(&slices).and_then(|outputs| {
-                self.kept
-                    .iter()
-                    .map(|(pos, name)| {
-                        let (_, t) = &outputs[*pos];
-                        check_shape(name, t, batch.len())?;
-                        to_rows(t).map(|rows| (name, rows))
-                    })
-                    .collect::<std::result::Result<Vec<_>, String>>()
-            });
-            match result {
-                Ok(layers) => {
-                    for (l, (name, per_row)) in layers.into_iter().enumerate() {
-                        for ((item, _), row) in batch.iter().zip(per_row) {
-                            if let Err(why) = frames[*item][l].push(row) {
-                                failed[*item].get_or_insert(format!("layer \"{name}\": {why}"));
+            match self.forward_kept(&slices) {
+                Ok(layers) => self.collect(batch, layers, &mut frames, &mut failed),
+                // Retry one row at a time so the error names the item that caused it.
+                Err(_) if batch.len() > 1 => {
+                    for row in batch {
+                        match self.forward_kept(&[row.1]) {
+                            Ok(layers) => self.collect(&[*row], layers, &mut frames, &mut failed),
+                            Err(reason) => {
+                                failed[row.0].get_or_insert_with(|| {
+                                    format!("forward on a [1, {width}] input failed: {reason}")
+                                });
                             }
                         }
                     }
@@ -169,10 +165,7 @@ impl TorchScript {
                 Err(reason) => {
                     for (item, _) in batch {
                         failed[*item].get_or_insert_with(|| {
-                            format!(
-                                "forward on a [{}, {width}] batch failed: {reason}",
-                                batch.len()
-                            )
+                            format!("forward on a [1, {width}] input failed: {reason}")
                         });
                     }
                 }
@@ -192,6 +185,47 @@ impl TorchScript {
             .collect()
     }
 }
+
+impl TorchScript {
+    /// Forward on `rows`, returning the kept layers (found by name, so a
+    /// module whose outputs vary in number or order is caught) as per-row
+    /// `(dim, values)`.
+    fn forward_kept(&self, rows: &[&[f32]]) -> std::result::Result<KeptRows, String> {
+        let outputs = self.forward(rows)?;
+        self.kept
+            .iter()
+            .map(|(_, name)| {
+                let (_, t) = outputs.iter().find(|(n, _)| n == name).ok_or_else(|| {
+                    format!(
+                        "the module no longer returns layer \"{name}\" (it did on the probe input)"
+                    )
+                })?;
+                check_shape(name, t, rows.len())?;
+                to_rows(t).map(|r| (name.clone(), r))
+            })
+            .collect()
+    }
+
+    /// Appends a batch's kept layers to its items' frames.
+    fn collect(
+        &self,
+        batch: &[(usize, &[f32])],
+        layers: KeptRows,
+        frames: &mut [Vec<LayerFrames>],
+        failed: &mut [Option<String>],
+    ) {
+        for (l, (name, per_row)) in layers.into_iter().enumerate() {
+            for ((item, _), row) in batch.iter().zip(per_row) {
+                if let Err(why) = frames[*item][l].push(row) {
+                    failed[*item].get_or_insert(format!("layer \"{name}\": {why}"));
+                }
+            }
+        }
+    }
+}
+
+/// Kept layers of one forward: name and per-row `(dim, values)`.
+type KeptRows = Vec<(String, Vec<(usize, Vec<f32>)>)>;
 
 /// One item's frames of one layer, accumulated over batches.
 #[derive(Clone, Default)]
