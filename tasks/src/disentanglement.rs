@@ -63,6 +63,22 @@ impl DisentanglementEvaluator {
                         })
                     })
                     .collect::<Result<_>>()?;
+                if let Some((&r, _)) = rows.iter().zip(&labels).find(
+                    |(_, l)| matches!(l, Label::Number(v) if !v.is_finite()),
+                ) {
+                    return Err(self.fail(format!(
+                        "item \"{}\" has a non-finite value of factor \"{name}\"",
+                        items[r].id
+                    )));
+                }
+                let mut distinct: Vec<String> = labels.iter().map(|l| l.class_name()).collect();
+                distinct.sort();
+                distinct.dedup();
+                if distinct.len() < 2 {
+                    return Err(self.fail(format!(
+                        "factor \"{name}\" has one value on the test items; a disentanglement factor must vary"
+                    )));
+                }
                 if let Some(values) = labels
                     .iter()
                     .map(|l| match l {
@@ -192,5 +208,80 @@ impl Evaluator for DisentanglementEvaluator {
             // No validation score: layers are not compared pairwise.
             selection_score: f64::NEG_INFINITY,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    fn items(velocity: impl Fn(usize) -> f64) -> Vec<Item> {
+        (0..12)
+            .map(|i| Item {
+                id: format!("n{i}"),
+                split: Split::Test,
+                labels: BTreeMap::from([
+                    ("pitch".to_string(), Label::Number((i % 4) as f64)),
+                    (
+                        "instrument".to_string(),
+                        Label::Text(["a", "b", "c"][i % 3].into()),
+                    ),
+                    ("velocity".to_string(), Label::Number(velocity(i))),
+                ]),
+                content_key: String::new(),
+                source: String::new(),
+            })
+            .collect()
+    }
+
+    fn run(items: &[Item], factors: &[&str]) -> Result<Evaluation> {
+        let spec: TaskSpec = toml::from_str(&format!(
+            "name = \"d\"\ndataset = \"x\"\ntype = \"disentanglement\"\nfactors = {factors:?}\nbootstrap = 20"
+        ))
+        .unwrap();
+        let codes = Array2::from_shape_fn((items.len(), 3), |(i, j)| ((i * (j + 3)) % 7) as f32);
+        DisentanglementEvaluator::new(spec).evaluate(&EvalInput {
+            task: "d",
+            items,
+            embeddings: codes.view(),
+            seed: 1,
+        })
+    }
+
+    #[test]
+    fn every_metric_is_reported_with_an_interval() {
+        let e = run(
+            &items(|i| (i % 2) as f64),
+            &["pitch", "instrument", "velocity"],
+        )
+        .unwrap();
+        let names: Vec<&str> = e.measurements.iter().map(|m| m.metric.as_str()).collect();
+        assert_eq!(
+            names,
+            ["mig", "sap", "dci_disentanglement", "dci_completeness"]
+        );
+        assert!(e
+            .measurements
+            .iter()
+            .all(|m| m.n == 12 && m.ci_low.is_finite()));
+    }
+
+    #[test]
+    fn constant_and_non_finite_factors_are_errors_naming_them() {
+        let err = run(&items(|_| 80.0), &["pitch", "velocity"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("factor \"velocity\" has one value"), "{err}");
+        let err = run(
+            &items(|i| if i == 5 { f64::NAN } else { 1.0 }),
+            &["pitch", "velocity"],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("item \"n5\"") && err.contains("non-finite"),
+            "{err}"
+        );
     }
 }

@@ -17,9 +17,13 @@
 //!   `repbench_framework::similarity` (the drift stage uses it) and checked
 //!   against the reference value here.
 //!
-//! MIG, SAP and DCI follow disentanglement_lib's definitions; the values in
+//! MIG and SAP (numeric factors) follow disentanglement_lib's definitions
+//! (its continuous-factor SAP; η² replaces its classifier-based SAP for
+//! categorical factors). DCI uses Lasso importances instead of
+//! disentanglement_lib's gradient-boosted trees, and completeness is the
+//! plain mean over factors. The values in
 //! `tests/fixtures/metrics_reference.json` were computed with numpy and
-//! scikit-learn.
+//! scikit-learn under exactly these definitions.
 
 use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
 pub use repbench_framework::similarity::linear_cka;
@@ -48,6 +52,20 @@ impl Factor {
                     .map(|x| distinct.partition_point(|d| d < x))
                     .collect()
             }
+        }
+    }
+
+    /// Labels for MIG: as [`Factor::labels`], except that a numeric factor
+    /// with more than `bins` distinct values (a continuous one, e.g.
+    /// arousal) is binned like the codes — one class per distinct value
+    /// would make every code's information about it its own entropy.
+    pub fn binned_labels(&self, bins: usize) -> Vec<usize> {
+        let labels = self.labels();
+        match self {
+            Factor::Numeric(v) if labels.iter().max().is_some_and(|&m| m >= bins) => {
+                discretize(ArrayView1::from(v.as_slice()), bins)
+            }
+            _ => labels,
         }
     }
 
@@ -106,9 +124,10 @@ pub fn mutual_information(a: &[usize], b: &[usize]) -> f64 {
     mi.max(0.0)
 }
 
-/// Mutual information gap with `bins` equal-width bins per code. Factors
-/// with a single value carry no information and are left out; NaN when
-/// none is left or there are fewer than two codes.
+/// Mutual information gap with `bins` equal-width bins per code (and per
+/// continuous factor, see [`Factor::binned_labels`]). Factors with a single
+/// value carry no information and are left out; NaN when none is left or
+/// there are fewer than two codes.
 pub fn mig(codes: ArrayView2<f64>, factors: &[Factor], bins: usize) -> f64 {
     if codes.ncols() < 2 {
         return f64::NAN;
@@ -120,7 +139,7 @@ pub fn mig(codes: ArrayView2<f64>, factors: &[Factor], bins: usize) -> f64 {
     let gaps: Vec<f64> = factors
         .iter()
         .filter_map(|f| {
-            let labels = f.labels();
+            let labels = f.binned_labels(bins);
             let entropy = mutual_information(&labels, &labels);
             if entropy <= 0.0 {
                 return None;
@@ -477,6 +496,22 @@ mod tests {
         assert!(mig(mixed.view(), &factors, 20) < 0.5);
         let (dm, cm) = dci(mixed.view(), &factors, 0.02);
         assert!(dm < d && cm < c, "{dm} {cm}");
+    }
+
+    #[test]
+    fn a_continuous_factor_is_binned_for_mig() {
+        // Code 0 carries the factor, code 1 is unrelated; 300 distinct values.
+        let n = 300;
+        let factor: Vec<f64> = (0..n).map(|i| i as f64 / n as f64).collect();
+        let codes = Array2::from_shape_fn((n, 2), |(i, j)| {
+            if j == 0 {
+                factor[i]
+            } else {
+                ((i * 7919) % 101) as f64
+            }
+        });
+        let m = mig(codes.view(), &[Factor::Numeric(factor)], 20);
+        assert!(m > 0.7, "{m}");
     }
 
     #[test]
