@@ -27,28 +27,34 @@ pub fn linear_cka(x: ArrayView2<f64>, y: ArrayView2<f64>) -> f64 {
 }
 
 /// Linear CKA from the *uncentred* Gram matrices `XXᵀ` and `YYᵀ`, restricted
-/// to the items `rows` (which may repeat, as in a bootstrap resample):
-/// `O(m²)` for `m` rows once the Grams exist, so resampling is cheap
-/// whatever the embedding width.
+/// to the items `rows` (which may repeat, as in a bootstrap resample), in
+/// `O(m²)` time and `O(m)` memory for `m` rows once the Grams exist, using
+/// `⟨HKH, HLH⟩ = ⟨K, L⟩ − (2/m)(K1)·(L1) + (1ᵀK1)(1ᵀL1)/m²`.
 pub fn linear_cka_gram(gx: ArrayView2<f64>, gy: ArrayView2<f64>, rows: &[usize]) -> f64 {
-    let centred = |g: ArrayView2<f64>| {
-        let m = rows.len();
-        let mut k = Array2::from_shape_fn((m, m), |(i, j)| g[[rows[i], rows[j]]]);
-        let row_means = k.mean_axis(Axis(1)).expect("rows");
-        let grand = row_means.mean().unwrap_or(0.0);
-        // Symmetric: column means equal row means.
-        for ((i, j), v) in k.indexed_iter_mut() {
-            *v += grand - row_means[i] - row_means[j];
-        }
-        k
+    let m = rows.len() as f64;
+    let row_sums = |g: ArrayView2<f64>| -> Vec<f64> {
+        rows.iter()
+            .map(|&i| rows.iter().map(|&j| g[[i, j]]).sum())
+            .collect()
     };
-    let (k, l) = (centred(gx), centred(gy));
-    let dot = |a: &Array2<f64>, b: &Array2<f64>| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
-    let denominator = (dot(&k, &k) * dot(&l, &l)).sqrt();
-    if denominator == 0.0 {
+    let (kx, ky) = (row_sums(gx), row_sums(gy));
+    let centred_dot = |a: ArrayView2<f64>, b: ArrayView2<f64>, ra: &[f64], rb: &[f64]| {
+        let (sa, sb): (f64, f64) = (ra.iter().sum(), rb.iter().sum());
+        let plain: f64 = rows
+            .iter()
+            .map(|&i| rows.iter().map(|&j| a[[i, j]] * b[[i, j]]).sum::<f64>())
+            .sum();
+        let cross: f64 = ra.iter().zip(rb).map(|(p, q)| p * q).sum();
+        plain - 2.0 / m * cross + sa * sb / (m * m)
+    };
+    let xy = centred_dot(gx, gy, &kx, &ky);
+    let xx = centred_dot(gx, gx, &kx, &kx);
+    let yy = centred_dot(gy, gy, &ky, &ky);
+    let denominator = (xx * yy).sqrt();
+    if denominator <= 0.0 {
         return f64::NAN;
     }
-    dot(&k, &l) / denominator
+    xy / denominator
 }
 
 #[cfg(test)]

@@ -23,6 +23,9 @@ const RESAMPLES: usize = 1000;
 /// CKA recomputes an `n × n` centring per resample: its interval uses the
 /// first this-many of the shared resamples.
 const CKA_RESAMPLES: usize = 200;
+/// CKA holds two `n × n` Gram matrices: above this many items it is
+/// computed on a seeded subsample of this size (with its own resamples).
+const CKA_MAX_ITEMS: usize = 3000;
 
 /// Cosine distance; 0 between two zero vectors, 1 between a zero and a
 /// non-zero vector (no direction in common).
@@ -55,21 +58,35 @@ fn column_stats(m: &Array2<f32>) -> (Array1<f32>, Array1<f32>) {
 /// Linear CKA between the standardised clean rows `rows` of `clean` and
 /// the perturbed matrix (same items, in order), with its interval over the
 /// shared resamples; through the items' Gram matrices, so each resample
-/// costs `O(n²)` whatever the width.
+/// costs `O(n²)` whatever the width. Above [`CKA_MAX_ITEMS`] items, on a
+/// seeded subsample.
 fn cka_estimate(
     clean: &Array2<f32>,
     moved: &Array2<f32>,
     rows: &[usize],
     (mean, scale): (&Array1<f32>, &Array1<f32>),
     resamples: &[Vec<usize>],
+    (max_items, subsample_rng): (usize, impl FnOnce() -> crate::seed::Rng),
 ) -> crate::bootstrap::Estimate {
+    let (picked, own_resamples): (Vec<usize>, Option<Vec<Vec<usize>>>) = if rows.len() > max_items {
+        let mut rng = subsample_rng();
+        let mut picked = rand::seq::index::sample(&mut rng, rows.len(), max_items).into_vec();
+        picked.sort_unstable();
+        let own = resample_indices(max_items, CKA_RESAMPLES, &mut rng);
+        (picked, Some(own))
+    } else {
+        ((0..rows.len()).collect(), None)
+    };
     let z = |m: Array2<f32>| ((&m - mean) / scale).mapv(f64::from);
-    let x = z(clean.select(Axis(0), rows));
-    let y = z(moved.clone());
+    let clean_rows: Vec<usize> = picked.iter().map(|&k| rows[k]).collect();
+    let x = z(clean.select(Axis(0), &clean_rows));
+    let y = z(moved.select(Axis(0), &picked));
     let (gx, gy) = (x.dot(&x.t()), y.dot(&y.t()));
-    let all: Vec<usize> = (0..rows.len()).collect();
+    let all: Vec<usize> = (0..picked.len()).collect();
     let value = linear_cka_gram(gx.view(), gy.view(), &all);
-    let stats: Vec<f64> = resamples
+    let stats: Vec<f64> = own_resamples
+        .as_deref()
+        .unwrap_or(resamples)
         .iter()
         .take(CKA_RESAMPLES)
         .map(|idx| linear_cka_gram(gx.view(), gy.view(), idx))
@@ -108,7 +125,16 @@ pub fn measure(plan: &RunPlan, emb: &Embeddings) -> Vec<ResultRecord> {
                     let e = estimate(d.len(), &resamples, |idx| {
                         idx.iter().map(|&i| d[i]).sum::<f64>() / idx.len() as f64
                     });
-                    let cka = cka_estimate(&layer.matrix, moved, rows, (&mean, &scale), &resamples);
+                    let cka = cka_estimate(
+                        &layer.matrix,
+                        moved,
+                        rows,
+                        (&mean, &scale),
+                        &resamples,
+                        (CKA_MAX_ITEMS, || {
+                            seed::rng(plan.seed, &["cka", dataset.name()])
+                        }),
+                    );
                     let record =
                         |metric: &str, higher_is_better: bool, e: crate::bootstrap::Estimate| {
                             ResultRecord {
@@ -149,6 +175,37 @@ pub fn measure(plan: &RunPlan, emb: &Embeddings) -> Vec<ResultRecord> {
 mod tests {
     use super::*;
     use ndarray::array;
+
+    #[test]
+    fn cka_is_one_for_an_orthogonal_copy_and_less_for_a_stretched_one() {
+        let clean = Array2::from_shape_fn((40, 3), |(i, j)| ((i * 13 + j * 7) % 11) as f32);
+        // The perturbed rows are test rows 5..35: swapped columns (orthogonal,
+        // CKA 1) and one column stretched fivefold (not orthogonal).
+        let rows: Vec<usize> = (5..35).collect();
+        let mut swapped = clean.select(Axis(0), &rows);
+        let first = swapped.column(0).to_owned();
+        let second = swapped.column(1).to_owned();
+        swapped.column_mut(0).assign(&second);
+        swapped.column_mut(1).assign(&first);
+        let mut stretched = clean.select(Axis(0), &rows);
+        stretched.column_mut(0).mapv_inplace(|v| 5.0 * v);
+        let ones = Array1::ones(3);
+        let zeros = Array1::zeros(3);
+        let resamples = resample_indices(rows.len(), 50, &mut seed::rng(1, &["t"]));
+        for cap in [100, 12] {
+            let cka = |moved: &Array2<f32>| {
+                let subsample = (cap, || seed::rng(1, &["cka"]));
+                cka_estimate(&clean, moved, &rows, (&zeros, &ones), &resamples, subsample)
+            };
+            let e = cka(&swapped);
+            assert!(
+                (e.value - 1.0).abs() < 1e-9 && (e.low - 1.0).abs() < 1e-9,
+                "{cap}: {e:?}"
+            );
+            let s = cka(&stretched);
+            assert!(s.value < 0.99, "{cap}: {s:?}");
+        }
+    }
 
     #[test]
     fn cosine_distance_values() {
