@@ -2,7 +2,9 @@
 //! embedding, with no probe: the mean cosine distance `1 − cos(e, e′)`
 //! between clean and perturbed embeddings of the same items, and the
 //! linear CKA between the two sets (does the geometry of the items survive,
-//! up to rotation and scale? [`crate::similarity`]), each with a 95%
+//! up to rotation and scale? [`crate::similarity`]), and the displacement
+//! consistency (does the perturbation move every item the same way — the
+//! simplest equivariance, a shared translation?), each with a 95%
 //! bootstrap interval over items.
 //!
 //! Both embeddings are first standardised per dimension with the clean
@@ -42,6 +44,48 @@ pub fn cosine_distance(a: ArrayView1<f32>, b: ArrayView1<f32>) -> f64 {
         (true, true) => 1.0 - ab / (aa.sqrt() * bb.sqrt()),
         _ => 1.0,
     }
+}
+
+/// `v / ‖v‖`, or zeros for a zero vector (an item the perturbation did
+/// not move).
+fn unit(v: &Array1<f64>) -> Array1<f64> {
+    let norm = v.dot(v).sqrt();
+    if norm > 0.0 {
+        v / norm
+    } else {
+        Array1::zeros(v.len())
+    }
+}
+
+/// Mean cosine similarity between the displacement directions `units[i]`
+/// of distinct pairs among `idx` (pairs of the same item, which resampling
+/// repeats, excluded): `(‖Σ uᵢ‖² − Σ ‖uᵢ‖²) / (m² − Σ_i c_i²)`, where `c_i`
+/// counts item i's copies. 1 when the perturbation is the same translation
+/// for every item, about 0 when directions are unrelated; NaN for fewer
+/// than two distinct items.
+pub fn displacement_consistency(units: &[Array1<f64>], idx: &[usize]) -> f64 {
+    let Some(first) = units.first() else {
+        return f64::NAN;
+    };
+    let mut sum = Array1::<f64>::zeros(first.len());
+    // A vector, not a hash map: summation order must not vary between runs.
+    let mut counts = vec![0usize; units.len()];
+    for &i in idx {
+        sum += &units[i];
+        counts[i] += 1;
+    }
+    // Same-item pairs contribute ‖u_i‖² c_i² to ‖Σu‖²; they are not pairs of items.
+    let same: f64 = counts
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| units[i].dot(&units[i]) * (c * c) as f64)
+        .sum();
+    let m = idx.len() as f64;
+    let pairs = m * m - counts.iter().map(|&c| (c * c) as f64).sum::<f64>();
+    if pairs <= 0.0 {
+        return f64::NAN;
+    }
+    (sum.dot(&sum) - same) / pairs
 }
 
 /// Per-column mean and standard deviation (1 where a column is constant).
@@ -164,6 +208,17 @@ pub fn measure(plan: &RunPlan, emb: &Embeddings) -> Vec<ResultRecord> {
                         };
                     out.push(record("cosine_distance", false, e));
                     out.push(record("linear_cka", true, cka));
+                    let units: Vec<Array1<f64>> = rows
+                        .iter()
+                        .enumerate()
+                        .map(|(k, &r)| {
+                            unit(&(z(moved.row(k)) - z(layer.matrix.row(r))).mapv(f64::from))
+                        })
+                        .collect();
+                    let consistency = estimate(units.len(), &resamples, |idx| {
+                        displacement_consistency(&units, idx)
+                    });
+                    out.push(record("displacement_consistency", true, consistency));
                 }
             }
         }
@@ -205,6 +260,38 @@ mod tests {
             let s = cka(&stretched);
             assert!(s.value < 0.99, "{cap}: {s:?}");
         }
+    }
+
+    #[test]
+    fn displacement_consistency_is_the_mean_cosine_over_distinct_pairs() {
+        let dirs = [
+            array![1.0, 0.0],
+            array![0.6, 0.8],
+            array![0.0, -1.0],
+            array![0.0, 0.0],
+        ];
+        let units: Vec<Array1<f64>> = dirs.iter().map(unit).collect();
+        // Direct: average of cos over ordered pairs of distinct items.
+        let direct = |idx: &[usize]| {
+            let (mut total, mut count) = (0.0, 0.0);
+            for (a, &i) in idx.iter().enumerate() {
+                for (b, &j) in idx.iter().enumerate() {
+                    if a != b && i != j {
+                        total += units[i].dot(&units[j]);
+                        count += 1.0;
+                    }
+                }
+            }
+            total / count
+        };
+        for idx in [vec![0, 1, 2, 3], vec![0, 0, 1, 2, 2, 2], vec![1, 3, 3]] {
+            let got = displacement_consistency(&units, &idx);
+            assert!((got - direct(&idx)).abs() < 1e-12, "{idx:?}: {got}");
+        }
+        assert!(displacement_consistency(&units, &[2, 2]).is_nan());
+        // One shared translation: consistency 1.
+        let same = vec![unit(&array![3.0, 4.0]); 5];
+        assert!((displacement_consistency(&same, &[0, 1, 2, 3, 4]) - 1.0).abs() < 1e-12);
     }
 
     #[test]
