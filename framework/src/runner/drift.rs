@@ -99,32 +99,29 @@ fn column_stats(m: &Array2<f32>) -> (Array1<f32>, Array1<f32>) {
     (mean, scale)
 }
 
-/// Linear CKA between the standardised clean rows `rows` of `clean` and
-/// the perturbed matrix (same items, in order), with its interval over the
-/// shared resamples; through the items' Gram matrices, so each resample
-/// costs `O(n²)` whatever the width. Above [`CKA_MAX_ITEMS`] items, on a
-/// seeded subsample.
+/// Linear CKA between standardised clean embeddings `x` and their
+/// perturbed counterparts `y` (same items, same order), with its interval
+/// over the shared resamples; through the items' Gram matrices, so each
+/// resample costs `O(n²)` whatever the width. Above `max_items` items, on a
+/// seeded subsample with its own resamples.
 fn cka_estimate(
-    clean: &Array2<f32>,
-    moved: &Array2<f32>,
-    rows: &[usize],
-    (mean, scale): (&Array1<f32>, &Array1<f32>),
+    x: &Array2<f32>,
+    y: &Array2<f32>,
     resamples: &[Vec<usize>],
     (max_items, subsample_rng): (usize, impl FnOnce() -> crate::seed::Rng),
 ) -> crate::bootstrap::Estimate {
-    let (picked, own_resamples): (Vec<usize>, Option<Vec<Vec<usize>>>) = if rows.len() > max_items {
+    let n = x.nrows();
+    let (picked, own_resamples): (Vec<usize>, Option<Vec<Vec<usize>>>) = if n > max_items {
         let mut rng = subsample_rng();
-        let mut picked = rand::seq::index::sample(&mut rng, rows.len(), max_items).into_vec();
+        let mut picked = rand::seq::index::sample(&mut rng, n, max_items).into_vec();
         picked.sort_unstable();
         let own = resample_indices(max_items, CKA_RESAMPLES, &mut rng);
         (picked, Some(own))
     } else {
-        ((0..rows.len()).collect(), None)
+        ((0..n).collect(), None)
     };
-    let z = |m: Array2<f32>| ((&m - mean) / scale).mapv(f64::from);
-    let clean_rows: Vec<usize> = picked.iter().map(|&k| rows[k]).collect();
-    let x = z(clean.select(Axis(0), &clean_rows));
-    let y = z(moved.select(Axis(0), &picked));
+    let wide = |m: &Array2<f32>| m.select(Axis(0), &picked).mapv(f64::from);
+    let (x, y) = (wide(x), wide(y));
     let (gx, gy) = (x.dot(&x.t()), y.dot(&y.t()));
     let all: Vec<usize> = (0..picked.len()).collect();
     let value = linear_cka_gram(gx.view(), gy.view(), &all);
@@ -153,27 +150,34 @@ pub fn measure(plan: &RunPlan, emb: &Embeddings) -> Vec<ResultRecord> {
         );
         for (ei, encoder) in plan.encoders.iter().enumerate() {
             let clean = &emb.clean[&(di, ei)].shard;
+            // Per layer, once for every perturbation: the clean statistics and
+            // the standardised clean rows of the perturbed items.
+            let standardised: Vec<(Array1<f32>, Array1<f32>, Array2<f32>)> = clean
+                .layers
+                .iter()
+                .map(|layer| {
+                    let (mean, scale) = column_stats(&layer.matrix);
+                    let rows_z = (&layer.matrix.select(Axis(0), rows) - &mean) / &scale;
+                    (mean, scale, rows_z)
+                })
+                .collect();
             for (pi, p) in plan.perturbations.iter().enumerate() {
                 let perturbed = &emb.perturbed[&(di, ei, pi)];
                 for (li, layer) in clean.layers.iter().enumerate() {
-                    let (mean, scale) = column_stats(&layer.matrix);
-                    let z = |v: ArrayView1<f32>| -> Array1<f32> { (&v - &mean) / &scale };
-                    let moved = &perturbed.shard.layers[li].matrix;
-                    let d: Vec<f64> = rows
-                        .iter()
-                        .enumerate()
-                        .map(|(k, &r)| {
-                            cosine_distance(z(layer.matrix.row(r)).view(), z(moved.row(k)).view())
-                        })
+                    let (mean, scale, clean_z) = &standardised[li];
+                    let moved_z = (&perturbed.shard.layers[li].matrix - mean) / scale;
+                    let d: Vec<f64> = clean_z
+                        .rows()
+                        .into_iter()
+                        .zip(moved_z.rows())
+                        .map(|(a, b)| cosine_distance(a, b))
                         .collect();
                     let e = estimate(d.len(), &resamples, |idx| {
                         idx.iter().map(|&i| d[i]).sum::<f64>() / idx.len() as f64
                     });
                     let cka = cka_estimate(
-                        &layer.matrix,
-                        moved,
-                        rows,
-                        (&mean, &scale),
+                        clean_z,
+                        &moved_z,
                         &resamples,
                         (CKA_MAX_ITEMS, || {
                             seed::rng(plan.seed, &["cka", dataset.name()])
@@ -208,12 +212,10 @@ pub fn measure(plan: &RunPlan, emb: &Embeddings) -> Vec<ResultRecord> {
                         };
                     out.push(record("cosine_distance", false, e));
                     out.push(record("linear_cka", true, cka));
-                    let units: Vec<Array1<f64>> = rows
-                        .iter()
-                        .enumerate()
-                        .map(|(k, &r)| {
-                            unit(&(z(moved.row(k)) - z(layer.matrix.row(r))).mapv(f64::from))
-                        })
+                    let units: Vec<Array1<f64>> = (&moved_z - clean_z)
+                        .rows()
+                        .into_iter()
+                        .map(|shift| unit(&shift.mapv(f64::from)))
                         .collect();
                     let consistency = estimate(units.len(), &resamples, |idx| {
                         displacement_consistency(&units, idx)
@@ -244,13 +246,11 @@ mod tests {
         swapped.column_mut(1).assign(&first);
         let mut stretched = clean.select(Axis(0), &rows);
         stretched.column_mut(0).mapv_inplace(|v| 5.0 * v);
-        let ones = Array1::ones(3);
-        let zeros = Array1::zeros(3);
         let resamples = resample_indices(rows.len(), 50, &mut seed::rng(1, &["t"]));
         for cap in [100, 12] {
             let cka = |moved: &Array2<f32>| {
                 let subsample = (cap, || seed::rng(1, &["cka"]));
-                cka_estimate(&clean, moved, &rows, (&zeros, &ones), &resamples, subsample)
+                cka_estimate(&clean.select(Axis(0), &rows), moved, &resamples, subsample)
             };
             let e = cka(&swapped);
             assert!(
