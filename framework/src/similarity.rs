@@ -10,10 +10,15 @@
 use ndarray::{Array2, ArrayView2, Axis};
 
 /// Linear CKA of two `(items, dim)` representations (feature form, cost
-/// `O(n·d²)`); NaN if either is constant.
+/// `O(n·d²)`); NaN if either is constant or empty.
 pub fn linear_cka(x: ArrayView2<f64>, y: ArrayView2<f64>) -> f64 {
+    if x.nrows() == 0 || y.nrows() == 0 {
+        return f64::NAN;
+    }
     let center = |a: ArrayView2<f64>| {
-        let m = a.mean_axis(Axis(0)).expect("at least one row");
+        let m = a
+            .mean_axis(Axis(0))
+            .unwrap_or_else(|| ndarray::Array1::zeros(a.ncols()));
         &a - &m
     };
     let (x, y) = (center(x), center(y));

@@ -122,22 +122,21 @@ impl DisentanglementEvaluator {
     }
 }
 
-/// `[mig, sap, dci_disentanglement, dci_completeness]` of `rows` of the
-/// codes, and the DCI fits; DCI only when `dci` gives its warm start (or
-/// `Some(None)` for a cold one).
-fn scores(
-    codes: &Array2<f64>,
-    factors: &[Factor],
-    rows: &[usize],
-    dci: Option<Option<&DciFits>>,
-) -> ([f64; 4], DciFits) {
-    let x = codes.select(Axis(0), rows);
-    let f: Vec<Factor> = factors.iter().map(|f| f.select(rows)).collect();
-    let (d, c, fits) = match dci {
-        Some(start) => dci_from(x.view(), &f, DCI_ALPHA, start),
-        None => (f64::NAN, f64::NAN, DciFits::new()),
-    };
-    ([mig(x.view(), &f, MIG_BINS), sap(x.view(), &f), d, c], fits)
+/// The codes and factors of `rows` (a resample, or every test item).
+fn subset(codes: &Array2<f64>, factors: &[Factor], rows: &[usize]) -> (Array2<f64>, Vec<Factor>) {
+    let f = factors.iter().map(|f| f.select(rows)).collect();
+    (codes.select(Axis(0), rows), f)
+}
+
+/// `[mig, sap, dci_disentanglement, dci_completeness]`; DCI is NaN when
+/// `dci` is `None` (resamples past [`DCI_MAX_RESAMPLES`]), else warm-started
+/// from the full-data fits it holds.
+fn scores(x: &Array2<f64>, f: &[Factor], dci: Option<&DciFits>) -> [f64; 4] {
+    let (d, c) = dci.map_or((f64::NAN, f64::NAN), |fits| {
+        let (d, c, _) = dci_from(x.view(), f, DCI_ALPHA, Some(fits));
+        (d, c)
+    });
+    [mig(x.view(), f, MIG_BINS), sap(x.view(), f), d, c]
 }
 
 impl Evaluator for DisentanglementEvaluator {
@@ -171,8 +170,13 @@ impl Evaluator for DisentanglementEvaluator {
         }
         let factors = self.factors(input.items, &rows)?;
         let n = rows.len();
-        let all: Vec<usize> = (0..n).collect();
-        let (point, fits) = scores(&codes, &factors, &all, Some(None));
+        let (d, c, fits) = dci_from(codes.view(), &factors, DCI_ALPHA, None);
+        let point = [
+            mig(codes.view(), &factors, MIG_BINS),
+            sap(codes.view(), &factors),
+            d,
+            c,
+        ];
         let resamples = resample_indices(
             n,
             self.spec.bootstrap.min(MAX_RESAMPLES),
@@ -184,8 +188,8 @@ impl Evaluator for DisentanglementEvaluator {
             .par_iter()
             .enumerate()
             .map(|(i, idx)| {
-                let dci = (i < DCI_MAX_RESAMPLES).then_some(Some(&fits));
-                scores(&codes, &factors, idx, dci).0
+                let (x, f) = subset(&codes, &factors, idx);
+                scores(&x, &f, (i < DCI_MAX_RESAMPLES).then_some(&fits))
             })
             .collect();
         let names = ["mig", "sap", "dci_disentanglement", "dci_completeness"];

@@ -236,13 +236,9 @@ fn standardized(x: ArrayView2<f64>) -> Array2<f64> {
 /// set: most codes stay at zero). Stops as scikit-learn does
 /// (`tol = 1e-4`): once a full sweep's largest step is below `tol` times
 /// the largest coefficient, if the duality gap is below `tol · ‖y‖²`; at
-/// most 1 000 full sweeps.
-pub fn lasso(x: ArrayView2<f64>, y: ArrayView1<f64>, alpha: f64) -> Vec<f64> {
-    lasso_from(x, y, alpha, None)
-}
-
-/// [`lasso`] started from `start` (warm start; same optimum, fewer sweeps).
-pub fn lasso_from(
+/// most 1 000 full sweeps. `start` warm-starts it (same optimum, fewer
+/// sweeps), e.g. from the fit on the full data for a resample.
+pub fn lasso(
     x: ArrayView2<f64>,
     y: ArrayView1<f64>,
     alpha: f64,
@@ -359,7 +355,7 @@ pub fn dci_from(
         for (class, t) in &targets {
             let y = standardized(ndarray::ArrayView2::from_shape((t.len(), 1), t).expect("column"));
             let warm = start.and_then(|s| s.get(&(j, *class))).map(Vec::as_slice);
-            let w = lasso_from(x.view(), y.column(0), alpha, warm);
+            let w = lasso(x.view(), y.column(0), alpha, warm);
             for (i, w) in w.iter().enumerate() {
                 importance[[i, j]] += w.abs() / targets.len() as f64;
             }

@@ -148,12 +148,12 @@ impl TorchScript {
             let batch = &rows[start..end];
             let slices: Vec<&[f32]> = batch.iter().map(|r| r.1).collect();
             match self.forward_kept(&slices) {
-                Ok(layers) => self.collect(batch, layers, &mut frames, &mut failed),
+                Ok(layers) => collect(batch, layers, &mut frames, &mut failed),
                 // Retry one row at a time so the error names the item that caused it.
                 Err(_) if batch.len() > 1 => {
                     for row in batch {
                         match self.forward_kept(&[row.1]) {
-                            Ok(layers) => self.collect(&[*row], layers, &mut frames, &mut failed),
+                            Ok(layers) => collect(&[*row], layers, &mut frames, &mut failed),
                             Err(reason) => {
                                 failed[row.0].get_or_insert_with(|| {
                                     format!("forward on a [1, {width}] input failed: {reason}")
@@ -205,20 +205,19 @@ impl TorchScript {
             })
             .collect()
     }
+}
 
-    /// Appends a batch's kept layers to its items' frames.
-    fn collect(
-        &self,
-        batch: &[(usize, &[f32])],
-        layers: KeptRows,
-        frames: &mut [Vec<LayerFrames>],
-        failed: &mut [Option<String>],
-    ) {
-        for (l, (name, per_row)) in layers.into_iter().enumerate() {
-            for ((item, _), row) in batch.iter().zip(per_row) {
-                if let Err(why) = frames[*item][l].push(row) {
-                    failed[*item].get_or_insert(format!("layer \"{name}\": {why}"));
-                }
+/// Appends a batch's kept layers to its items' frames.
+fn collect(
+    batch: &[(usize, &[f32])],
+    layers: KeptRows,
+    frames: &mut [Vec<LayerFrames>],
+    failed: &mut [Option<String>],
+) {
+    for (l, (name, per_row)) in layers.into_iter().enumerate() {
+        for ((item, _), row) in batch.iter().zip(per_row) {
+            if let Err(why) = frames[*item][l].push(row) {
+                failed[*item].get_or_insert(format!("layer \"{name}\": {why}"));
             }
         }
     }
