@@ -118,7 +118,8 @@ fn perturbation_summary(plan: &RunPlan) -> Vec<serde_json::Value> {
 }
 
 fn rayon_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    // The pool the run actually used (RAYON_NUM_THREADS or the core count).
+    rayon::current_num_threads()
 }
 
 fn splits_csv(plan: &RunPlan) -> String {
@@ -156,24 +157,23 @@ fn print_summary(records: &[ResultRecord]) {
     }
 }
 
-/// Paired comparisons whose difference is significant at 5%.
+/// Paired comparisons whose difference is significant at 5% after Holm's
+/// correction over each task's comparisons.
 fn print_comparisons(comparisons: &[ComparisonRecord]) {
-    let significant: Vec<&ComparisonRecord> = comparisons
-        .iter()
-        .filter(|c| c.comparison.p_value < 0.05)
-        .collect();
+    let significant: Vec<&ComparisonRecord> =
+        comparisons.iter().filter(|c| c.p_holm < 0.05).collect();
     if comparisons.is_empty() {
         return;
     }
     println!(
-        "\npaired comparisons: {} of {} differences significant at p < 0.05 (comparisons.jsonl)",
+        "\npaired comparisons: {} of {} differences significant at 5% after Holm correction per task (comparisons.jsonl)",
         significant.len(),
         comparisons.len()
     );
     for c in significant {
         let k = &c.comparison;
         println!(
-            "  {:<16} {} − {} ({}, {}): {:+.3} [{:+.3}, {:+.3}], p = {:.3}",
+            "  {:<16} {} − {} ({}, {}): {:+.3} [{:+.3}, {:+.3}], p = {:.3}, Holm p = {:.3}",
             c.task,
             c.encoder_a,
             c.encoder_b,
@@ -182,7 +182,8 @@ fn print_comparisons(comparisons: &[ComparisonRecord]) {
             k.delta,
             k.ci_low,
             k.ci_high,
-            k.p_value
+            k.p_value,
+            c.p_holm
         );
     }
 }

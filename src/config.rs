@@ -104,6 +104,46 @@ fn unknown_key_offset(text: &str, table_start: usize, msg: &str) -> Option<usize
     None
 }
 
+/// How serde describes a TOML value in "invalid type: …" messages.
+fn describe(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(s) => format!("string {s:?}"),
+        toml::Value::Integer(i) => format!("integer `{i}`"),
+        toml::Value::Float(f) => format!("floating point `{f}`"),
+        toml::Value::Boolean(b) => format!("boolean `{b}`"),
+        toml::Value::Array(_) => "sequence".into(),
+        toml::Value::Table(_) => "map".into(),
+        toml::Value::Datetime(d) => format!("datetime `{d}`"),
+    }
+}
+
+/// For "invalid type: string \"1024\", expected …" errors inside a tagged
+/// table, the parser points at the table header; find the key whose value
+/// is the one described, and return its offset and name.
+fn mistyped_key(text: &str, table_start: usize, msg: &str) -> Option<(usize, String)> {
+    let found = msg
+        .strip_prefix("invalid type: ")?
+        .split(", expected")
+        .next()?;
+    let mut offset = table_start;
+    for (i, line) in text.get(table_start..)?.split_inclusive('\n').enumerate() {
+        let trimmed = line.trim_start();
+        if i > 0 && trimmed.starts_with('[') {
+            return None;
+        }
+        if trimmed.contains('=') {
+            let parsed = toml::from_str::<toml::Table>(trimmed).ok();
+            if let Some((key, value)) = parsed.as_ref().and_then(|t| t.iter().next()) {
+                if describe(value) == found {
+                    return Some((offset + (line.len() - trimmed.len()), key.clone()));
+                }
+            }
+        }
+        offset += line.len();
+    }
+    None
+}
+
 /// Reads, parses and checks `path`. Every error message starts with the
 /// file name (and line:column where the parser knows it).
 pub fn load(path: &Path) -> Result<LoadedConfig, String> {
@@ -113,7 +153,13 @@ pub fn load(path: &Path) -> Result<LoadedConfig, String> {
         let msg = e.message().trim_end();
         match e.span() {
             Some(span) => {
-                let start = unknown_key_offset(&text, span.start, msg).unwrap_or(span.start);
+                let (start, msg) = match mistyped_key(&text, span.start, msg) {
+                    Some((at, key)) => (at, format!("`{key}`: {msg}")),
+                    None => (
+                        unknown_key_offset(&text, span.start, msg).unwrap_or(span.start),
+                        msg.to_string(),
+                    ),
+                };
                 let (line, col) = line_col(&text, start);
                 let source_line = text.lines().nth(line - 1).unwrap_or("");
                 format!(
@@ -253,5 +299,14 @@ mod tests {
         );
         assert_eq!(unknown_key_offset(text, 0, "unknown field `nope`"), None);
         assert_eq!(unknown_key_offset(text, 0, "invalid type"), None);
+    }
+
+    #[test]
+    fn a_mistyped_value_is_located_at_its_key() {
+        let text = "[[encoders]]\nname = \"m\"\nn_fft = \"1024\"\n[[b]]\nn_fft = 3\n";
+        let msg = "invalid type: string \"1024\", expected usize";
+        assert_eq!(mistyped_key(text, 0, msg), Some((24, "n_fft".into())));
+        let msg = "invalid type: integer `3`, expected a string";
+        assert_eq!(mistyped_key(text, 0, msg), None);
     }
 }

@@ -84,7 +84,25 @@ pub enum Failure {
     Usage(String),
 }
 
+/// Restores the default action of SIGPIPE, which Rust's runtime ignores:
+/// `repbench run … | head` then ends quietly when `head` stops reading,
+/// as command-line tools do, instead of panicking on the failed write.
+/// Every output file is written before anything is printed, so nothing
+/// is lost.
+#[cfg(unix)]
+fn exit_quietly_on_closed_stdout() {
+    // SAFETY: called first in `main`, before any thread exists; setting a
+    // signal's disposition to SIG_DFL installs no Rust handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn exit_quietly_on_closed_stdout() {}
+
 fn main() -> ExitCode {
+    exit_quietly_on_closed_stdout();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Run { config, out } => commands::run(&config, out.as_deref(), cli.quiet),

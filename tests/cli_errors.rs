@@ -50,6 +50,49 @@ fn misspelled_key_exits_2_with_file_line_column_and_valid_keys() {
 }
 
 #[test]
+fn a_value_of_the_wrong_type_names_its_key_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = small_config(&tmp.path().join("o"), 40).replace("n_mels = 32", "n_mels = \"32\"");
+    let line = cfg.lines().position(|l| l.starts_with("n_mels =")).unwrap() + 1;
+    let path = write(tmp.path(), "typed.toml", &cfg);
+    let out = repbench(&["validate", &path]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out).1;
+    assert!(
+        err.contains(&format!("typed.toml:{line}:")) && err.contains("`n_mels`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn output_closed_early_ends_quietly() {
+    use std::io::Read as _;
+    use std::process::{Command, Stdio};
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = small_config(&tmp.path().join("o"), 40);
+    let path = write(tmp.path(), "pipe.toml", &cfg);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_repbench"))
+        .args(["run", "--quiet", &path])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `repbench run … | head -c 0`: the reader is gone before the run
+    // (which takes far longer than this) prints its first line.
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    child.wait().unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(tmp.path().join("o/results.jsonl").is_file());
+}
+
+#[test]
 fn unknown_kind_and_bad_values_name_the_choices_and_key() {
     let tmp = tempfile::tempdir().unwrap();
     let base = small_config(&tmp.path().join("o"), 40);

@@ -180,6 +180,13 @@ fn fresh_runs_with_one_or_many_threads_give_byte_identical_results() {
             2,
             "each run starts from an empty cache"
         );
+        let run: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+        assert_eq!(
+            run["threads"].to_string(),
+            threads,
+            "run.json records the pool used"
+        );
         outputs.push(std::fs::read_to_string(out.join("results.jsonl")).unwrap());
     }
     assert_eq!(outputs[0], outputs[1]);

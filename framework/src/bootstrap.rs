@@ -18,6 +18,9 @@ pub struct Estimate {
     pub low: f64,
     /// Upper percentile of the bootstrap distribution.
     pub high: f64,
+    /// Resamples on which the statistic was undefined (NaN) and which the
+    /// interval therefore leaves out.
+    pub undefined: usize,
 }
 
 /// Draws `resamples` index vectors of length `n` (with replacement).
@@ -50,6 +53,7 @@ pub fn estimate(n: usize, resamples: &[Vec<usize>], metric: impl Fn(&[usize]) ->
             value,
             low: value,
             high: value,
+            undefined: 0,
         };
     }
     let stats: Vec<f64> = resamples.iter().map(|idx| metric(idx)).collect();
@@ -61,18 +65,21 @@ pub fn estimate(n: usize, resamples: &[Vec<usize>], metric: impl Fn(&[usize]) ->
 pub fn interval(value: f64, stats: &[f64]) -> Estimate {
     // A resample can leave a statistic undefined (a tag with no positive
     // item, a ratio over 0): such resamples carry no information.
-    let stats: Vec<f64> = stats.iter().copied().filter(|v| v.is_finite()).collect();
-    if stats.is_empty() {
+    let defined: Vec<f64> = stats.iter().copied().filter(|v| v.is_finite()).collect();
+    let undefined = stats.len() - defined.len();
+    if defined.is_empty() {
         return Estimate {
             value,
             low: f64::NAN,
             high: f64::NAN,
+            undefined,
         };
     }
     Estimate {
         value,
-        low: percentile(&stats, 2.5),
-        high: percentile(&stats, 97.5),
+        low: percentile(&defined, 2.5),
+        high: percentile(&defined, 97.5),
+        undefined,
     }
 }
 
@@ -149,6 +156,27 @@ pub fn paired(
         delta,
         p_value: p_value.min(1.0),
     }
+}
+
+/// Holm's step-down adjustment of `p_values` (Holm 1979, "A simple
+/// sequentially rejective multiple test procedure"): with the `m` defined
+/// p-values sorted ascending, `p̃₍ᵢ₎ = max_{j ≤ i} min(1, (m − j + 1) p₍ⱼ₎)`;
+/// returned in input order, NaN where the input is NaN (not counted in `m`).
+/// Equals `statsmodels.stats.multitest.multipletests(p, method="holm")`.
+/// Rejecting where `p̃ < α` controls the family-wise error rate at α.
+pub fn holm(p_values: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..p_values.len())
+        .filter(|&i| !p_values[i].is_nan())
+        .collect();
+    order.sort_by(|&a, &b| p_values[a].total_cmp(&p_values[b]).then(a.cmp(&b)));
+    let m = order.len();
+    let mut adjusted = vec![f64::NAN; p_values.len()];
+    let mut running = 0.0f64;
+    for (rank, &i) in order.iter().enumerate() {
+        running = running.max(((m - rank) as f64 * p_values[i]).min(1.0));
+        adjusted[i] = running;
+    }
+    adjusted
 }
 
 #[cfg(test)]

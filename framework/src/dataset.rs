@@ -94,6 +94,16 @@ pub trait Dataset: Send + Sync {
     fn load(&self, item: &Item, sample_rate: u32) -> Result<Vec<f32>>;
 }
 
+/// Positions of the items in `split`, in item order.
+pub fn rows_in(items: &[Item], split: Split) -> Vec<usize> {
+    items
+        .iter()
+        .enumerate()
+        .filter(|(_, it)| it.split == split)
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// Hash over every item's id, split, labels and content key: anything that
 /// changes what an evaluator sees changes this digest.
 pub fn digest(items: &[Item]) -> String {

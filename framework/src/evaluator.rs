@@ -5,6 +5,7 @@ use crate::record::{Comparison, Measurement};
 use crate::Result;
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// What an evaluator sees: one layer's pooled embeddings, row `i` belonging
 /// to `items[i]`.
@@ -30,9 +31,23 @@ pub struct Evaluation {
     /// layer; `Null` when the evaluator does not compare.
     pub predictions: serde_json::Value,
     /// Validation score of this unit (higher is better), used to choose each
-    /// encoder's layer for comparisons.
+    /// encoder's layer for comparisons when there is no per-probe score.
     #[serde(deserialize_with = "crate::record::nan_as_null::deserialize")]
     pub selection_score: f64,
+    /// Validation score per probe kind: with several probes each encoder's
+    /// layer is chosen per probe, never by the first probe's score alone.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub probe_selection: BTreeMap<String, f64>,
+}
+
+impl Evaluation {
+    /// The validation score that chooses a layer for comparisons of
+    /// `probe` (its own score when known, else the unit's).
+    pub fn selection_for(&self, probe: Option<&str>) -> f64 {
+        probe
+            .and_then(|p| self.probe_selection.get(p).copied())
+            .unwrap_or(self.selection_score)
+    }
 }
 
 /// Perturbed embeddings of one sweep, one matrix per severity.
@@ -97,6 +112,13 @@ pub trait Evaluator: Send + Sync {
     /// Canonical description of every setting that changes the output; the
     /// result cache keys on it.
     fn fingerprint(&self) -> String;
+    /// Implementation versions of the code that computes the output (the
+    /// evaluator, its probes and metric families, e.g.
+    /// `probe-evaluator/2 logistic/2 metrics-classification/2`). Part of
+    /// every cache key of its results and comparisons, and of each record,
+    /// so a fix to a computation recomputes exactly the results it
+    /// affects: bump the version of what changed.
+    fn implementation(&self) -> String;
     /// Computes the measurements.
     fn evaluate(&self, input: &EvalInput<'_>) -> Result<Evaluation>;
     /// Evaluates a perturbation sweep. The default evaluates each severity's

@@ -47,6 +47,15 @@ pub struct Measurement {
     pub probe_seed: Option<u64>,
     /// Standard deviation over probe seeds (mean rows of multi-seed runs).
     pub seed_sd: Option<f64>,
+    /// Bootstrap resamples on which the metric was undefined (a class or
+    /// tag missing from the resample), left out of the interval; omitted
+    /// when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub undefined_resamples: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A paired comparison of two encoders on the same test items, as an
@@ -93,6 +102,15 @@ pub struct ComparisonRecord {
     /// The comparison.
     #[serde(flatten)]
     pub comparison: Comparison,
+    /// `p_value` after Holm's correction over every comparison of the task
+    /// (pairs × probes × metrics): what "significant" means in the report
+    /// and the terminal summary.
+    #[serde(default = "nan", deserialize_with = "nan_as_null::deserialize")]
+    pub p_holm: f64,
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }
 
 /// One line of `results.jsonl`. No timestamps: two runs of one config give
@@ -140,6 +158,15 @@ pub struct ResultRecord {
     pub probe_seed: Option<u64>,
     /// Standard deviation over probe seeds, on mean rows.
     pub seed_sd: Option<f64>,
+    /// Bootstrap resamples on which the metric was undefined, left out of
+    /// the interval; omitted when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub undefined_resamples: usize,
+    /// Implementation versions of the evaluator, probes and metrics that
+    /// computed it (see `Evaluator::implementation`); runs that differ here
+    /// are not directly comparable.
+    #[serde(default)]
+    pub implementation: String,
     /// Cache key of the embeddings evaluated.
     pub embedding_key: String,
     /// Hash of the canonical config.

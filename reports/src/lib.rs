@@ -202,6 +202,8 @@ mod tests {
             params: BTreeMap::new(),
             probe_seed: None,
             seed_sd: None,
+            undefined_resamples: 0,
+            implementation: String::new(),
             embedding_key: "k".into(),
             config_hash: "h".into(),
             repbench_version: VERSION.into(),

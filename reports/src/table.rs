@@ -26,6 +26,41 @@ pub struct Row {
     layer: String,
     probe: String,
     cells: Vec<Option<Cell>>,
+    /// Warnings a reader needs beside the numbers (grid edge, features
+    /// constant on train, undefined resamples).
+    flags: Vec<String>,
+}
+
+/// Plain-language warnings from a row's records.
+fn flags(recs: &[&&ResultRecord]) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(first) = recs.first() else {
+        return out;
+    };
+    for (key, value) in &first.params {
+        if let Some(name) = key.strip_suffix("_at_grid_edge") {
+            out.push(format!(
+                "{name} = {} is at the edge of its grid even after extending it: the best value may lie beyond",
+                first.params.get(name).map_or(String::from("?"), |v| format!("{v}"))
+            ));
+        }
+        if key == "near_constant_features" {
+            out.push(format!(
+                "{value} feature(s) constant on the train split were set to 0 (they would blow up on unseen items)"
+            ));
+        }
+    }
+    let undefined = recs
+        .iter()
+        .map(|r| r.undefined_resamples)
+        .max()
+        .unwrap_or(0);
+    if undefined > 0 {
+        out.push(format!(
+            "up to {undefined} bootstrap resample(s) left a metric undefined and were left out of its interval"
+        ));
+    }
+    out
 }
 
 /// One task's table.
@@ -86,6 +121,15 @@ pub fn task_tables(records: &[ResultRecord]) -> Vec<TaskTable> {
             let rows = row_keys
                 .into_iter()
                 .map(|(encoder, layer, probe)| {
+                    let row_recs: Vec<&&ResultRecord> = recs
+                        .iter()
+                        .copied()
+                        .filter(|r| {
+                            r.encoder == encoder
+                                && r.layer == layer
+                                && r.probe.clone().unwrap_or_default() == probe
+                        })
+                        .collect();
                     let cells = metrics
                         .iter()
                         .zip(&best)
@@ -101,6 +145,7 @@ pub fn task_tables(records: &[ResultRecord]) -> Vec<TaskTable> {
                         })
                         .collect();
                     Row {
+                        flags: flags(&row_recs),
                         encoder,
                         layer,
                         probe,
@@ -145,7 +190,19 @@ pub struct ComparisonRow {
     low: String,
     high: String,
     p: String,
+    p_holm: String,
     significant: bool,
+}
+
+/// A p-value for a table cell ("–" when undefined).
+fn format_p(p: f64) -> String {
+    if p.is_nan() {
+        "–".into()
+    } else if p < 0.001 {
+        "< 0.001".into()
+    } else {
+        format!("{p:.3}")
+    }
 }
 
 /// Comparisons of one task.
@@ -175,12 +232,9 @@ pub fn comparison_tables(records: &[ComparisonRecord]) -> Vec<ComparisonTable> {
                     delta: format!("{:+.3}", r.comparison.delta),
                     low: format!("{:+.3}", r.comparison.ci_low),
                     high: format!("{:+.3}", r.comparison.ci_high),
-                    p: if r.comparison.p_value < 0.001 {
-                        "< 0.001".into()
-                    } else {
-                        format!("{:.3}", r.comparison.p_value)
-                    },
-                    significant: r.comparison.p_value < 0.05,
+                    p: format_p(r.comparison.p_value),
+                    p_holm: format_p(r.p_holm),
+                    significant: r.p_holm < 0.05,
                 })
                 .collect(),
             task,

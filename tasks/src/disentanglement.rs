@@ -8,12 +8,12 @@
 //! repeats items, which biases mutual-information and Lasso statistics, so
 //! an interval need not contain its point estimate.
 
-use crate::bootstrap::{interval, resample_indices};
+use crate::bootstrap::{interval, resample_indices, Estimate};
 use crate::metrics::disentanglement::{dci_from, mig, sap, DciFits, Factor};
-use crate::TaskSpec;
+use crate::{versions, TaskSpec};
 use ndarray::{Array2, Axis};
 use rayon::prelude::*;
-use repbench_framework::dataset::{Item, Label, Split};
+use repbench_framework::dataset::{rows_in, Item, Label, Split};
 use repbench_framework::evaluator::{EvalInput, Evaluation, Evaluator};
 use repbench_framework::record::Measurement;
 use repbench_framework::{seed, Error, Result};
@@ -102,15 +102,15 @@ impl DisentanglementEvaluator {
             .collect()
     }
 
-    fn measurement(&self, metric: &str, value: f64, low: f64, high: f64, n: usize) -> Measurement {
+    fn measurement(&self, metric: &str, e: Estimate, n: usize) -> Measurement {
         Measurement {
             evaluator: "disentanglement".into(),
             probe: None,
             metric: metric.into(),
             higher_is_better: true,
-            value,
-            ci_low: low,
-            ci_high: high,
+            value: e.value,
+            ci_low: e.low,
+            ci_high: e.high,
             n,
             params: BTreeMap::from([
                 ("mig_bins".to_string(), MIG_BINS as f64),
@@ -118,6 +118,7 @@ impl DisentanglementEvaluator {
             ]),
             probe_seed: None,
             seed_sd: None,
+            undefined_resamples: e.undefined,
         }
     }
 }
@@ -140,6 +141,14 @@ fn scores(x: &Array2<f64>, f: &[Factor], dci: Option<&DciFits>) -> [f64; 4] {
 }
 
 impl Evaluator for DisentanglementEvaluator {
+    fn implementation(&self) -> String {
+        format!(
+            "disentanglement-evaluator/{} metrics-disentanglement/{}",
+            versions::DISENTANGLEMENT_EVALUATOR,
+            versions::METRICS_DISENTANGLEMENT
+        )
+    }
+
     fn fingerprint(&self) -> String {
         format!(
             "disentanglement/v1:mig_bins={MIG_BINS},dci_alpha={DCI_ALPHA},max_resamples={MAX_RESAMPLES},dci_max_resamples={DCI_MAX_RESAMPLES}:{}",
@@ -148,13 +157,7 @@ impl Evaluator for DisentanglementEvaluator {
     }
 
     fn evaluate(&self, input: &EvalInput<'_>) -> Result<Evaluation> {
-        let rows: Vec<usize> = input
-            .items
-            .iter()
-            .enumerate()
-            .filter(|(_, it)| it.split == Split::Test)
-            .map(|(i, _)| i)
-            .collect();
+        let rows: Vec<usize> = rows_in(input.items, Split::Test);
         if rows.len() < 3 {
             return Err(self.fail(format!(
                 "disentanglement needs at least 3 test items (got {})",
@@ -203,7 +206,7 @@ impl Evaluator for DisentanglementEvaluator {
                 } else {
                     interval(point[m], &stats)
                 };
-                self.measurement(name, e.value, e.low, e.high, n)
+                self.measurement(name, e, n)
             })
             .collect();
         Ok(Evaluation {
@@ -211,6 +214,7 @@ impl Evaluator for DisentanglementEvaluator {
             predictions: serde_json::Value::Null,
             // No validation score: layers are not compared pairwise.
             selection_score: f64::NEG_INFINITY,
+            probe_selection: BTreeMap::new(),
         })
     }
 }

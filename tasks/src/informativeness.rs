@@ -14,9 +14,9 @@ use crate::probes::{FitData, Fitted, ProbeSpec};
 use crate::standardize::Standardizer;
 use crate::suite::{metrics_for, Metric};
 use crate::targets::{Scores, TargetKind, Targets};
-use crate::TaskSpec;
+use crate::{versions, TaskSpec};
 use ndarray::{Array2, ArrayView2, Axis};
-use repbench_framework::dataset::{Item, Split};
+use repbench_framework::dataset::{rows_in, Item, Split};
 use repbench_framework::evaluator::{EvalInput, Evaluation, Evaluator, VariantResults, Variants};
 use repbench_framework::record::{Comparison, Measurement};
 use repbench_framework::{seed, Error, Result};
@@ -57,18 +57,10 @@ impl ProbeEvaluator {
     }
 
     fn split_rows(&self, items: &[Item]) -> Result<SplitRows> {
-        let rows = |split: Split| -> Vec<usize> {
-            items
-                .iter()
-                .enumerate()
-                .filter(|(_, it)| it.split == split)
-                .map(|(i, _)| i)
-                .collect()
-        };
         let r = SplitRows {
-            train: rows(Split::Train),
-            valid: rows(Split::Valid),
-            test: rows(Split::Test),
+            train: rows_in(items, Split::Train),
+            valid: rows_in(items, Split::Valid),
+            test: rows_in(items, Split::Test),
         };
         for (split, idx) in [
             (Split::Train, &r.train),
@@ -215,10 +207,16 @@ impl ProbeEvaluator {
                             input.seed,
                             &["probe", input.task, &pi.to_string(), &s.to_string()],
                         );
-                        probe
+                        let mut fitted = probe
                             .fit_select(&data, probe_seed)
-                            .map(|f| (s, f))
-                            .map_err(|e| self.fail(format!("probe {}: {e}", probe.kind())))
+                            .map_err(|e| self.fail(format!("probe {}: {e}", probe.kind())))?;
+                        if standardizer.near_constant() > 0 {
+                            fitted.params.insert(
+                                "near_constant_features".into(),
+                                standardizer.near_constant() as f64,
+                            );
+                        }
+                        Ok((s, fitted))
                     })
                     .collect::<Result<_>>()?;
                 Ok(ProbeFit {
@@ -291,6 +289,7 @@ impl ProbeEvaluator {
                     },
                     probe_seed: None,
                     seed_sd: several.then(|| sample_sd(&values)),
+                    undefined_resamples: e.undefined,
                 };
                 if several {
                     for (s, scores, params) in &probe.per_seed {
@@ -302,6 +301,7 @@ impl ProbeEvaluator {
                             params: params.clone(),
                             probe_seed: Some(*s),
                             seed_sd: None,
+                            undefined_resamples: e.undefined,
                             ..base.clone()
                         });
                     }
@@ -320,23 +320,23 @@ impl ProbeEvaluator {
                 seeds: p.per_seed.iter().map(|(_, s, _)| s.to_rows()).collect(),
             })
             .collect();
-        let selection: Vec<f64> = fits
-            .first()
+        // Each probe's validation score (mean over seeds) chooses the layer
+        // its comparisons use; the unit's score is the best probe's.
+        let probe_selection: BTreeMap<String, f64> = fits
+            .iter()
             .map(|f| {
-                f.per_seed
-                    .iter()
-                    .map(|(_, fitted)| fitted.valid_score)
-                    .collect()
+                let scores: Vec<f64> = f.per_seed.iter().map(|(_, fit)| fit.valid_score).collect();
+                (f.kind.to_string(), mean(&scores))
             })
-            .unwrap_or_default();
+            .collect();
         Evaluation {
             measurements: self.measure(prep, scores),
             predictions: serde_json::to_value(&predictions).expect("predictions serialise"),
-            selection_score: if selection.is_empty() {
-                f64::NEG_INFINITY
-            } else {
-                mean(&selection)
-            },
+            selection_score: probe_selection
+                .values()
+                .copied()
+                .fold(f64::NEG_INFINITY, f64::max),
+            probe_selection,
         }
     }
 
@@ -384,6 +384,7 @@ impl ProbeEvaluator {
                     params: BTreeMap::from([("p_value".to_string(), r.p_value)]),
                     probe_seed: None,
                     seed_sd: None,
+                    undefined_resamples: r.delta.undefined,
                 });
             }
         }
@@ -440,6 +441,7 @@ impl ProbeEvaluator {
                     params: BTreeMap::new(),
                     probe_seed: None,
                     seed_sd: None,
+                    undefined_resamples: e.undefined,
                 });
             }
         }
@@ -448,6 +450,25 @@ impl ProbeEvaluator {
 }
 
 impl Evaluator for ProbeEvaluator {
+    /// The evaluator, the metric family of its target kind and each of its
+    /// probes: a fix to the ridge probe leaves logistic-only tasks cached.
+    fn implementation(&self) -> String {
+        let metrics = match self.kind {
+            TargetKind::Class => format!(
+                "metrics-classification/{}",
+                versions::METRICS_CLASSIFICATION
+            ),
+            TargetKind::Tags(_) => format!("metrics-multilabel/{}", versions::METRICS_MULTILABEL),
+            TargetKind::Value => format!("metrics-regression/{}", versions::METRICS_REGRESSION),
+        };
+        let mut parts = vec![
+            format!("probe-evaluator/{}", versions::PROBE_EVALUATOR),
+            metrics,
+        ];
+        parts.extend(self.spec.probe_list().iter().map(|p| p.implementation()));
+        parts.join(" ")
+    }
+
     fn fingerprint(&self) -> String {
         serde_json::to_string(&self.spec).expect("task specs serialise")
     }
@@ -791,5 +812,88 @@ mod tests {
         );
         let same = ev.compare(&items, 1, &a, &a).unwrap();
         assert!(same.iter().all(|c| c.delta == 0.0 && c.p_value == 1.0));
+    }
+
+    /// A one-hot code (a bump at the item's pitch bin, a pitch tracker's
+    /// activation) on pitch-disjoint splits: the bins of test pitches never
+    /// fire on train items and vary there by 1e-6 only. Dividing by that
+    /// scale gave R² ≈ −1e10; now those bins are recorded as near-constant
+    /// and set to 0, and the score stays an honest, modest failure.
+    #[test]
+    fn bins_that_never_fire_on_train_are_flagged_not_blown_up() {
+        let n = 120;
+        let pitch = |i: usize| (i % 60) as f64;
+        let items: Vec<Item> = (0..n)
+            .map(|i| {
+                // Every pitch below 40 is in train (first cycle); valid
+                // repeats some of them; test holds pitches 40–59 only.
+                let split = if pitch(i) >= 40.0 {
+                    Split::Test
+                } else if i >= 60 && i % 3 == 0 {
+                    Split::Valid
+                } else {
+                    Split::Train
+                };
+                Item {
+                    split,
+                    ..item(i, Label::Number(pitch(i)))
+                }
+            })
+            .collect();
+        let x = Array2::from_shape_fn((n, 60), |(i, j)| {
+            let bump = f32::from(u8::from(j == i % 60));
+            bump + 1e-6 * ((i * 7 + j * 3) % 5) as f32
+        });
+        let s = spec(serde_json::json!({"type": "regression", "probes": [{"kind": "ridge"}]}));
+        let e = run(&s, &items, &x).unwrap();
+        let r2 = e.measurements.iter().find(|m| m.metric == "r2").unwrap();
+        assert_eq!(r2.params["near_constant_features"], 20.0, "{:?}", r2.params);
+        assert!(r2.value > -50.0, "R² {}", r2.value);
+    }
+
+    /// Seven test items, one of a rare class: many resamples lose it, so
+    /// balanced accuracy (averaged over the test split's classes) is
+    /// undefined there and those resamples are counted, not averaged over
+    /// fewer classes; accuracy is defined on every resample.
+    #[test]
+    fn resamples_that_lose_a_class_are_counted_as_undefined() {
+        let label = |i: usize| if i == 9 { "rare" } else { ["a", "b"][i % 2] };
+        let items: Vec<Item> = (0..40)
+            .map(|i| {
+                let split = match i {
+                    9 | 30..=35 => Split::Test,
+                    19 | 36..=39 => Split::Valid,
+                    _ => Split::Train,
+                };
+                let class = if i == 19 || i == 29 { "rare" } else { label(i) };
+                Item {
+                    split,
+                    ..item(i, Label::Text(class.into()))
+                }
+            })
+            .collect();
+        let x = Array2::from_shape_fn((40, 3), |(i, j)| {
+            let class = ["a", "b", "rare"]
+                .iter()
+                .position(|c| matches!(&items[i].labels["y"], Label::Text(t) if t == c))
+                .unwrap();
+            f32::from(u8::from(j == class)) + 0.01 * ((i * 7 + j) % 3) as f32
+        });
+        let e = run(&spec(serde_json::json!({})), &items, &x).unwrap();
+        let get = |metric: &str| {
+            e.measurements
+                .iter()
+                .find(|m| m.metric == metric)
+                .unwrap()
+                .clone()
+        };
+        let (balanced, accuracy) = (get("balanced_accuracy"), get("accuracy"));
+        assert_eq!(accuracy.undefined_resamples, 0);
+        // P(a resample of 7 misses the rare item) = (6/7)^7 ≈ 0.34.
+        assert!(
+            (40..=110).contains(&balanced.undefined_resamples),
+            "{balanced:?}"
+        );
+        assert!(balanced.ci_low.is_finite() && balanced.value.is_finite());
     }
 }

@@ -16,19 +16,19 @@
 //! ```
 //! use repbench_tasks::metrics::{accuracy, f1_macro};
 //! assert_eq!(accuracy(&[0, 1, 1], &[0, 1, 0]), 2.0 / 3.0);
-//! assert!((f1_macro(&[0, 1, 1], &[0, 1, 0], 2) - 2.0 / 3.0).abs() < 1e-12);
+//! assert!((f1_macro(&[0, 1, 1], &[0, 1, 0], &[0, 1]) - 2.0 / 3.0).abs() < 1e-12);
 //! ```
 
 pub use repbench_framework::bootstrap;
 pub mod disentanglement;
 pub mod informativeness;
-pub mod linalg;
 pub mod metrics;
 pub mod probes;
 pub mod retrieval;
 pub mod standardize;
 pub mod suite;
 pub mod targets;
+pub mod versions;
 
 use probes::ProbeSpec;
 use repbench_framework::evaluator::Evaluator;
@@ -166,6 +166,15 @@ impl TaskSpec {
                 );
             }
             p.validate(&format!("{key}.probes[{i}]"))?;
+            if probes[..i].iter().any(|q| q.kind() == p.kind()) {
+                return bad(
+                    &format!("probes[{i}]"),
+                    format!(
+                        "a second `{}` probe: results name probes by kind, so list each kind once (put every value in one grid)",
+                        p.kind()
+                    ),
+                );
+            }
         }
         if self.bootstrap > 100_000 {
             return bad(

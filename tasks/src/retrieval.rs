@@ -1,6 +1,9 @@
 //! Query-by-example retrieval: each test item queries the other test items
-//! by cosine similarity of raw embeddings; items sharing the query's class
-//! are relevant. No probe is trained, so nothing is fitted on test data.
+//! by cosine similarity of embeddings centred on the train split's mean;
+//! items sharing the query's class are relevant. Pooled features share a
+//! large common offset, which makes raw cosine similarities all close to 1
+//! and hides the differences between items; the train mean removes it
+//! without looking at test items. Nothing else is fitted.
 //!
 //! Reports mAP, precision@k and nDCG@k (see [`crate::metrics::retrieval`]),
 //! each averaged over queries that have at least one relevant item, with a
@@ -10,9 +13,9 @@
 use crate::bootstrap::{estimate, paired, resample_indices};
 use crate::metrics::retrieval::{average_precision, ndcg_at_k, precision_at_k, rankings};
 use crate::targets::{TargetKind, Targets};
-use crate::TaskSpec;
-use ndarray::{Array2, Axis};
-use repbench_framework::dataset::{Item, Split};
+use crate::{versions, TaskSpec};
+use ndarray::{Array1, Array2, Axis};
+use repbench_framework::dataset::{rows_in, Item, Split};
 use repbench_framework::evaluator::{EvalInput, Evaluation, Evaluator};
 use repbench_framework::record::{Comparison, Measurement};
 use repbench_framework::{seed, Error, Result};
@@ -40,12 +43,7 @@ impl RetrievalEvaluator {
     }
 
     fn test_rows(&self, items: &[Item]) -> Result<Vec<usize>> {
-        let rows: Vec<usize> = items
-            .iter()
-            .enumerate()
-            .filter(|(_, it)| it.split == Split::Test)
-            .map(|(i, _)| i)
-            .collect();
+        let rows: Vec<usize> = rows_in(items, Split::Test);
         if rows.len() < 2 {
             return Err(self.fail("retrieval needs at least two test items"));
         }
@@ -57,6 +55,7 @@ impl RetrievalEvaluator {
     fn rank(&self, input: &EvalInput<'_>, rows: &[usize], y: &[usize]) -> Result<Vec<Vec<bool>>> {
         let classes: Vec<usize> = rows.iter().map(|&i| y[i]).collect();
         let mut x: Array2<f64> = input.embeddings.select(Axis(0), rows).mapv(f64::from);
+        x -= &self.train_mean(input)?;
         for mut row in x.rows_mut() {
             let norm = row.dot(&row).sqrt();
             if !norm.is_finite() {
@@ -67,6 +66,19 @@ impl RetrievalEvaluator {
             }
         }
         Ok(rankings(&x.dot(&x.t()), &classes))
+    }
+
+    /// Mean embedding of the train split (the centre of the cosine).
+    fn train_mean(&self, input: &EvalInput<'_>) -> Result<Array1<f64>> {
+        let train: Vec<usize> = rows_in(input.items, Split::Train);
+        input
+            .embeddings
+            .select(Axis(0), &train)
+            .mapv(f64::from)
+            .mean_axis(Axis(0))
+            .ok_or_else(|| {
+                self.fail("retrieval centres embeddings on the train split's mean, but the train split has no items")
+            })
     }
 
     fn resamples(&self, seed_value: u64, n: usize) -> Vec<Vec<usize>> {
@@ -92,6 +104,14 @@ fn mean_defined(values: &[Option<f64>], idx: &[usize]) -> f64 {
 }
 
 impl Evaluator for RetrievalEvaluator {
+    fn implementation(&self) -> String {
+        format!(
+            "retrieval-evaluator/{} metrics-retrieval/{}",
+            versions::RETRIEVAL_EVALUATOR,
+            versions::METRICS_RETRIEVAL
+        )
+    }
+
     fn fingerprint(&self) -> String {
         serde_json::to_string(&self.spec).expect("task specs serialise")
     }
@@ -139,21 +159,16 @@ impl Evaluator for RetrievalEvaluator {
                     ci_low: e.low,
                     ci_high: e.high,
                     n,
-                    params: BTreeMap::new(),
+                    params: BTreeMap::from([("train_mean_centred".to_string(), 1.0)]),
                     probe_seed: None,
                     seed_sd: None,
+                    undefined_resamples: e.undefined,
                 }
             })
             .collect();
         // Layers are chosen for comparisons on validation queries, never on
         // the test items they are compared on.
-        let valid: Vec<usize> = input
-            .items
-            .iter()
-            .enumerate()
-            .filter(|(_, it)| it.split == Split::Valid)
-            .map(|(i, _)| i)
-            .collect();
+        let valid: Vec<usize> = rows_in(input.items, Split::Valid);
         let selection_score = if valid.len() < 2 {
             f64::NEG_INFINITY
         } else {
@@ -173,6 +188,7 @@ impl Evaluator for RetrievalEvaluator {
             measurements,
             predictions: serde_json::to_value(&per_query).expect("per-query values serialise"),
             selection_score,
+            probe_selection: BTreeMap::new(),
         })
     }
 
@@ -254,5 +270,45 @@ mod tests {
         assert_eq!(get("precision_at_5"), 1.0);
         assert_eq!(get("ndcg_at_5"), 1.0);
         assert!(e.measurements.iter().all(|m| m.n == 20));
+    }
+
+    /// Test items share an offset (10, 0) with the train items; within it,
+    /// class a points up and class b down. Raw cosine ranks (10, −0.2)
+    /// nearer to (10, 1) than (10, 3) is; centred on the train mean, every
+    /// query finds its own class first.
+    #[test]
+    fn cosine_is_taken_around_the_train_mean() {
+        let points = [
+            (Split::Train, "a", [10.0, 2.0]),
+            (Split::Train, "b", [10.0, -2.0]),
+            (Split::Test, "a", [10.0, 1.0]),
+            (Split::Test, "a", [10.0, 3.0]),
+            (Split::Test, "b", [10.0, -1.0]),
+            (Split::Test, "b", [10.0, -0.2]),
+        ];
+        let items: Vec<Item> = points
+            .iter()
+            .enumerate()
+            .map(|(i, (split, label, _))| Item {
+                id: format!("i{i}"),
+                split: *split,
+                labels: BTreeMap::from([("y".to_string(), Label::Text((*label).into()))]),
+                content_key: String::new(),
+                source: String::new(),
+            })
+            .collect();
+        let x = Array2::from_shape_fn((6, 2), |(i, j)| points[i].2[j] as f32);
+        let spec: TaskSpec = serde_json::from_value(serde_json::json!({"name": "t", "dataset": "d", "target": "y", "type": "retrieval", "ks": [1]})).unwrap();
+        let e = RetrievalEvaluator::new(spec)
+            .evaluate(&EvalInput {
+                task: "t",
+                items: &items,
+                embeddings: x.view(),
+                seed: 0,
+            })
+            .unwrap();
+        let map = e.measurements.iter().find(|r| r.metric == "map").unwrap();
+        assert_eq!(map.value, 1.0);
+        assert_eq!(map.params["train_mean_centred"], 1.0);
     }
 }

@@ -2,29 +2,61 @@
 
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
+/// A feature whose training standard deviation is at most this fraction of
+/// the features' root-mean-square standard deviation is treated as
+/// constant on the training split.
+///
+/// Dividing by such a scale (a pitch model's activation bins that never
+/// fire on the training notes have σ ≈ 1e-5 beside a typical 0.05) turns
+/// the same feature on unseen items into values of 10⁴ and more, and a
+/// probe trained on the training split then scores R² of −200 and worse
+/// (scikit-learn's `StandardScaler` gives the same). Such a feature
+/// carries nothing a probe could learn from the training items, so it is
+/// set to 0 everywhere instead, and the count is reported with the results
+/// (`near_constant_features`).
+pub const NEAR_CONSTANT_RELATIVE_SCALE: f64 = 1e-3;
+
 /// Per-feature mean and scale learnt from training data.
 #[derive(Debug, Clone)]
 pub struct Standardizer {
     mean: Array1<f64>,
-    scale: Array1<f64>,
+    /// `1 / σ`, or 0 for a near-constant feature.
+    inverse_scale: Array1<f64>,
+    near_constant: usize,
 }
 
 impl Standardizer {
-    /// Learns mean and population standard deviation per column. A
-    /// constant column gets scale 1 (it becomes all zeros, never NaN).
+    /// Learns mean and population standard deviation per column. Columns
+    /// with σ ≤ [`NEAR_CONSTANT_RELATIVE_SCALE`] × the RMS σ of all
+    /// columns (or σ = 0) are mapped to 0.
     pub fn fit(x: ArrayView2<f64>) -> Self {
         let mean = x
             .mean_axis(Axis(0))
             .unwrap_or_else(|| Array1::zeros(x.ncols()));
-        let scale = x
-            .std_axis(Axis(0), 0.0)
-            .mapv(|s| if s > 1e-12 { s } else { 1.0 });
-        Standardizer { mean, scale }
+        let std = x.std_axis(Axis(0), 0.0);
+        let rms = if std.is_empty() {
+            0.0
+        } else {
+            (std.mapv(|s| s * s).sum() / std.len() as f64).sqrt()
+        };
+        let floor = NEAR_CONSTANT_RELATIVE_SCALE * rms;
+        let inverse_scale = std.mapv(|s| if s > floor && s > 0.0 { 1.0 / s } else { 0.0 });
+        let near_constant = inverse_scale.iter().filter(|&&v| v == 0.0).count();
+        Standardizer {
+            mean,
+            inverse_scale,
+            near_constant,
+        }
     }
 
-    /// `(x - mean) / scale`.
+    /// `(x - mean) / scale`; near-constant columns become 0.
     pub fn transform(&self, x: ArrayView2<f64>) -> Array2<f64> {
-        (&x - &self.mean) / &self.scale
+        (&x - &self.mean) * &self.inverse_scale
+    }
+
+    /// How many columns were treated as constant on the training rows.
+    pub fn near_constant(&self) -> usize {
+        self.near_constant
     }
 }
 
@@ -38,6 +70,20 @@ mod tests {
         let train = array![[1.0, 5.0], [3.0, 5.0]];
         let s = Standardizer::fit(train.view());
         let t = s.transform(array![[2.0, 5.0], [5.0, 7.0]].view());
-        assert_eq!(t, array![[0.0, 0.0], [3.0, 2.0]]);
+        assert_eq!(t, array![[0.0, 0.0], [3.0, 0.0]]);
+        assert_eq!(s.near_constant(), 1);
+    }
+
+    #[test]
+    fn a_feature_nearly_constant_on_train_cannot_blow_up_on_test() {
+        // Column 1 varies by 1e-6 on train beside a column of σ = 1.
+        let train = array![[1.0, 0.0], [-1.0, 1e-6], [1.0, 2e-6], [-1.0, 0.0]];
+        let s = Standardizer::fit(train.view());
+        assert_eq!(s.near_constant(), 1);
+        let t = s.transform(array![[0.5, 0.9]].view());
+        assert_eq!(t, array![[0.5, 0.0]]);
+        // A column at 1 % of the typical scale is kept and standardised.
+        let train = array![[1.0, 0.0], [-1.0, 0.01], [1.0, 0.02], [-1.0, 0.0]];
+        assert_eq!(Standardizer::fit(train.view()).near_constant(), 0);
     }
 }

@@ -17,10 +17,10 @@ pub struct Metric {
     pub compute: MetricFn,
 }
 
-fn classes(t: &Targets) -> (&[usize], usize) {
+fn classes(t: &Targets) -> &[usize] {
     match t {
-        Targets::Classes { y, names } => (y, names.len()),
-        _ => (&[], 0),
+        Targets::Classes { y, .. } => y,
+        _ => &[],
     }
 }
 
@@ -55,26 +55,31 @@ fn metric(
 /// The metrics for `targets`' kind; the first one selects hyper-parameters
 /// on the validation split.
 ///
+/// `targets` are the full evaluation set (all test items): balanced
+/// accuracy and macro-F1 average over its classes on every subset they are
+/// later computed on (bootstrap resamples), so each resample measures the
+/// same quantity (scikit-learn's `labels=`).
+///
 /// Multiclass targets whose class names all parse as keys ("C major",
 /// "A minor", …) also get the MIREX weighted key score.
 pub fn metrics_for(targets: &Targets) -> Vec<Metric> {
     match targets {
-        Targets::Classes { names, .. } => {
+        Targets::Classes { names, y } => {
+            let present = std::sync::Arc::new(cls::classes_of(y));
+            let for_f1 = std::sync::Arc::clone(&present);
             let mut out = vec![
-                metric("accuracy", |t, s| cls::accuracy(classes(t).0, &s.argmax())),
-                metric("balanced_accuracy", |t, s| {
-                    let (y, k) = classes(t);
-                    cls::balanced_accuracy(y, &s.argmax(), k)
+                metric("accuracy", |t, s| cls::accuracy(classes(t), &s.argmax())),
+                metric("balanced_accuracy", move |t, s| {
+                    cls::balanced_accuracy(classes(t), &s.argmax(), &present)
                 }),
-                metric("f1_macro", |t, s| {
-                    let (y, k) = classes(t);
-                    cls::f1_macro(y, &s.argmax(), k)
+                metric("f1_macro", move |t, s| {
+                    cls::f1_macro(classes(t), &s.argmax(), &for_f1)
                 }),
             ];
             let keys: Option<Vec<Key>> = names.iter().map(|n| Key::parse(n)).collect();
             if let Some(keys) = keys {
                 out.push(metric("mirex_key_weighted", move |t, s| {
-                    let reference: Vec<Key> = classes(t).0.iter().map(|&c| keys[c]).collect();
+                    let reference: Vec<Key> = classes(t).iter().map(|&c| keys[c]).collect();
                     let estimate: Vec<Key> = s.argmax().iter().map(|&c| keys[c]).collect();
                     mean_weighted_score(&reference, &estimate)
                 }));
@@ -125,5 +130,45 @@ pub fn selection_score(targets: &Targets, scores: &Scores) -> f64 {
         f64::NEG_INFINITY
     } else {
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    /// A resample that lost a class still averages over the test set's
+    /// classes (reference: `scripts/make_probe_reference.py`).
+    #[test]
+    fn resamples_average_over_the_test_sets_classes() {
+        let r: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/fixtures/probe_reference.json")).unwrap();
+        let c = &r["classification"];
+        let y: Vec<usize> = serde_json::from_value(c["y_true"].clone()).unwrap();
+        let p: Vec<usize> = serde_json::from_value(c["y_pred"].clone()).unwrap();
+        let names: Vec<String> = (0..3).map(|i| i.to_string()).collect();
+        // The full test set holds classes 0, 1 and 2; the resample (the
+        // reference's items) lost class 1.
+        let full = Targets::Classes {
+            y: [y.clone(), vec![1]].concat(),
+            names: names.clone(),
+        };
+        let metrics = metrics_for(&full);
+        let resample = Targets::Classes { y, names };
+        let scores = Scores::Classes(Array2::from_shape_fn((p.len(), 3), |(i, k)| {
+            f64::from(u8::from(p[i] == k))
+        }));
+        let value = |name: &str| {
+            let m = metrics.iter().find(|m| m.name == name).unwrap();
+            (m.compute)(&resample, &scores)
+        };
+        let expected = c["f1_macro_labels"].as_f64().unwrap();
+        assert!(
+            (value("f1_macro") - expected).abs() < 1e-12,
+            "{}",
+            value("f1_macro")
+        );
+        assert!(value("balanced_accuracy").is_nan());
     }
 }

@@ -2,8 +2,11 @@
 //!
 //! Either one `.npy` matrix with an ids file (row `i` belongs to line `i`):
 //! `(items, dim)` for one layer or `(items, layers, dim)` for several; or a
-//! directory of `<id>.npy` files, each `(dim,)`, `(frames, dim)` or
-//! `(layers, frames, dim)`, pooled over frames. float32 or float64.
+//! directory of `<id>.npy` files, each `(dim,)` (already pooled), or
+//! `(frames, dim)` / `(layers, frames, dim)`, pooled over frames. float32 or
+//! float64. Only frames are pooled: a matrix row or a `(dim,)` file is used
+//! as it is (mean ± std "pooling" of one vector would append `dim`
+//! all-zero columns, which change every dimension-based statistic).
 
 use super::Encoder;
 use crate::pooling::Pooling;
@@ -14,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-const IMPL_VERSION: u32 = 1;
+/// 2: inputs that are one vector per item are not pooled.
+const IMPL_VERSION: u32 = 2;
 
 /// Options of `kind = "precomputed"`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -31,9 +35,11 @@ pub struct PrecomputedSpec {
     /// Layer names (default `0`, `1`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layer_names: Option<Vec<String>>,
-    /// Pooling of per-item frame matrices (directory form).
-    #[serde(default)]
-    pub pooling: Pooling,
+    /// Pooling of per-item frame matrices (directory of `(frames, dim)` or
+    /// `(layers, frames, dim)` files); default `mean_std`. Not allowed for
+    /// a matrix, which holds one vector per item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pooling: Option<Pooling>,
 }
 
 impl PrecomputedSpec {
@@ -44,6 +50,12 @@ impl PrecomputedSpec {
             return Err(Error::config(
                 format!("{key}.ids"),
                 "a .npy matrix needs an ids file (one item id per line, in row order)",
+            ));
+        }
+        if is_npy && self.pooling.is_some() {
+            return Err(Error::config(
+                format!("{key}.pooling"),
+                "a .npy matrix holds one vector per item, so there is nothing to pool; remove `pooling` (it applies to a directory of (frames, dim) files)",
             ));
         }
         if !is_npy && self.ids.is_some() {
@@ -109,6 +121,9 @@ pub struct Precomputed {
     source: Source,
     layers: Vec<String>,
     fingerprint: String,
+    /// True when every item is one vector per layer (a matrix, or `(dim,)`
+    /// files): nothing is pooled.
+    pooled_input: bool,
 }
 
 impl Precomputed {
@@ -121,7 +136,7 @@ impl Precomputed {
             encoder: spec.name.clone(),
             reason,
         };
-        let (source, n_layers) = if let Some(ids_rel) = &spec.ids {
+        let (source, n_layers, pooled_input) = if let Some(ids_rel) = &spec.ids {
             let ids_path = base_dir.join(ids_rel);
             let ids_text =
                 std::fs::read_to_string(&ids_path).map_err(|e| Error::io(&ids_path, e))?;
@@ -172,7 +187,7 @@ impl Precomputed {
                     )));
                 }
             }
-            (Source::Matrix(map), layered.shape()[1])
+            (Source::Matrix(map), layered.shape()[1], true)
         } else {
             let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
                 .map_err(|e| Error::io(&path, e))?
@@ -183,7 +198,15 @@ impl Precomputed {
             let first = files
                 .first()
                 .ok_or_else(|| fail(format!("{} holds no .npy files", path.display())))?;
-            let n_layers = frames_of(read_any(first)?, first)?.len();
+            let first_array = read_any(first)?;
+            let pooled_input = first_array.ndim() == 1;
+            if pooled_input && spec.pooling.is_some() {
+                return Err(fail(format!(
+                    "{} is one (dim,) vector per item, so there is nothing to pool; remove `pooling`",
+                    path.display()
+                )));
+            }
+            let n_layers = frames_of(first_array, first)?.len();
             for f in &files {
                 hash.update(
                     f.file_name()
@@ -192,7 +215,7 @@ impl Precomputed {
                 );
                 hash.update(&std::fs::read(f).map_err(|e| Error::io(f, e))?);
             }
-            (Source::Directory(path.clone()), n_layers)
+            (Source::Directory(path.clone()), n_layers, pooled_input)
         };
         let layers = match &spec.layer_names {
             Some(names) if names.len() != n_layers => {
@@ -204,16 +227,21 @@ impl Precomputed {
             Some(names) => names.clone(),
             None => (0..n_layers).map(|i| i.to_string()).collect(),
         };
+        let pool = if pooled_input {
+            "none"
+        } else {
+            spec.pooling.unwrap_or_default().as_str()
+        };
         let fingerprint = format!(
-            "precomputed/v{IMPL_VERSION};data={};layers={layers:?};pool={}",
+            "precomputed/v{IMPL_VERSION};data={};layers={layers:?};pool={pool}",
             hash.finalize().to_hex(),
-            spec.pooling.as_str()
         );
         Ok(Precomputed {
             spec,
             source,
             layers,
             fingerprint,
+            pooled_input,
         })
     }
 }
@@ -255,15 +283,34 @@ impl Encoder for Precomputed {
             Source::Directory(dir) => {
                 let file = dir.join(format!("{item_id}.npy"));
                 if file.exists() {
-                    read_any(&file).and_then(|a| frames_of(a, &file))
+                    read_any(&file).and_then(|a| {
+                        if (a.ndim() == 1) != self.pooled_input {
+                            return Err(Error::Encoder {
+                                encoder: self.spec.name.clone(),
+                                reason: format!(
+                                    "{} is rank {} but the directory's first file is {}: use (dim,) vectors for every item, or frames for every item",
+                                    file.display(),
+                                    a.ndim(),
+                                    if self.pooled_input { "a (dim,) vector" } else { "frames" }
+                                ),
+                            });
+                        }
+                        frames_of(a, &file)
+                    })
                 } else {
                     Err(missing(dir))
                 }
             }
         })
     }
+    /// One vector per item is passed through (the mean of one frame is
+    /// that frame); frames are pooled as configured.
     fn pooling(&self) -> Pooling {
-        self.spec.pooling
+        if self.pooled_input {
+            Pooling::Mean
+        } else {
+            self.spec.pooling.unwrap_or_default()
+        }
     }
     fn duration_s(&self) -> Option<f64> {
         None
@@ -282,7 +329,7 @@ mod tests {
             path: path.into(),
             ids: ids.map(Into::into),
             layer_names: None,
-            pooling: Pooling::Mean,
+            pooling: None,
         }
     }
 
@@ -327,5 +374,31 @@ mod tests {
             before
         );
         assert!(spec("e.npy", None).validate("encoders[0]").is_err());
+    }
+
+    /// A matrix row and a `(dim,)` file are one vector per item: they reach
+    /// the cache as they are, not with `dim` zero std columns appended.
+    #[test]
+    fn one_vector_per_item_is_not_pooled() {
+        let dir = tempfile::tempdir().unwrap();
+        write_npy(dir.path().join("e.npy"), &array![[1.0f32, 2.0], [3.0, 4.0]]).unwrap();
+        std::fs::write(dir.path().join("ids.txt"), "a\nb\n").unwrap();
+        let enc = Precomputed::open(spec("e.npy", Some("ids.txt")), dir.path()).unwrap();
+        let frames = &enc.lookup("b").unwrap().unwrap()[0];
+        assert_eq!(enc.pooling().pool(frames.view()), array![3.0f32, 4.0]);
+        assert!(enc.fingerprint().contains("pool=none"));
+        let mut pooled = spec("e.npy", Some("ids.txt"));
+        pooled.pooling = Some(Pooling::MeanStd);
+        let err = pooled.validate("encoders[0]").unwrap_err().to_string();
+        assert!(err.contains("encoders[0].pooling"), "{err}");
+
+        std::fs::create_dir(dir.path().join("vecs")).unwrap();
+        write_npy(dir.path().join("vecs/a.npy"), &array![1.0f32, 2.0, 3.0]).unwrap();
+        write_npy(dir.path().join("vecs/b.npy"), &array![[1.0f32, 2.0, 3.0]]).unwrap();
+        let enc = Precomputed::open(spec("vecs", None), dir.path()).unwrap();
+        let a = &enc.lookup("a").unwrap().unwrap()[0];
+        assert_eq!(enc.pooling().pool(a.view()).len(), 3);
+        let err = enc.lookup("b").unwrap().unwrap_err().to_string();
+        assert!(err.contains("b.npy") && err.contains("rank 2"), "{err}");
     }
 }

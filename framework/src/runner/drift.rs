@@ -20,6 +20,8 @@ use crate::similarity::linear_cka_gram;
 use crate::{seed, VERSION};
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 
+/// Implementation version of the drift statistics, stamped on their records.
+const DRIFT_IMPLEMENTATION: &str = "drift/1";
 /// Resamples used for drift intervals.
 const RESAMPLES: usize = 1000;
 /// CKA recomputes an `n × n` centring per resample: its interval uses the
@@ -205,6 +207,8 @@ pub fn measure(plan: &RunPlan, emb: &Embeddings) -> Vec<ResultRecord> {
                                 params: Default::default(),
                                 probe_seed: None,
                                 seed_sd: None,
+                                undefined_resamples: e.undefined,
+                                implementation: DRIFT_IMPLEMENTATION.into(),
                                 embedding_key: perturbed.key.clone(),
                                 config_hash: plan.config_hash.clone(),
                                 repbench_version: VERSION.into(),

@@ -164,6 +164,7 @@ fn evaluate_unit(
         .field("embeddings", &clean_store.key)
         .field("layer", &layer.name)
         .field("evaluator", &task.evaluator.fingerprint())
+        .field("implementation", &task.evaluator.implementation())
         .field("items", &digest(items))
         .field("seed", &plan.seed.to_string())
         .finish();
@@ -276,6 +277,8 @@ pub fn stamp(
             params: m.params,
             probe_seed: m.probe_seed,
             seed_sd: m.seed_sd,
+            undefined_resamples: m.undefined_resamples,
+            implementation: task.evaluator.implementation(),
             embedding_key: emb_key.into(),
             config_hash: plan.config_hash.clone(),
             repbench_version: VERSION.into(),

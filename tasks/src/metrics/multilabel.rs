@@ -78,6 +78,17 @@ pub fn average_precision_binary(pairs: &[(f64, bool)]) -> Option<f64> {
     Some(ap)
 }
 
+/// Panics unless scores and truth have the same shape (a caller's bug).
+fn same_shape(scores: ArrayView2<f64>, truth: ArrayView2<f64>) {
+    assert_eq!(
+        scores.dim(),
+        truth.dim(),
+        "multilabel metric: scores {:?} but truth {:?}",
+        scores.dim(),
+        truth.dim()
+    );
+}
+
 fn column_pairs(scores: ArrayView1<f64>, truth: ArrayView1<f64>) -> Vec<(f64, bool)> {
     ranked(scores.iter().copied(), truth.iter().map(|&t| t > 0.5))
 }
@@ -87,6 +98,7 @@ fn macro_average(
     truth: ArrayView2<f64>,
     f: fn(&[(f64, bool)]) -> Option<f64>,
 ) -> f64 {
+    same_shape(scores, truth);
     let values: Vec<f64> = (0..scores.ncols())
         .filter_map(|c| f(&column_pairs(scores.column(c), truth.column(c))))
         .collect();
@@ -101,6 +113,7 @@ fn micro(
     truth: ArrayView2<f64>,
     f: fn(&[(f64, bool)]) -> Option<f64>,
 ) -> f64 {
+    same_shape(scores, truth);
     let pairs = ranked(scores.iter().copied(), truth.iter().map(|&t| t > 0.5));
     f(&pairs).unwrap_or(f64::NAN)
 }

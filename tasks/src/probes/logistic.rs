@@ -1,17 +1,21 @@
-//! Logistic-regression probe: multinomial (softmax) for multiclass, one
-//! two-class model per tag for multilabel; L2 strength chosen on the
-//! validation split.
+//! Logistic-regression probe: multinomial (softmax) for multiclass with
+//! three or more classes, one binary logistic model for two classes and
+//! per tag for multilabel; L2 strength chosen on the validation split.
 //!
-//! Minimises the mean of `Σ_i −log p(y_i | x_i) + α/2 ‖W‖²` (the intercept
-//! is not penalised) with L-BFGS ([`super::lbfgs`]), so α is scikit-learn's
-//! `1 / C`. Implemented here rather than with linfa-logistic, which took
-//! 105 s where scikit-learn takes seconds on 10 000 × 768 (see
-//! `bench/README.md`).
+//! Minimises scikit-learn's objective (`LogisticRegression`, lbfgs, ≥ 1.2):
+//! the mean over items of `−log p(y_i | x_i)` plus `α/(2n) ‖W‖²` (the
+//! intercept is not penalised), so α is scikit-learn's `1 / C` for every
+//! task type. Two classes and each tag get one weight vector, as in
+//! scikit-learn; a two-column softmax would penalise both columns and halve
+//! the effective α. Optimised with L-BFGS and a strong-Wolfe line search
+//! ([`super::lbfgs`]), stopping where scikit-learn's L-BFGS-B does: the
+//! gradient of that mean objective has no entry above `tol`. Implemented
+//! here rather than with linfa-logistic for speed (see `bench/README.md`).
 
-use super::lbfgs::minimize;
-use super::{positive_grid, select_best, Candidate, FitData, Fitted, Predictor};
+use super::lbfgs::{minimize, Outcome};
+use super::{positive_grid, select_on_scale_grid, Candidate, FitData, Fitted, Predictor};
 use crate::targets::{Scores, Targets};
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -30,14 +34,16 @@ fn d_tol() -> f64 {
 #[serde(deny_unknown_fields)]
 pub struct LogisticParams {
     /// L2 strengths tried (scikit-learn's `1/C`), strongest first; ties on
-    /// validation keep the stronger one. Default `[100, 10, 1, 0.1, 0.01]`.
+    /// validation keep the stronger one. When the best is the strongest or
+    /// weakest value and beats its neighbour, the grid is extended by up to
+    /// two more steps of the same ratio. Default `[100, 10, 1, 0.1, 0.01]`.
     #[serde(default = "d_alphas")]
     pub alphas: Vec<f64>,
     /// L-BFGS iteration limit per fit (scikit-learn's default, 100).
     #[serde(default = "d_max_iter")]
     pub max_iter: u64,
-    /// Stop when the gradient's largest entry, scaled as scikit-learn's
-    /// objective `C Σ loss + ½‖W‖²`, is below this (its `tol`, 1e-4).
+    /// Stop when no entry of the gradient of the mean objective exceeds
+    /// this: scikit-learn's `tol` (passed to L-BFGS-B as `gtol`), 1e-4.
     #[serde(default = "d_tol")]
     pub tol: f64,
 }
@@ -93,38 +99,112 @@ fn fit_softmax(
     y: &Array2<f64>,
     alpha: f64,
     params: &LogisticParams,
-) -> Softmax {
+) -> (Softmax, Outcome) {
     let (n, d, k) = (x.nrows() as f64, x.ncols(), y.ncols());
     let mut theta = vec![0.0; d * k + k];
-    // sklearn's gradient is n·alpha times ours; compare on its scale.
-    let tol = params.tol / (n * alpha);
-    minimize(&mut theta, params.max_iter as usize, tol, |t, grad| {
-        let model = Softmax {
-            w: ArrayView2::from_shape((d, k), &t[..d * k])
-                .expect("shape")
-                .to_owned(),
-            b: Array1::from(t[d * k..].to_vec()),
-        };
-        let p = model.probabilities(x);
-        let loss: f64 = ndarray::Zip::from(&p).and(y).fold(0.0, |acc, &pi, &yi| {
-            if yi > 0.0 {
-                acc - yi * pi.max(1e-300).ln()
-            } else {
-                acc
+    let outcome = minimize(
+        &mut theta,
+        params.max_iter as usize,
+        params.tol,
+        |t, grad| {
+            let model = Softmax {
+                w: ArrayView2::from_shape((d, k), &t[..d * k])
+                    .expect("shape")
+                    .to_owned(),
+                b: Array1::from(t[d * k..].to_vec()),
+            };
+            let p = model.probabilities(x);
+            let loss: f64 = ndarray::Zip::from(&p).and(y).fold(0.0, |acc, &pi, &yi| {
+                if yi > 0.0 {
+                    acc - yi * pi.max(1e-300).ln()
+                } else {
+                    acc
+                }
+            });
+            let diff = &p - y;
+            let gw = x.t().dot(&diff) + &(&model.w * alpha);
+            let gb = diff.sum_axis(Axis(0));
+            for (g, v) in grad.iter_mut().zip(gw.iter().chain(gb.iter())) {
+                *g = v / n;
             }
-        });
-        let diff = &p - y;
-        let gw = x.t().dot(&diff) + &(&model.w * alpha);
-        let gb = diff.sum_axis(Axis(0));
-        for (g, v) in grad.iter_mut().zip(gw.iter().chain(gb.iter())) {
-            *g = v / n;
-        }
-        (loss + 0.5 * alpha * model.w.iter().map(|v| v * v).sum::<f64>()) / n
-    });
-    Softmax {
+            (loss + 0.5 * alpha * model.w.iter().map(|v| v * v).sum::<f64>()) / n
+        },
+    );
+    let model = Softmax {
         w: Array2::from_shape_vec((d, k), theta[..d * k].to_vec()).expect("shape"),
         b: Array1::from(theta[d * k..].to_vec()),
+    };
+    (model, outcome)
+}
+
+/// Binary logistic weights `(features,)` and intercept.
+struct Binary {
+    w: Array1<f64>,
+    b: f64,
+}
+
+fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
     }
+}
+
+/// `log(1 + exp(z))` without overflow.
+fn softplus(z: f64) -> f64 {
+    if z > 0.0 {
+        z + (-z).exp().ln_1p()
+    } else {
+        z.exp().ln_1p()
+    }
+}
+
+impl Binary {
+    /// P(positive) per row.
+    fn probabilities(&self, x: ArrayView2<f64>) -> Array1<f64> {
+        (x.dot(&self.w) + self.b).mapv(sigmoid)
+    }
+}
+
+/// Fits a binary logistic model to 0/1 targets `y`.
+fn fit_binary(
+    x: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    alpha: f64,
+    params: &LogisticParams,
+) -> (Binary, Outcome) {
+    let (n, d) = (x.nrows() as f64, x.ncols());
+    let mut theta = vec![0.0; d + 1];
+    let outcome = minimize(
+        &mut theta,
+        params.max_iter as usize,
+        params.tol,
+        |t, grad| {
+            let w = ArrayView1::from(&t[..d]);
+            let z = x.dot(&w) + t[d];
+            let loss: f64 = z
+                .iter()
+                .zip(y)
+                .map(|(&zi, &yi)| softplus(zi) - yi * zi)
+                .sum();
+            let diff = ndarray::Zip::from(&z)
+                .and(y)
+                .map_collect(|&zi, &yi| sigmoid(zi) - yi);
+            let gw = x.t().dot(&diff) + &(&w * alpha);
+            for (g, v) in grad.iter_mut().zip(gw.iter()) {
+                *g = v / n;
+            }
+            grad[d] = diff.sum() / n;
+            (loss + 0.5 * alpha * w.dot(&w)) / n
+        },
+    );
+    let model = Binary {
+        w: Array1::from(theta[..d].to_vec()),
+        b: theta[d],
+    };
+    (model, outcome)
 }
 
 struct Multinomial(Softmax);
@@ -135,16 +215,32 @@ impl Predictor for Multinomial {
     }
 }
 
-/// One two-class softmax per tag; tags constant in training predict their
+/// Two classes: one binary model for the second class.
+struct TwoClass(Binary);
+
+impl Predictor for TwoClass {
+    fn predict(&self, x: ArrayView2<f64>) -> Scores {
+        let p = self.0.probabilities(x);
+        Scores::Classes(Array2::from_shape_fn((p.len(), 2), |(i, c)| {
+            if c == 1 {
+                p[i]
+            } else {
+                1.0 - p[i]
+            }
+        }))
+    }
+}
+
+/// One binary model per tag; tags constant in training predict their
 /// training rate.
-struct PerTag(Vec<Result<Softmax, f64>>);
+struct PerTag(Vec<Result<Binary, f64>>);
 
 impl Predictor for PerTag {
     fn predict(&self, x: ArrayView2<f64>) -> Scores {
         let mut out = Array2::zeros((x.nrows(), self.0.len()));
         for (j, m) in self.0.iter().enumerate() {
             match m {
-                Ok(model) => out.column_mut(j).assign(&model.probabilities(x).column(1)),
+                Ok(model) => out.column_mut(j).assign(&model.probabilities(x)),
                 Err(rate) => out.column_mut(j).fill(*rate),
             }
         }
@@ -152,19 +248,25 @@ impl Predictor for PerTag {
     }
 }
 
-fn fit_one(
-    params: &LogisticParams,
-    alpha: f64,
-    data: &FitData<'_>,
-) -> Result<Box<dyn Predictor>, String> {
+/// Fits one α; reports `iterations` (the most any of its models ran,
+/// scikit-learn's `n_iter_`).
+fn fit_one(params: &LogisticParams, alpha: f64, data: &FitData<'_>) -> Result<Candidate, String> {
+    let reported = |outcomes: &[Outcome]| {
+        let most = outcomes.iter().map(|o| o.iterations).max().unwrap_or(0);
+        BTreeMap::from([("iterations".to_string(), most as f64)])
+    };
     match data.t_train {
-        Targets::Classes { .. } => Ok(Box::new(Multinomial(fit_softmax(
-            data.x_train,
-            &data.t_train.dense(),
-            alpha,
-            params,
-        )))),
+        Targets::Classes { y, names } if names.len() == 2 => {
+            let positive = Array1::from_iter(y.iter().map(|&c| f64::from(u8::from(c == 1))));
+            let (model, outcome) = fit_binary(data.x_train, positive.view(), alpha, params);
+            Ok((reported(&[outcome]), Box::new(TwoClass(model))))
+        }
+        Targets::Classes { .. } => {
+            let (model, outcome) = fit_softmax(data.x_train, &data.t_train.dense(), alpha, params);
+            Ok((reported(&[outcome]), Box::new(Multinomial(model))))
+        }
         Targets::Tags { y, .. } => {
+            let mut outcomes = Vec::new();
             let models = y
                 .columns()
                 .into_iter()
@@ -173,17 +275,12 @@ fn fit_one(
                     if rate == 0.0 || rate == 1.0 {
                         return Err(rate);
                     }
-                    let two = Array2::from_shape_fn((col.len(), 2), |(i, c)| {
-                        if c == 1 {
-                            col[i]
-                        } else {
-                            1.0 - col[i]
-                        }
-                    });
-                    Ok(fit_softmax(data.x_train, &two, alpha, params))
+                    let (model, outcome) = fit_binary(data.x_train, col, alpha, params);
+                    outcomes.push(outcome);
+                    Ok(model)
                 })
                 .collect();
-            Ok(Box::new(PerTag(models)))
+            Ok((reported(&outcomes), Box::new(PerTag(models))))
         }
         Targets::Values(_) => {
             Err("the logistic probe does not apply to regression; use ridge, mlp or knn".into())
@@ -191,15 +288,12 @@ fn fit_one(
     }
 }
 
-/// Fits one model per α and keeps the best on validation.
+/// Fits one model per α (extending the grid at an edge) and keeps the best
+/// on validation.
 pub fn fit_select(params: &LogisticParams, data: &FitData<'_>) -> Result<Fitted, String> {
-    select_best(
-        data,
-        params.alphas.iter().map(|&alpha| {
-            fit_one(params, alpha, data)
-                .map(|m| -> Candidate { (BTreeMap::from([("alpha".to_string(), alpha)]), m) })
-        }),
-    )
+    select_on_scale_grid(data, "alpha", &params.alphas, |alpha| {
+        fit_one(params, alpha, data)
+    })
 }
 
 #[cfg(test)]
@@ -267,7 +361,7 @@ mod tests {
             tol: 1e-12,
             ..Default::default()
         };
-        let m = fit_softmax(x.view(), &y, 0.5, &params);
+        let (m, _) = fit_softmax(x.view(), &y, 0.5, &params);
         let p = m.probabilities(x.view());
         let diff = &p - &y;
         let gw = x.t().dot(&diff) + &(&m.w * 0.5);

@@ -5,9 +5,15 @@
 //! features ≤ items) or `W = Xᵀ(XXᵀ + λI)⁻¹(Y − Ȳ)` (dual, otherwise; the
 //! same solution, cheaper when there are more features than items). Hoerl &
 //! Kennard (1970); Hastie, Tibshirani & Friedman, *ESL* §3.4.1.
+//!
+//! The whole λ grid comes from one symmetric eigendecomposition of the Gram
+//! matrix `G = V diag(s) Vᵀ` (faer's self-adjoint EVD: Householder
+//! tridiagonalisation, then divide and conquer; Golub & Van Loan, *Matrix
+//! Computations*, 4th ed., §8.3 and §8.4): `(G + λI)⁻¹ B = V diag(1/(s + λ))
+//! Vᵀ B`, with `Vᵀ B` formed once (*ESL* §3.4.1, eq. 3.47, the SVD view of
+//! ridge).
 
-use super::{positive_grid, select_best, Candidate, FitData, Fitted, Predictor};
-use crate::linalg::solve_spd;
+use super::{positive_grid, select_on_scale_grid, FitData, Fitted, Predictor};
 use crate::targets::Scores;
 use crate::targets::Targets;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
@@ -55,7 +61,77 @@ impl Predictor for Linear {
     }
 }
 
-/// Fits every λ from one Gram matrix and keeps the best on validation.
+/// Ridge solutions for any λ > 0 from one eigendecomposition of the Gram
+/// matrix (primal `XᵀX` when features ≤ items, dual `XXᵀ` otherwise).
+struct RidgePath {
+    dual: bool,
+    /// Eigenvectors of the Gram matrix, one per column.
+    vectors: Array2<f64>,
+    /// Its eigenvalues, clamped at 0 (rounding can leave them slightly
+    /// negative for a rank-deficient Gram matrix).
+    values: Array1<f64>,
+    /// `Vᵀ B`: `B = Xᵀ(Y − Ȳ)` (primal) or `Y − Ȳ` (dual).
+    projected: Array2<f64>,
+}
+
+impl RidgePath {
+    /// Decomposes the Gram matrix of `x` (standardised, items × features)
+    /// against the centred targets `yc` (items × outputs).
+    fn new(x: ArrayView2<f64>, yc: ArrayView2<f64>) -> Result<RidgePath, String> {
+        let dual = x.ncols() > x.nrows();
+        let gram = if dual { x.dot(&x.t()) } else { x.t().dot(&x) };
+        let rhs = if dual { yc.to_owned() } else { x.t().dot(&yc) };
+        if !gram.iter().chain(rhs.iter()).all(|v| v.is_finite()) {
+            return Err(
+                "ridge system is not finite (features or targets hold NaN or infinity)".into(),
+            );
+        }
+        let n = gram.nrows();
+        let evd = faer::Mat::from_fn(n, n, |i, j| gram[[i, j]])
+            .self_adjoint_eigen(faer::Side::Lower)
+            .map_err(|e| format!("ridge Gram matrix eigendecomposition failed: {e:?}"))?;
+        let (u, s) = (evd.U(), evd.S().column_vector());
+        let vectors = Array2::from_shape_fn((n, n), |(i, j)| u[(i, j)]);
+        let values = Array1::from_shape_fn(n, |i| s[i].max(0.0));
+        if !vectors.iter().chain(values.iter()).all(|v| v.is_finite()) {
+            return Err("ridge Gram matrix eigendecomposition is not finite".into());
+        }
+        let projected = vectors.t().dot(&rhs);
+        Ok(RidgePath {
+            dual,
+            vectors,
+            values,
+            projected,
+        })
+    }
+
+    /// The weights (features × outputs) at `lambda`.
+    fn weights(&self, x: ArrayView2<f64>, lambda: f64) -> Result<Array2<f64>, String> {
+        let singular = || format!("ridge system is singular at lambda = {lambda}");
+        let mut scaled = self.projected.clone();
+        for (mut row, &s) in scaled.rows_mut().into_iter().zip(&self.values) {
+            let d = s + lambda;
+            if !(d > 0.0 && d.is_finite()) {
+                return Err(singular());
+            }
+            row /= d;
+        }
+        let solved = self.vectors.dot(&scaled);
+        let weights = if self.dual {
+            x.t().dot(&solved)
+        } else {
+            solved
+        };
+        if weights.iter().all(|v| v.is_finite()) {
+            Ok(weights)
+        } else {
+            Err(singular())
+        }
+    }
+}
+
+/// Fits every λ from one eigendecomposition of the Gram matrix and keeps
+/// the best on validation.
 pub fn fit_select(params: &RidgeParams, data: &FitData<'_>) -> Result<Fitted, String> {
     let x = data.x_train;
     let y = data.t_train.dense();
@@ -63,26 +139,17 @@ pub fn fit_select(params: &RidgeParams, data: &FitData<'_>) -> Result<Fitted, St
         .mean_axis(Axis(0))
         .unwrap_or_else(|| Array1::zeros(y.ncols()));
     let yc = &y - &intercept;
-    let dual = x.ncols() > x.nrows();
-    let gram = if dual { x.dot(&x.t()) } else { x.t().dot(&x) };
-    let rhs = if dual { yc.clone() } else { x.t().dot(&yc) };
+    let path = RidgePath::new(x, yc.view())?;
     let template = data.t_train.select(&[]);
-    select_best(
-        data,
-        params.lambdas.iter().map(|&lambda| {
-            let mut a = gram.clone();
-            a.diag_mut().mapv_inplace(|v| v + lambda);
-            let solved = solve_spd(a.view(), rhs.view())
-                .ok_or_else(|| format!("ridge system is singular at lambda = {lambda}"))?;
-            let weights = if dual { x.t().dot(&solved) } else { solved };
-            let model: Box<dyn Predictor> = Box::new(Linear {
-                weights,
-                intercept: intercept.clone(),
-                template: template.clone(),
-            });
-            Ok::<Candidate, String>((BTreeMap::from([("lambda".to_string(), lambda)]), model))
-        }),
-    )
+    select_on_scale_grid(data, "lambda", &params.lambdas, |lambda| {
+        let weights = path.weights(x, lambda)?;
+        let model: Box<dyn Predictor> = Box::new(Linear {
+            weights,
+            intercept: intercept.clone(),
+            template: template.clone(),
+        });
+        Ok((BTreeMap::new(), model))
+    })
 }
 
 #[cfg(test)]
@@ -136,10 +203,97 @@ mod tests {
         }
     }
 
+    /// `‖(XᵀX + λI)w − Xᵀyc‖∞`: how far `w` is from the normal equations.
+    fn normal_residual(x: &Array2<f64>, yc: &Array2<f64>, w: &Array2<f64>, lambda: f64) -> f64 {
+        let lhs = x.t().dot(&x.dot(w)) + lambda * w;
+        let rhs = x.t().dot(yc);
+        (&lhs - &rhs).iter().fold(0.0f64, |m, v| m.max(v.abs()))
+    }
+
+    fn max_abs_diff(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
+        (a - b).iter().fold(0.0f64, |m, v| m.max(v.abs()))
+    }
+
+    #[test]
+    fn weights_solve_the_normal_equations_primal_and_dual() {
+        // 4 items, 6 features: dual on x, primal on its first 3 columns and
+        // on x stacked under itself (8 items ≥ 6 features).
+        let x = centred(array![
+            [0.1, 0.4, -0.3, 1.0, 0.2, 0.0],
+            [0.5, -0.2, 0.1, 0.3, -0.4, 0.7],
+            [-0.6, 0.3, 0.9, -0.1, 0.0, 0.2],
+            [0.2, 0.1, -0.5, 0.4, 0.6, -0.3]
+        ]);
+        let yc = centred(array![[1.0, 0.0], [-1.0, 1.0], [0.5, 0.0], [2.0, -3.0]]);
+        let narrow = x.slice(s![.., ..3]).to_owned();
+        let tall = ndarray::concatenate![Axis(0), x, x];
+        let tall_y = ndarray::concatenate![Axis(0), yc, yc];
+        let dual = RidgePath::new(x.view(), yc.view()).unwrap();
+        let primal = RidgePath::new(narrow.view(), yc.view()).unwrap();
+        let primal_tall = RidgePath::new(tall.view(), tall_y.view()).unwrap();
+        assert!(dual.dual && !primal.dual && !primal_tall.dual);
+        for lambda in [1e-3, 0.1, 0.7, 10.0, 1e4] {
+            let wd = dual.weights(x.view(), lambda).unwrap();
+            let wp = primal.weights(narrow.view(), lambda).unwrap();
+            let wt = primal_tall.weights(tall.view(), lambda).unwrap();
+            assert!(
+                normal_residual(&x, &yc, &wd, lambda) < 1e-8,
+                "dual {lambda}"
+            );
+            assert!(
+                normal_residual(&narrow, &yc, &wp, lambda) < 1e-8,
+                "primal {lambda}"
+            );
+            assert!(
+                normal_residual(&tall, &tall_y, &wt, lambda) < 1e-8,
+                "tall {lambda}"
+            );
+            // Stacking x twice doubles XᵀX and Xᵀyc, so the primal solution
+            // of `tall` at 2λ is the dual solution of x at λ.
+            let wx = primal_tall.weights(tall.view(), 2.0 * lambda).unwrap();
+            assert!(max_abs_diff(&wd, &wx) < 1e-8, "dual vs primal at {lambda}");
+        }
+    }
+
+    #[test]
+    fn rank_deficient_gram_matrix_still_solves() {
+        // Two identical columns: XᵀX is singular, its smallest eigenvalue
+        // rounds to about ±1e-16 and is clamped; λ keeps the system regular
+        // and the weight splits evenly between the twins.
+        let x = centred(array![
+            [1.0, 1.0, 0.2],
+            [0.0, 0.0, -0.4],
+            [2.0, 2.0, 0.9],
+            [-1.0, -1.0, 0.3],
+            [0.5, 0.5, -0.1]
+        ]);
+        let yc = centred(array![[1.0], [0.0], [2.5], [-1.0], [0.2]]);
+        let path = RidgePath::new(x.view(), yc.view()).unwrap();
+        assert!(path.values.iter().all(|&s| s >= 0.0));
+        let w = path.weights(x.view(), 0.01).unwrap();
+        assert!(normal_residual(&x, &yc, &w, 0.01) < 1e-8);
+        assert!((w[[0, 0]] - w[[1, 0]]).abs() < 1e-8);
+    }
+
+    #[test]
+    fn rejects_non_finite_input() {
+        let x = array![[1.0, f64::NAN], [0.0, 1.0], [2.0, 0.5]];
+        let y = Targets::Values(vec![1.0, 2.0, 3.0]);
+        let data = FitData {
+            x_train: x.view(),
+            t_train: &y,
+            x_valid: x.view(),
+            t_valid: &y,
+        };
+        let err = fit_select(&RidgeParams::default(), &data).err().unwrap();
+        assert!(err.contains("not finite"), "{err}");
+    }
+
     #[test]
     fn dual_form_equals_the_primal_solution() {
-        // 4 items, 6 features: the dual path runs; compare with the primal
-        // normal equations solved directly.
+        // 4 items, 6 features: the dual path runs through fit_select;
+        // compare its predictions with the primal normal equations, solved
+        // here by Gaussian elimination.
         let x = centred(array![
             [0.1, 0.4, -0.3, 1.0, 0.2, 0.0],
             [0.5, -0.2, 0.1, 0.3, -0.4, 0.7],
@@ -169,10 +323,42 @@ mod tests {
         let yc = y.dense() - y_mean;
         let mut a = x.t().dot(&x);
         a.diag_mut().mapv_inplace(|v| v + lambda);
-        let w = solve_spd(a.view(), x.t().dot(&yc).view()).unwrap();
+        let w = gauss_solve(a, x.t().dot(&yc));
         let primal = x.dot(&w) + y_mean;
         for (d, p) in dual.iter().zip(primal.slice(s![.., 0])) {
             assert!((d - p).abs() < 1e-9, "{d} vs {p}");
         }
+    }
+
+    /// Gaussian elimination with partial pivoting, an independent reference.
+    fn gauss_solve(mut a: Array2<f64>, mut b: Array2<f64>) -> Array2<f64> {
+        let n = a.nrows();
+        for k in 0..n {
+            let p = (k..n)
+                .max_by(|&i, &j| a[[i, k]].abs().total_cmp(&a[[j, k]].abs()))
+                .unwrap();
+            for j in 0..n {
+                a.swap([k, j], [p, j]);
+            }
+            for j in 0..b.ncols() {
+                b.swap([k, j], [p, j]);
+            }
+            for i in k + 1..n {
+                let f = a[[i, k]] / a[[k, k]];
+                for j in k..n {
+                    a[[i, j]] -= f * a[[k, j]];
+                }
+                for j in 0..b.ncols() {
+                    b[[i, j]] -= f * b[[k, j]];
+                }
+            }
+        }
+        for i in (0..n).rev() {
+            for j in 0..b.ncols() {
+                let s: f64 = (i + 1..n).map(|k| a[[i, k]] * b[[k, j]]).sum();
+                b[[i, j]] = (b[[i, j]] - s) / a[[i, i]];
+            }
+        }
+        b
     }
 }

@@ -1,0 +1,36 @@
+//! Implementation versions of every evaluator, probe and metric family.
+//!
+//! Each is part of the cache key of every result it computes (through
+//! [`repbench_framework::evaluator::Evaluator::implementation`]) and is
+//! stamped on each record. Bump a version in the same commit that changes
+//! what its code computes, so cached results made by the old code are
+//! recomputed, and only those.
+
+/// The probe evaluator: splits, standardisation, bootstrap, drops, nAUC.
+/// 2: near-constant features dropped by the standardiser, undefined
+/// resamples counted, per-probe validation scores.
+pub const PROBE_EVALUATOR: u32 = 2;
+/// The retrieval evaluator. 2: train-mean centring before cosine.
+pub const RETRIEVAL_EVALUATOR: u32 = 2;
+/// The axis-based disentanglement evaluator. 2: undefined resamples counted.
+pub const DISENTANGLEMENT_EVALUATOR: u32 = 2;
+/// Logistic probe. 2: scikit-learn's `tol`, binary models for two classes
+/// and tags, strong-Wolfe line search, grid extension at an edge.
+pub const LOGISTIC: u32 = 2;
+/// Ridge probe. 2: grid extension at an edge.
+pub const RIDGE: u32 = 2;
+/// Cosine kNN probe.
+pub const KNN: u32 = 1;
+/// MLP probe.
+pub const MLP: u32 = 1;
+/// Accuracy, balanced accuracy, macro-F1, MIREX key score. 2: a fixed
+/// class set across resamples, NaN where undefined.
+pub const METRICS_CLASSIFICATION: u32 = 2;
+/// ROC-AUC and average precision over tags.
+pub const METRICS_MULTILABEL: u32 = 1;
+/// R², Pearson r, RMSE, MAE. 2: NaN where undefined.
+pub const METRICS_REGRESSION: u32 = 2;
+/// mAP, precision@k, nDCG@k.
+pub const METRICS_RETRIEVAL: u32 = 1;
+/// MIG, SAP, DCI.
+pub const METRICS_DISENTANGLEMENT: u32 = 1;
