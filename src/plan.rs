@@ -116,7 +116,10 @@ pub fn check_targets(loaded: &LoadedConfig, plan: &RunPlan) -> std::result::Resu
             .collect();
         labels.sort_unstable();
         labels.dedup();
-        let read: Vec<(String, &str)> = if task.factors.is_empty() {
+        let read: Vec<(String, &str)> = if task.task_type == repbench_tasks::TaskType::Geometry {
+            // Reads no label.
+            Vec::new()
+        } else if task.factors.is_empty() {
             vec![(format!("tasks[{i}].target"), task.target.as_str())]
         } else {
             task.factors

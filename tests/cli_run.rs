@@ -532,3 +532,41 @@ fn disentanglement_reports_mig_sap_and_dci_and_names_bad_factors() {
         "{err}"
     );
 }
+
+#[test]
+fn geometry_reports_rankme_and_alpha_without_labels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    let task =
+        "[[tasks]]\nname = \"shape\"\ndataset = \"tones\"\ntype = \"geometry\"\nbootstrap = 50\n";
+    let base = small_config(&out, 40);
+    let cfg = format!("{}{task}", &base[..base.find("[[tasks]]").unwrap()]);
+    let path = write(tmp.path(), "g.toml", &cfg);
+    assert_ok(&repbench(&["run", &path, "--quiet"]));
+    let rows = results(&out);
+    for encoder in ["logmel", "mfcc"] {
+        let metrics: Vec<&str> = rows
+            .iter()
+            .filter(|r| r["encoder"] == encoder && r["task"] == "shape")
+            .map(|r| r["metric"].as_str().unwrap())
+            .collect();
+        assert_eq!(metrics, ["rankme", "alpha_req"], "{encoder}");
+    }
+    let rank = rows.iter().find(|r| r["metric"] == "rankme").unwrap();
+    let dims = rank["params"]["dimensions"].as_f64().unwrap();
+    let value = rank["value"].as_f64().unwrap();
+    assert!(value >= 1.0 && value <= dims, "{rank}");
+    let labelled = write(
+        tmp.path(),
+        "t.toml",
+        &cfg.replace(
+            "type = \"geometry\"",
+            "type = \"geometry\"\ntarget = \"pitch\"",
+        ),
+    );
+    let err = text(&repbench(&["validate", &labelled])).1;
+    assert!(
+        err.contains("tasks[0].target") && err.contains("no label"),
+        "{err}"
+    );
+}

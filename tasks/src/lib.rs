@@ -7,8 +7,9 @@
 //! * [`probes`] — logistic, ridge, MLP and kNN probes with validation-selected
 //!   hyper-parameters; [`targets`], [`standardize`], [`suite`] support them.
 //! * [`informativeness::ProbeEvaluator`] (multiclass, multilabel, regression),
-//!   [`retrieval::RetrievalEvaluator`] and
-//!   [`disentanglement::DisentanglementEvaluator`] — the evaluators.
+//!   [`retrieval::RetrievalEvaluator`],
+//!   [`disentanglement::DisentanglementEvaluator`] and
+//!   [`geometry::GeometryEvaluator`] — the evaluators.
 //!
 //! A task is one `[[tasks]]` entry ([`TaskSpec`]); [`build_evaluator`]
 //! turns it into a [`repbench_framework::evaluator::Evaluator`].
@@ -21,6 +22,7 @@
 
 pub use repbench_framework::bootstrap;
 pub mod disentanglement;
+pub mod geometry;
 pub mod informativeness;
 pub mod metrics;
 pub mod probes;
@@ -51,6 +53,8 @@ pub enum TaskType {
     Retrieval,
     /// Whether `factors` live in separate dimensions (MIG, SAP, DCI).
     Disentanglement,
+    /// How many dimensions the embeddings use (RankMe, α-ReQ); no labels.
+    Geometry,
 }
 
 fn d_bootstrap() -> usize {
@@ -110,7 +114,9 @@ impl TaskSpec {
         match (&self.probes, self.task_type) {
             (Some(p), _) => p.clone(),
             (None, TaskType::Regression) => vec![ProbeSpec::Ridge(Default::default())],
-            (None, TaskType::Retrieval | TaskType::Disentanglement) => Vec::new(),
+            (None, TaskType::Retrieval | TaskType::Disentanglement | TaskType::Geometry) => {
+                Vec::new()
+            }
             (None, _) => vec![ProbeSpec::Logistic(Default::default())],
         }
     }
@@ -136,6 +142,13 @@ impl TaskSpec {
                     ),
                 );
             }
+        } else if self.task_type == TaskType::Geometry {
+            if !self.target.is_empty() || !self.factors.is_empty() {
+                return bad(
+                    "target",
+                    "a geometry task reads no label; remove `target` and `factors`".into(),
+                );
+            }
         } else {
             if self.target.is_empty() {
                 return bad("target", "missing: the label this task predicts".into());
@@ -148,13 +161,16 @@ impl TaskSpec {
             }
         }
         match self.task_type {
-            TaskType::Retrieval | TaskType::Disentanglement if !probes.is_empty() => {
+            TaskType::Retrieval | TaskType::Disentanglement | TaskType::Geometry
+                if !probes.is_empty() =>
+            {
                 return bad(
                     "probes",
-                    "retrieval and disentanglement tasks train no probe; remove `probes`".into(),
+                    "retrieval, disentanglement and geometry tasks train no probe; remove `probes`"
+                        .into(),
                 );
             }
-            TaskType::Retrieval | TaskType::Disentanglement => {}
+            TaskType::Retrieval | TaskType::Disentanglement | TaskType::Geometry => {}
             _ if probes.is_empty() => return bad("probes", "must list at least one probe".into()),
             _ => {}
         }
@@ -226,6 +242,7 @@ pub fn build_evaluator(spec: &TaskSpec) -> Box<dyn Evaluator> {
         TaskType::Disentanglement => {
             Box::new(disentanglement::DisentanglementEvaluator::new(resolved))
         }
+        TaskType::Geometry => Box::new(geometry::GeometryEvaluator::new(resolved)),
     }
 }
 #[cfg(test)]

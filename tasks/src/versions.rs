@@ -34,3 +34,7 @@ pub const METRICS_REGRESSION: u32 = 2;
 pub const METRICS_RETRIEVAL: u32 = 1;
 /// MIG, SAP, DCI.
 pub const METRICS_DISENTANGLEMENT: u32 = 1;
+/// The intrinsic-geometry evaluator.
+pub const GEOMETRY_EVALUATOR: u32 = 1;
+/// RankMe and α-ReQ.
+pub const METRICS_GEOMETRY: u32 = 1;

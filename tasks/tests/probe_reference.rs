@@ -141,3 +141,16 @@ fn holm_adjustment_matches_statsmodels() {
         );
     }
 }
+
+#[test]
+fn rankme_and_alpha_req_match_numpy() {
+    use repbench_tasks::metrics::geometry::{alpha_req, covariance_spectrum, rankme};
+    let r = reference();
+    for case in r["geometry"].as_array().unwrap() {
+        let spectrum = covariance_spectrum(matrix(&case["x"]).view());
+        let (ours, theirs) = (rankme(&spectrum), case["rankme"].as_f64().unwrap());
+        assert!((ours - theirs).abs() < 1e-9, "RankMe {ours} vs {theirs}");
+        let (ours, theirs) = (alpha_req(&spectrum), case["alpha_req"].as_f64().unwrap());
+        assert!((ours - theirs).abs() < 1e-9, "alpha {ours} vs {theirs}");
+    }
+}

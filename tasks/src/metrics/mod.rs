@@ -8,6 +8,7 @@
 
 pub mod classification;
 pub mod disentanglement;
+pub mod geometry;
 pub mod key;
 pub mod multilabel;
 pub mod regression;
