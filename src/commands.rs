@@ -213,7 +213,11 @@ pub fn leaderboard(dirs: &[std::path::PathBuf], out: &Path) -> Result<(), Failur
             )));
         }
     }
-    let html = repbench_reports::leaderboard_html(dirs).map_err(|e| Failure::Run(e.to_string()))?;
+    let (html, notes) =
+        repbench_reports::leaderboard_html(dirs).map_err(|e| Failure::Run(e.to_string()))?;
+    for note in notes {
+        eprintln!("note: {note}");
+    }
     fsutil::write_atomic(out, html.as_bytes()).map_err(|e| Failure::Run(e.to_string()))?;
     println!("leaderboard: {}", out.display());
     Ok(())

@@ -400,20 +400,35 @@ fn precomputed_embeddings_join_by_id_and_a_missing_id_is_named() {
 #[test]
 fn leaderboard_ranks_across_runs_and_cache_commands_verify_and_clean() {
     let tmp = tempfile::tempdir().unwrap();
-    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let (a, b, c) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("c"),
+    );
     let cfg_a = write(tmp.path(), "a.toml", &small_config(&a, 40));
+    // Same data, another run name.
     let cfg_b = write(
         tmp.path(),
         "b.toml",
-        &small_config(&b, 24).replace("name = \"small\"", "name = \"other\""),
+        &small_config(&b, 40).replace("name = \"small\"", "name = \"other\""),
     );
-    assert_ok(&repbench(&["run", &cfg_a, "--quiet"]));
-    assert_ok(&repbench(&["run", &cfg_b, "--quiet"]));
+    // Other data: another seed draws other tones into the test split.
+    let cfg_c = write(
+        tmp.path(),
+        "c.toml",
+        &small_config(&c, 40)
+            .replace("name = \"small\"", "name = \"fewer\"")
+            .replace("seed = 3", "seed = 4"),
+    );
+    for cfg in [&cfg_a, &cfg_b, &cfg_c] {
+        assert_ok(&repbench(&["run", cfg, "--quiet"]));
+    }
     let page = tmp.path().join("lb.html");
     let out = repbench(&[
         "leaderboard",
         &a.display().to_string(),
         &b.display().to_string(),
+        &c.display().to_string(),
         "--out",
         &page.display().to_string(),
     ]);
@@ -424,6 +439,16 @@ fn leaderboard_ranks_across_runs_and_cache_commands_verify_and_clean() {
             && html.contains("small-")
             && html.contains("other-")
             && html.contains("tones / timbre")
+    );
+    // Runs a and b score 1.0 with both encoders: four ties share rank 2.5.
+    assert!(html.contains("<td class=\"num\">2.5</td>"), "{html}");
+    // The 24-item run scored another test set: kept apart, and said so.
+    let stderr = text(&out).1;
+    assert!(
+        stderr.contains("different test sets")
+            && stderr.contains("fewer-")
+            && stderr.contains("small-"),
+        "{stderr}"
     );
     assert!(!html.contains("http://") && !html.contains("<script"));
     let missing = repbench(&[

@@ -104,6 +104,21 @@ pub fn rows_in(items: &[Item], split: Split) -> Vec<usize> {
         .collect()
 }
 
+/// Fingerprint of the test set a result was scored on: the test items'
+/// ids, labels and content keys, in order (not where the audio lives, so
+/// the same data under another path matches). Results are comparable
+/// across runs only where it matches.
+pub fn test_set_fingerprint(items: &[Item]) -> String {
+    let mut h = blake3::Hasher::new();
+    for item in items.iter().filter(|it| it.split == Split::Test) {
+        let line = serde_json::to_string(&(&item.id, &item.labels, &item.content_key))
+            .expect("items serialise to JSON");
+        h.update(&(line.len() as u64).to_le_bytes());
+        h.update(line.as_bytes());
+    }
+    h.finalize().to_hex()[..16].to_string()
+}
+
 /// Hash over every item's id, split, labels and content key: anything that
 /// changes what an evaluator sees changes this digest.
 pub fn digest(items: &[Item]) -> String {

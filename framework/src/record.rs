@@ -16,6 +16,17 @@ pub mod nan_as_null {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
         Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
     }
+
+    /// Deserialises a map of numbers or `null`s (as NaN).
+    pub fn deserialize_map<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<std::collections::BTreeMap<String, f64>, D::Error> {
+        let raw = std::collections::BTreeMap::<String, Option<f64>>::deserialize(d)?;
+        Ok(raw
+            .into_iter()
+            .map(|(k, v)| (k, v.unwrap_or(f64::NAN)))
+            .collect())
+    }
 }
 
 /// What an evaluator measures, before the runner stamps where it came from.
@@ -167,6 +178,15 @@ pub struct ResultRecord {
     /// are not directly comparable.
     #[serde(default)]
     pub implementation: String,
+    /// Fingerprint of the test items scored (ids, labels, content keys):
+    /// leaderboards merge runs only where it matches.
+    #[serde(default)]
+    pub test_set: String,
+    /// Validation score that ranks this (layer, probe) among an encoder's
+    /// others (the rule comparisons and leaderboards choose by); absent
+    /// where there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_score: Option<f64>,
     /// Cache key of the embeddings evaluated.
     pub embedding_key: String,
     /// Hash of the canonical config.

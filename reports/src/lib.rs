@@ -122,10 +122,11 @@ pub fn render_html(
         .map_err(|e| Error::Other(format!("rendering the report failed: {e}")))
 }
 
-/// Renders a leaderboard page across runs; each run directory must hold a
+/// Renders a leaderboard page across runs, with the notes on what was kept
+/// apart or flagged; each run directory must hold a
 /// `results.jsonl`. Runs are labelled by their run id (and directory when
 /// two share an id).
-pub fn leaderboard_html(dirs: &[PathBuf]) -> Result<String> {
+pub fn leaderboard_html(dirs: &[PathBuf]) -> Result<(String, Vec<String>)> {
     let mut runs = Vec::with_capacity(dirs.len());
     for dir in dirs {
         let records: Vec<ResultRecord> = read_jsonl(&dir.join(layout::RESULTS))?;
@@ -140,14 +141,16 @@ pub fn leaderboard_html(dirs: &[PathBuf]) -> Result<String> {
             runs[i].0 = format!("{} ({})", runs[i].0, dirs[i].display());
         }
     }
-    let (tables, overall) = leaderboard::tables(&runs);
+    let board = leaderboard::build(&runs);
     let labels: Vec<&str> = runs.iter().map(|(id, _)| id.as_str()).collect();
     let mut env = Environment::new();
     env.add_template("leaderboard.html", LEADERBOARD)
         .map_err(|e| Error::Other(format!("leaderboard template: {e}")))?;
-    env.get_template("leaderboard.html")
-        .and_then(|t| t.render(context! { style => STYLE, runs => labels, tables, overall }))
-        .map_err(|e| Error::Other(format!("rendering the leaderboard failed: {e}")))
+    let html = env
+        .get_template("leaderboard.html")
+        .and_then(|t| t.render(context! { style => STYLE, runs => labels, board }))
+        .map_err(|e| Error::Other(format!("rendering the leaderboard failed: {e}")))?;
+    Ok((html, board.notes))
 }
 
 /// Reads `DIR/results.jsonl` (plus `config.toml` and `run.json` when
@@ -177,11 +180,13 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::collections::BTreeMap;
 
-    fn record(encoder: &str, value: f64) -> ResultRecord {
+    /// A clean logistic accuracy record of `encoder` (shared by the
+    /// crate's tests).
+    pub(crate) fn record(encoder: &str, value: f64) -> ResultRecord {
         ResultRecord {
             run_id: "r-1".into(),
             encoder: encoder.into(),
@@ -204,6 +209,8 @@ mod tests {
             seed_sd: None,
             undefined_resamples: 0,
             implementation: String::new(),
+            test_set: "t".into(),
+            valid_score: Some(value),
             embedding_key: "k".into(),
             config_hash: "h".into(),
             repbench_version: VERSION.into(),

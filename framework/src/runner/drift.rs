@@ -145,6 +145,7 @@ pub fn measure(plan: &RunPlan, emb: &Embeddings) -> Vec<ResultRecord> {
         if rows.is_empty() {
             continue;
         }
+        let test_set = crate::dataset::test_set_fingerprint(dataset.items());
         let resamples = resample_indices(
             rows.len(),
             RESAMPLES,
@@ -209,6 +210,8 @@ pub fn measure(plan: &RunPlan, emb: &Embeddings) -> Vec<ResultRecord> {
                                 seed_sd: None,
                                 undefined_resamples: e.undefined,
                                 implementation: DRIFT_IMPLEMENTATION.into(),
+                                test_set: test_set.clone(),
+                                valid_score: None,
                                 embedding_key: perturbed.key.clone(),
                                 config_hash: plan.config_hash.clone(),
                                 repbench_version: VERSION.into(),

@@ -4,7 +4,7 @@
 use super::embed::Embeddings;
 use super::{PerturbSplits, RunPlan, RunStats};
 use crate::cache::{KeyBuilder, Lookup};
-use crate::dataset::digest;
+use crate::dataset::{digest, test_set_fingerprint};
 use crate::evaluator::{EvalInput, Evaluation, VariantResults, Variants};
 use crate::progress::Progress;
 use crate::record::{Measurement, ResultRecord};
@@ -88,11 +88,16 @@ pub fn run(
 ) -> Result<Evaluated> {
     let units = units(plan)?;
     let sweeps = sweeps(plan);
+    let test_sets: Vec<String> = plan
+        .datasets
+        .iter()
+        .map(|d| test_set_fingerprint(d.items()))
+        .collect();
     let stage = progress.stage("evaluate", units.len() as u64);
     let results: Vec<Result<UnitOutput>> = units
         .par_iter()
         .map(|unit| {
-            let out = evaluate_unit(plan, emb, &sweeps, unit);
+            let out = evaluate_unit(plan, emb, &sweeps, &test_sets[unit.dataset], unit);
             stage.inc(1);
             out
         })
@@ -147,6 +152,7 @@ fn evaluate_unit(
     plan: &RunPlan,
     emb: &Embeddings,
     sweeps: &[std::ops::Range<usize>],
+    test_set: &str,
     unit: &Unit,
 ) -> Result<UnitOutput> {
     let task = &plan.tasks[unit.task];
@@ -172,14 +178,22 @@ fn evaluate_unit(
     let (clean, was_cached, bad) = cached(plan, &clean_key, || task.evaluator.evaluate(&input))?;
     corrupt.extend(bad);
     let (mut n_cached, mut n_computed) = (usize::from(was_cached), usize::from(!was_cached));
-    let mut records = stamp(
-        plan,
-        unit,
-        &clean_store.key,
-        &layer.name,
-        &clean.measurements,
-        None,
-    );
+    let stamp = |emb_key: &str, measurements: &[Measurement], p: Option<usize>| {
+        stamp(
+            plan,
+            unit,
+            &Provenance {
+                embedding_key: emb_key,
+                layer: &layer.name,
+                test_set,
+                // Validation scores rank clean results only.
+                selection: p.is_none().then_some(&clean),
+            },
+            measurements,
+            p,
+        )
+    };
+    let mut records = stamp(&clean_store.key, &clean.measurements, None);
     for sweep in sweeps {
         let stores: Vec<_> = sweep
             .clone()
@@ -212,22 +226,12 @@ fn evaluate_unit(
         } = results;
         for (p, evaluation) in sweep.clone().zip(&per_variant) {
             records.extend(stamp(
-                plan,
-                unit,
                 &emb.perturbed[&(unit.dataset, unit.encoder, p)].key,
-                &layer.name,
                 &evaluation.measurements,
                 Some(p),
             ));
         }
-        let mut summary_records = stamp(
-            plan,
-            unit,
-            &clean_store.key,
-            &layer.name,
-            &summary,
-            Some(sweep.start),
-        );
+        let mut summary_records = stamp(&clean_store.key, &summary, Some(sweep.start));
         summary_records.iter_mut().for_each(|r| r.severity = None);
         records.extend(summary_records);
     }
@@ -241,12 +245,24 @@ fn evaluate_unit(
     })
 }
 
+/// Where a unit's measurements came from, for its records.
+pub struct Provenance<'a> {
+    /// Cache key of the embeddings evaluated.
+    pub embedding_key: &'a str,
+    /// Layer name.
+    pub layer: &'a str,
+    /// Fingerprint of the dataset's test items.
+    pub test_set: &'a str,
+    /// The clean evaluation whose validation scores rank the unit (clean
+    /// records only).
+    pub selection: Option<&'a Evaluation>,
+}
+
 /// Result records for `measurements` of `unit`, under perturbation `p`.
 pub fn stamp(
     plan: &RunPlan,
     unit: &Unit,
-    emb_key: &str,
-    layer: &str,
+    from: &Provenance<'_>,
     measurements: &[Measurement],
     p: Option<usize>,
 ) -> Vec<ResultRecord> {
@@ -257,31 +273,39 @@ pub fn stamp(
     measurements
         .iter()
         .cloned()
-        .map(|m| ResultRecord {
-            run_id: plan.run_id.clone(),
-            encoder: encoder.name().into(),
-            layer: layer.into(),
-            dataset: dataset.name().into(),
-            task: task.name.clone(),
-            evaluator: m.evaluator,
-            probe: m.probe,
-            perturbation: perturbation.map_or_else(|| "none".into(), |p| p.name.clone()),
-            severity: perturbation.map(|p| p.severity),
-            seed: plan.seed,
-            metric: m.metric,
-            higher_is_better: m.higher_is_better,
-            value: m.value,
-            ci_low: m.ci_low,
-            ci_high: m.ci_high,
-            n: m.n,
-            params: m.params,
-            probe_seed: m.probe_seed,
-            seed_sd: m.seed_sd,
-            undefined_resamples: m.undefined_resamples,
-            implementation: task.evaluator.implementation(),
-            embedding_key: emb_key.into(),
-            config_hash: plan.config_hash.clone(),
-            repbench_version: VERSION.into(),
+        .map(|m| {
+            let valid_score = from
+                .selection
+                .map(|e| e.selection_for(m.probe.as_deref()))
+                .filter(|v| v.is_finite());
+            ResultRecord {
+                run_id: plan.run_id.clone(),
+                encoder: encoder.name().into(),
+                layer: from.layer.into(),
+                dataset: dataset.name().into(),
+                task: task.name.clone(),
+                evaluator: m.evaluator,
+                probe: m.probe,
+                perturbation: perturbation.map_or_else(|| "none".into(), |p| p.name.clone()),
+                severity: perturbation.map(|p| p.severity),
+                seed: plan.seed,
+                metric: m.metric,
+                higher_is_better: m.higher_is_better,
+                value: m.value,
+                ci_low: m.ci_low,
+                ci_high: m.ci_high,
+                n: m.n,
+                params: m.params,
+                probe_seed: m.probe_seed,
+                seed_sd: m.seed_sd,
+                undefined_resamples: m.undefined_resamples,
+                implementation: task.evaluator.implementation(),
+                test_set: from.test_set.into(),
+                valid_score,
+                embedding_key: from.embedding_key.into(),
+                config_hash: plan.config_hash.clone(),
+                repbench_version: VERSION.into(),
+            }
         })
         .collect()
 }
