@@ -121,6 +121,10 @@ fn describe(value: &toml::Value) -> String {
 /// table, the parser points at the table header; find the key whose value
 /// is the one described, and return its offset and name.
 fn mistyped_key(text: &str, table_start: usize, msg: &str) -> Option<(usize, String)> {
+    // Outside tagged tables the span already points at the value.
+    if !text.get(table_start..)?.trim_start().starts_with('[') {
+        return None;
+    }
     let found = msg
         .strip_prefix("invalid type: ")?
         .split(", expected")
@@ -308,5 +312,10 @@ mod tests {
         assert_eq!(mistyped_key(text, 0, msg), Some((24, "n_fft".into())));
         let msg = "invalid type: integer `3`, expected a string";
         assert_eq!(mistyped_key(text, 0, msg), None);
+        // A span on a value (not a table) is left as the parser gave it.
+        assert_eq!(
+            mistyped_key(text, 31, "invalid type: string \"1024\", expected usize"),
+            None
+        );
     }
 }

@@ -87,7 +87,7 @@ pub enum Failure {
 /// Restores the default action of SIGPIPE, which Rust's runtime ignores:
 /// `repbench run … | head` then ends quietly when `head` stops reading,
 /// as command-line tools do, instead of panicking on the failed write.
-/// Every output file is written before anything is printed, so nothing
+/// `run` writes every output file before it prints to stdout, so nothing
 /// is lost.
 #[cfg(unix)]
 fn exit_quietly_on_closed_stdout() {

@@ -135,7 +135,8 @@ pub struct PairedEstimate {
 /// on each shared resample; the p-value is twice the smaller tail count of
 /// the resampled differences at zero, with the usual +1 correction so it is
 /// never exactly 0: `min(1, 2 (min(#Δ≤0, #Δ≥0) + 1) / (B + 1))`
-/// (Davison & Hinkley 1997, eq. 4.11).
+/// (Davison & Hinkley 1997, eq. 4.11), over the resamples on which the
+/// difference is defined; NaN when it is defined on none.
 pub fn paired(
     n: usize,
     resamples: &[Vec<usize>],
@@ -151,11 +152,14 @@ pub fn paired(
         .collect();
     let below = diffs.iter().filter(|d| **d <= 0.0).count();
     let above = diffs.iter().filter(|d| **d >= 0.0).count();
-    let p_value = 2.0 * (below.min(above) + 1) as f64 / (diffs.len() + 1) as f64;
-    PairedEstimate {
-        delta,
-        p_value: p_value.min(1.0),
-    }
+    // No defined difference on any resample: the test is undefined (NaN,
+    // which Holm's adjustment leaves out), not "no difference" (p = 1).
+    let p_value = if diffs.is_empty() {
+        f64::NAN
+    } else {
+        (2.0 * (below.min(above) + 1) as f64 / (diffs.len() + 1) as f64).min(1.0)
+    };
+    PairedEstimate { delta, p_value }
 }
 
 /// Holm's step-down adjustment of `p_values` (Holm 1979, "A simple
@@ -197,5 +201,7 @@ mod paired_tests {
         assert!(r.p_value < 0.01 && r.delta.low > 0.0, "{r:?}");
         let same = paired(n, &idx, |i| mean(&correct_a, i), |i| mean(&correct_a, i));
         assert_eq!(same.p_value, 1.0);
+        let undefined = paired(n, &idx, |_| f64::NAN, |i| mean(&correct_a, i));
+        assert!(undefined.p_value.is_nan());
     }
 }

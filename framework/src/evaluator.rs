@@ -36,17 +36,53 @@ pub struct Evaluation {
     pub selection_score: f64,
     /// Validation score per probe kind: with several probes each encoder's
     /// layer is chosen per probe, never by the first probe's score alone.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "crate::record::nan_as_null::deserialize_map"
+    )]
     pub probe_selection: BTreeMap<String, f64>,
 }
 
 impl Evaluation {
     /// The validation score that chooses a layer for comparisons of
-    /// `probe` (its own score when known, else the unit's).
+    /// `probe` (its own score when known, else the unit's). Undefined
+    /// scores (NaN, and −∞, which JSON stores as `null` too) rank lowest:
+    /// −∞, the same fresh and from the cache.
     pub fn selection_for(&self, probe: Option<&str>) -> f64 {
-        probe
+        let score = probe
             .and_then(|p| self.probe_selection.get(p).copied())
-            .unwrap_or(self.selection_score)
+            .unwrap_or(self.selection_score);
+        if score.is_nan() {
+            f64::NEG_INFINITY
+        } else {
+            score
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An undefined validation score is stored as `null` and must read
+    /// back (not make the cache entry unreadable) and rank lowest.
+    #[test]
+    fn undefined_selection_scores_survive_a_round_trip() {
+        let e = Evaluation {
+            measurements: Vec::new(),
+            predictions: serde_json::Value::Null,
+            selection_score: f64::NEG_INFINITY,
+            probe_selection: BTreeMap::from([
+                ("mlp".to_string(), f64::NEG_INFINITY),
+                ("ridge".to_string(), 0.5),
+            ]),
+        };
+        let text = serde_json::to_string(&e).unwrap();
+        let back: Evaluation = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.selection_for(Some("mlp")), f64::NEG_INFINITY);
+        assert_eq!(back.selection_for(None), f64::NEG_INFINITY);
+        assert_eq!(back.selection_for(Some("ridge")), 0.5);
     }
 }
 

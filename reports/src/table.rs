@@ -1,5 +1,6 @@
 //! Arranges result records into one table per task for the template.
 
+use repbench_framework::bootstrap::holm;
 use repbench_framework::record::{ComparisonRecord, ResultRecord};
 use serde::Serialize;
 
@@ -43,6 +44,11 @@ fn flags(recs: &[&&ResultRecord]) -> Vec<String> {
                 "{name} = {} is at the edge of its grid even after extending it: the best value may lie beyond",
                 first.params.get(name).map_or(String::from("?"), |v| format!("{v}"))
             ));
+        }
+        if key == "max_iter_reached" {
+            out.push(
+                "the probe stopped at max_iter before its tolerance (scikit-learn would warn ConvergenceWarning); raise max_iter".into(),
+            );
         }
         if key == "near_constant_features" {
             out.push(format!(
@@ -175,7 +181,8 @@ fn cell(r: &ResultRecord, best: f64) -> Cell {
         value_pct: pct(r.value),
         low_pct: pct(r.ci_low),
         width_pct: ((pct(r.ci_high) - pct(r.ci_low)) * 10.0).round() / 10.0,
-        best: r.value == best,
+        // Descriptive geometry statistics have no better direction.
+        best: r.value == best && r.evaluator != "geometry",
     }
 }
 
@@ -220,24 +227,39 @@ pub fn comparison_tables(records: &[ComparisonRecord]) -> Vec<ComparisonTable> {
     }
     tasks
         .into_iter()
-        .map(|task| ComparisonTable {
-            rows: records
-                .iter()
-                .filter(|r| r.task == task)
-                .map(|r| ComparisonRow {
-                    a: format!("{} ({})", r.encoder_a, r.layer_a),
-                    b: format!("{} ({})", r.encoder_b, r.layer_b),
-                    probe: r.comparison.probe.clone(),
-                    metric: r.comparison.metric.clone(),
-                    delta: format!("{:+.3}", r.comparison.delta),
-                    low: format!("{:+.3}", r.comparison.ci_low),
-                    high: format!("{:+.3}", r.comparison.ci_high),
-                    p: format_p(r.comparison.p_value),
-                    p_holm: format_p(r.p_holm),
-                    significant: r.p_holm < 0.05,
-                })
-                .collect(),
-            task,
+        .map(|task| {
+            let recs: Vec<&ComparisonRecord> = records.iter().filter(|r| r.task == task).collect();
+            // Files written before Holm's adjustment was recorded: adjust
+            // here, over the same family (the task's comparisons).
+            let adjusted: Vec<f64> = if recs.iter().all(|r| r.p_holm.is_nan()) {
+                holm(
+                    &recs
+                        .iter()
+                        .map(|r| r.comparison.p_value)
+                        .collect::<Vec<_>>(),
+                )
+            } else {
+                recs.iter().map(|r| r.p_holm).collect()
+            };
+            ComparisonTable {
+                rows: recs
+                    .iter()
+                    .zip(adjusted)
+                    .map(|(r, p_holm)| ComparisonRow {
+                        a: format!("{} ({})", r.encoder_a, r.layer_a),
+                        b: format!("{} ({})", r.encoder_b, r.layer_b),
+                        probe: r.comparison.probe.clone(),
+                        metric: r.comparison.metric.clone(),
+                        delta: format!("{:+.3}", r.comparison.delta),
+                        low: format!("{:+.3}", r.comparison.ci_low),
+                        high: format!("{:+.3}", r.comparison.ci_high),
+                        p: format_p(r.comparison.p_value),
+                        p_holm: format_p(p_holm),
+                        significant: p_holm < 0.05,
+                    })
+                    .collect(),
+                task,
+            }
         })
         .collect()
 }

@@ -4,9 +4,11 @@
 //! (effective rank) and α-ReQ (eigenspectrum decay), see
 //! [`crate::metrics::geometry`], each with a percentile-bootstrap interval
 //! over test items (seeded by task, so paired across encoders; at most
-//! [`MAX_RESAMPLES`] resamples). A resample repeats items, which can only
-//! lower the rank it sees, so the interval of RankMe sits at or below the
-//! point estimate for clouds with more dimensions than distinct items.
+//! [`MAX_RESAMPLES`] resamples). A resample repeats items, which biases
+//! both statistics (it cannot raise the algebraic rank, but it reweights
+//! the spectrum RankMe's entropy reads), so an interval need not contain
+//! its point estimate. Neither statistic is "higher is better" in
+//! general (α-ReQ argues for α near 1), so reports mark no best value.
 
 use crate::bootstrap::{interval, resample_indices, Estimate};
 use crate::metrics::geometry::{alpha_req, covariance_spectrum, rankme};

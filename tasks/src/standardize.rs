@@ -3,7 +3,9 @@
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
 /// A feature whose training standard deviation is at most this fraction of
-/// the features' root-mean-square standard deviation is treated as
+/// the features' typical scale — the root-mean-square standard deviation
+/// of all features but the largest 1 % (so a few "massive activation"
+/// dimensions of a transformer do not raise the bar) — is treated as
 /// constant on the training split.
 ///
 /// Dividing by such a scale (a pitch model's activation bins that never
@@ -27,17 +29,20 @@ pub struct Standardizer {
 
 impl Standardizer {
     /// Learns mean and population standard deviation per column. Columns
-    /// with σ ≤ [`NEAR_CONSTANT_RELATIVE_SCALE`] × the RMS σ of all
-    /// columns (or σ = 0) are mapped to 0.
+    /// with σ ≤ [`NEAR_CONSTANT_RELATIVE_SCALE`] × the typical scale (RMS
+    /// σ without the largest 1 %), or σ = 0, are mapped to 0.
     pub fn fit(x: ArrayView2<f64>) -> Self {
         let mean = x
             .mean_axis(Axis(0))
             .unwrap_or_else(|| Array1::zeros(x.ncols()));
         let std = x.std_axis(Axis(0), 0.0);
-        let rms = if std.is_empty() {
+        let mut sorted = std.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        sorted.truncate(sorted.len() - sorted.len() / 100);
+        let rms = if sorted.is_empty() {
             0.0
         } else {
-            (std.mapv(|s| s * s).sum() / std.len() as f64).sqrt()
+            (sorted.iter().map(|s| s * s).sum::<f64>() / sorted.len() as f64).sqrt()
         };
         let floor = NEAR_CONSTANT_RELATIVE_SCALE * rms;
         let inverse_scale = std.mapv(|s| if s > floor && s > 0.0 { 1.0 / s } else { 0.0 });
@@ -84,6 +89,22 @@ mod tests {
         assert_eq!(t, array![[0.5, 0.0]]);
         // A column at 1 % of the typical scale is kept and standardised.
         let train = array![[1.0, 0.0], [-1.0, 0.01], [1.0, 0.02], [-1.0, 0.0]];
+        assert_eq!(Standardizer::fit(train.view()).near_constant(), 0);
+    }
+
+    /// One "massive activation" dimension at 1000× the others' scale (of
+    /// 200) must not push features at 2 % of the typical scale under the
+    /// bar, as an RMS over all dimensions would (≈ 71× typical).
+    #[test]
+    fn one_huge_dimension_does_not_raise_the_bar() {
+        let train = ndarray::Array2::from_shape_fn((4, 200), |(i, j)| {
+            let sign = if i % 2 == 0 { 1.0 } else { -1.0 };
+            match j {
+                0 => 1000.0 * sign,
+                1 => 0.02 * sign,
+                _ => sign,
+            }
+        });
         assert_eq!(Standardizer::fit(train.view()).near_constant(), 0);
     }
 }

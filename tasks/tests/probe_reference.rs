@@ -134,6 +134,7 @@ fn holm_adjustment_matches_statsmodels() {
     };
     let (p, expected) = (as_f64(&r["holm"]["p"]), as_f64(&r["holm"]["adjusted"]));
     let ours = repbench_tasks::bootstrap::holm(&p);
+    assert_eq!(ours.len(), expected.len());
     for (o, e) in ours.iter().zip(&expected) {
         assert!(
             (o.is_nan() && e.is_nan()) || (o - e).abs() < 1e-12,

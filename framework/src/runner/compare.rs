@@ -17,6 +17,8 @@ use std::collections::BTreeSet;
 fn best_layers<'a>(units: &[&'a CleanResult], probe: Option<&str>) -> Vec<&'a CleanResult> {
     let mut best: Vec<&CleanResult> = Vec::new();
     for &r in units {
+        // selection_for maps undefined scores to −∞, so a later finite
+        // score always replaces an undefined one.
         let score = r.evaluation.selection_for(probe);
         match best.iter_mut().find(|b| b.unit.encoder == r.unit.encoder) {
             Some(slot) if score > slot.evaluation.selection_for(probe) => *slot = r,

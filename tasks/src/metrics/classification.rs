@@ -26,10 +26,13 @@ fn counts(y_true: &[usize], y_pred: &[usize], class: usize) -> (f64, f64, f64) {
     c
 }
 
-/// The sorted distinct classes of `y`: the averaging set that makes
-/// `balanced_accuracy` and `f1_macro` equal scikit-learn's defaults on the
-/// full test set (classes of `y_true`), fixed once and reused on every
-/// bootstrap resample.
+/// The sorted distinct classes of `y`: applied to the whole test split's
+/// truth, the averaging set of `balanced_accuracy` and `f1_macro`, fixed
+/// once and reused on every bootstrap resample and for every encoder. For
+/// balanced accuracy it is scikit-learn's default; for macro-F1 it is
+/// `labels=` those classes (scikit-learn's default would add the classes
+/// an encoder predicts, so two encoders could average over different
+/// sets).
 pub fn classes_of(y: &[usize]) -> Vec<usize> {
     let mut c = y.to_vec();
     c.sort_unstable();

@@ -33,8 +33,8 @@ fn d_tol() -> f64 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogisticParams {
-    /// L2 strengths tried (scikit-learn's `1/C`), strongest first; ties on
-    /// validation keep the stronger one. When the best is the strongest or
+    /// L2 strengths tried (scikit-learn's `1/C`); ties on validation keep
+    /// the one listed first, so list the strongest first. When the best is the strongest or
     /// weakest value and beats its neighbour, the grid is extended by up to
     /// two more steps of the same ratio. Default `[100, 10, 1, 0.1, 0.01]`.
     #[serde(default = "d_alphas")]
@@ -249,11 +249,20 @@ impl Predictor for PerTag {
 }
 
 /// Fits one α; reports `iterations` (the most any of its models ran,
-/// scikit-learn's `n_iter_`).
+/// scikit-learn's `n_iter_`) and `max_iter_reached = 1` when a model
+/// stopped at `max_iter` with its gradient still above `tol` (where
+/// scikit-learn warns `ConvergenceWarning`).
 fn fit_one(params: &LogisticParams, alpha: f64, data: &FitData<'_>) -> Result<Candidate, String> {
     let reported = |outcomes: &[Outcome]| {
         let most = outcomes.iter().map(|o| o.iterations).max().unwrap_or(0);
-        BTreeMap::from([("iterations".to_string(), most as f64)])
+        let mut out = BTreeMap::from([("iterations".to_string(), most as f64)]);
+        if outcomes
+            .iter()
+            .any(|o| o.iterations as u64 >= params.max_iter && o.gradient_norm > params.tol)
+        {
+            out.insert("max_iter_reached".to_string(), 1.0);
+        }
+        out
     };
     match data.t_train {
         Targets::Classes { y, names } if names.len() == 2 => {

@@ -79,8 +79,9 @@ pub const GRID_EXTENSION_STEPS: usize = 2;
 /// value and strictly beats the next value inwards, the optimum may lie
 /// beyond the grid, so up to [`GRID_EXTENSION_STEPS`] more values are
 /// tried outwards with the ratio of the two outermost values, while each
-/// improves on the last. If the last one tried still wins, the choice is
-/// flagged with `<name>_at_grid_edge = 1` in the parameters. `fit` returns
+/// improves on the last (one that fails to fit ends the extension). If the
+/// last one tried still wins, the choice is flagged with
+/// `<name>_at_grid_edge = 1` in the parameters. `fit` returns
 /// the model and any parameters it reports (e.g. iterations run).
 pub fn select_on_scale_grid(
     data: &FitData<'_>,
@@ -128,7 +129,9 @@ pub fn select_on_scale_grid(
         let mut still_improving = true;
         for _ in 0..GRID_EXTENSION_STEPS {
             value *= ratio;
-            if !consider(value, &mut best, &mut tried)? {
+            // A value the user never listed that fails to fit (a singular
+            // system) ends the extension; it does not fail the task.
+            if !consider(value, &mut best, &mut tried).unwrap_or(false) {
                 still_improving = false;
                 break;
             }
