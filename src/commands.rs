@@ -3,10 +3,10 @@
 use crate::config::{self, LoadedConfig};
 use crate::plan::DataNotes;
 use crate::progress::Bars;
-use crate::{plan, Failure};
+use crate::{plan, summary, Failure};
 use repbench_framework::cache::Cache;
 use repbench_framework::progress::{Progress, Silent};
-use repbench_framework::record::{write_jsonl, ComparisonRecord, ResultRecord};
+use repbench_framework::record::write_jsonl;
 use repbench_framework::runner::{execute, RunPlan};
 use repbench_framework::{fsutil, VERSION};
 use repbench_reports::{layout, write_report};
@@ -86,20 +86,23 @@ pub fn run(config_path: &Path, out_dir: Option<&Path>, quiet: bool) -> Result<()
     fsutil::write_atomic(&out.join(layout::RUN), run_text.as_bytes()).map_err(io)?;
     let page = write_report(&out).map_err(io)?;
 
-    print_summary(&outcome.records);
-    print_comparisons(&outcome.comparisons);
     let s = &outcome.stats;
     for why in &s.corrupt_entries {
         eprintln!("warning: recomputed a corrupt cache entry: {why}");
     }
-    println!(
-        "\nembeddings: {} computed, {} from cache · evaluations: {} computed, {} from cache · {:.2} s",
-        s.shards_computed,
-        s.shards_cached,
-        s.evaluations_computed,
-        s.evaluations_cached,
-        started.elapsed().as_secs_f64()
-    );
+    if !quiet {
+        for line in summary::lines(&outcome.records, &outcome.comparisons) {
+            println!("{line}");
+        }
+        println!(
+            "\nembeddings: {} computed, {} from cache · evaluations: {} computed, {} from cache · {:.2} s",
+            s.shards_computed,
+            s.shards_cached,
+            s.evaluations_computed,
+            s.evaluations_cached,
+            started.elapsed().as_secs_f64()
+        );
+    }
     println!("results: {}", out.join(layout::RESULTS).display());
     println!("report:  {}", page.display());
     Ok(())
@@ -130,62 +133,6 @@ fn splits_csv(plan: &RunPlan) -> String {
         }
     }
     out
-}
-
-/// One line per summary value (per-seed rows stay in `results.jsonl`).
-fn print_summary(records: &[ResultRecord]) {
-    println!(
-        "{:<16} {:<12} {:<10} {:<9} {:<18} {:>7}  95% CI",
-        "task", "encoder", "layer", "probe", "metric", "value"
-    );
-    for r in records.iter().filter(|r| r.probe_seed.is_none()) {
-        let sd = r
-            .seed_sd
-            .map(|sd| format!("  ± {sd:.3} over seeds"))
-            .unwrap_or_default();
-        println!(
-            "{:<16} {:<12} {:<10} {:<9} {:<18} {:>7.3}  [{:.3}, {:.3}]{sd}",
-            r.task,
-            r.encoder,
-            r.layer,
-            r.probe.as_deref().unwrap_or("-"),
-            r.metric,
-            r.value,
-            r.ci_low,
-            r.ci_high
-        );
-    }
-}
-
-/// Paired comparisons whose difference is significant at 5% after Holm's
-/// correction over each task's comparisons.
-fn print_comparisons(comparisons: &[ComparisonRecord]) {
-    let significant: Vec<&ComparisonRecord> =
-        comparisons.iter().filter(|c| c.p_holm < 0.05).collect();
-    if comparisons.is_empty() {
-        return;
-    }
-    println!(
-        "\npaired comparisons: {} of {} differences significant at 5% after Holm correction per task (comparisons.jsonl)",
-        significant.len(),
-        comparisons.len()
-    );
-    for c in significant {
-        let k = &c.comparison;
-        println!(
-            "  {:<16} {} − {} ({}, {}): {:+.3} [{:+.3}, {:+.3}], p = {:.3}, Holm p = {:.3}",
-            c.task,
-            c.encoder_a,
-            c.encoder_b,
-            k.probe,
-            k.metric,
-            k.delta,
-            k.ci_low,
-            k.ci_high,
-            k.p_value,
-            c.p_holm
-        );
-    }
 }
 
 /// `repbench report DIR`.

@@ -5,6 +5,7 @@ mod commands;
 mod config;
 mod plan;
 mod progress;
+mod summary;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -16,7 +17,7 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// No progress bars.
+    /// No progress bars; `run` prints only the paths of its outputs.
     #[arg(long, short, global = true)]
     quiet: bool,
 }

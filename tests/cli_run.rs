@@ -8,13 +8,12 @@ fn quickstart_runs_reruns_from_cache_and_gives_identical_results() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("qs");
     let out_s = out.display().to_string();
-    let first = repbench(&["run", "configs/quickstart.toml", "--out", &out_s, "--quiet"]);
+    let first = repbench(&["run", "configs/quickstart.toml", "--out", &out_s]);
     assert_ok(&first);
     let stdout = text(&first).0;
-    assert!(
-        stdout.contains("pitch_class") && stdout.contains("report:"),
-        "{stdout}"
-    );
+    // One summary line per task and encoder (2 × 2), not one per value.
+    assert_eq!(stdout.matches("pitch_class ").count(), 2, "{stdout}");
+    assert!(stdout.contains("report:"), "{stdout}");
     let rows = results(&out);
     // 2 tasks × 2 encoders × 3 metrics, each on all 72 test items.
     assert_eq!(rows.len(), 12);
@@ -175,6 +174,11 @@ fn fresh_runs_with_one_or_many_threads_give_byte_identical_results() {
             .output()
             .unwrap();
         assert_ok(&status);
+        let printed = String::from_utf8_lossy(&status.stdout);
+        assert!(
+            printed.lines().count() == 2 && printed.starts_with("results: "),
+            "--quiet prints only the output paths: {printed}"
+        );
         assert_eq!(
             stats(&out)["shards_computed"],
             2,
