@@ -1,15 +1,11 @@
 //! The terminal summary of a run: one line per task and encoder (the
-//! primary metric of the layer and probe chosen on validation), one line
+//! primary metric of the layer and probe chosen on validation, as the
+//! report's "who wins" table), one line
 //! per task and perturbation sweep (nAUC per encoder), and the significant
 //! comparisons. Every value is in `results.jsonl` and the report; this is
 //! the answer at a glance.
 
 use repbench_framework::record::{ComparisonRecord, ResultRecord};
-use repbench_framework::runner::DRIFT_TASK;
-
-fn clean(r: &&ResultRecord) -> bool {
-    r.perturbation == "none" && r.probe_seed.is_none() && r.task != DRIFT_TASK
-}
 
 /// Distinct values of `key` in first-seen order.
 fn ordered(records: &[&ResultRecord], key: impl Fn(&ResultRecord) -> &str) -> Vec<String> {
@@ -22,67 +18,35 @@ fn ordered(records: &[&ResultRecord], key: impl Fn(&ResultRecord) -> &str) -> Ve
     out
 }
 
-/// The record each encoder is represented by on a task's primary metric:
-/// the best validation score among its layers and probes (the first row
-/// where none has one, e.g. descriptive tasks, which then list every layer).
-fn chosen<'a>(rows: &[&'a ResultRecord]) -> Vec<&'a ResultRecord> {
-    if rows.iter().all(|r| r.valid_score.is_none()) {
-        return rows.to_vec();
-    }
-    let mut best: Vec<&ResultRecord> = Vec::new();
-    for &r in rows {
-        let score = r.valid_score.unwrap_or(f64::NEG_INFINITY);
-        match best.iter_mut().find(|b| b.encoder == r.encoder) {
-            Some(slot) if score > slot.valid_score.unwrap_or(f64::NEG_INFINITY) => *slot = r,
-            Some(_) => {}
-            None => best.push(r),
-        }
-    }
-    best
-}
-
 fn interval(r: &ResultRecord) -> String {
     format!("{:.3} [{:.3}, {:.3}]", r.value, r.ci_low, r.ci_high)
 }
 
 /// The summary lines.
 pub fn lines(records: &[ResultRecord], comparisons: &[ComparisonRecord]) -> Vec<String> {
-    let clean_rows: Vec<&ResultRecord> = records.iter().filter(clean).collect();
     let mut out = vec![format!(
         "{:<16} {:<12} {:<10} {:<9} {:<20} {:>7}  95% CI",
         "task", "encoder", "layer", "probe", "metric", "value"
     )];
-    let mut representatives: Vec<&ResultRecord> = Vec::new();
-    for task in ordered(&clean_rows, |r| &r.task) {
-        let of_task: Vec<&ResultRecord> = clean_rows
-            .iter()
-            .copied()
-            .filter(|r| r.task == *task)
-            .collect();
-        let metric = of_task[0].metric.as_str();
-        let rows: Vec<&ResultRecord> = of_task
-            .iter()
-            .copied()
-            .filter(|r| r.metric == metric)
-            .collect();
-        for r in chosen(&rows) {
-            let sd = r
-                .seed_sd
-                .map(|sd| format!("  ± {sd:.3} over seeds"))
-                .unwrap_or_default();
-            out.push(format!(
-                "{:<16} {:<12} {:<10} {:<9} {:<20} {:>7.3}  [{:.3}, {:.3}]{sd}",
-                r.task,
-                r.encoder,
-                r.layer,
-                r.probe.as_deref().unwrap_or("-"),
-                r.metric,
-                r.value,
-                r.ci_low,
-                r.ci_high
-            ));
-            representatives.push(r);
-        }
+    // The report's rule: each encoder's primary metric for the layer and
+    // probe it scores best with on validation.
+    let representatives = repbench_reports::representatives(records);
+    for r in &representatives {
+        let sd = r
+            .seed_sd
+            .map(|sd| format!("  ± {sd:.3} over seeds"))
+            .unwrap_or_default();
+        out.push(format!(
+            "{:<16} {:<12} {:<10} {:<9} {:<20} {:>7.3}  [{:.3}, {:.3}]{sd}",
+            r.task,
+            r.encoder,
+            r.layer,
+            r.probe.as_deref().unwrap_or("-"),
+            r.metric,
+            r.value,
+            r.ci_low,
+            r.ci_high
+        ));
     }
     out.push(
         "(each encoder's layer and probe with the best validation score, primary metric; every value: results.jsonl and the report)".into(),

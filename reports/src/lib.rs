@@ -7,12 +7,14 @@
 //! println!("{}", page.display());
 //! ```
 
+mod answer;
 mod chart;
 mod layers;
 mod leaderboard;
 mod robustness;
 mod table;
 
+pub use answer::representatives;
 use minijinja::{context, Environment};
 use repbench_framework::record::{read_jsonl, ComparisonRecord, ResultRecord};
 use repbench_framework::{fsutil, Error, Result, VERSION};
@@ -50,6 +52,7 @@ pub fn render_html(
     env.add_template("report.html", TEMPLATE)
         .map_err(|e| Error::Other(format!("report template: {e}")))?;
     let tasks = table::task_tables(records);
+    let answer = answer::answer(records, comparisons);
     let comparisons = table::comparison_tables(comparisons);
     let axis: std::collections::HashMap<String, String> = run
         .get("perturbations")
@@ -108,6 +111,7 @@ pub fn render_html(
                 config_hash => first.map(|r| r.config_hash.as_str()).unwrap_or("-"),
                 version => VERSION,
                 n_records => records.len(),
+                answer,
                 tasks,
                 comparisons,
                 robustness,

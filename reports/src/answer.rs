@@ -1,0 +1,273 @@
+//! The report's first screen: for each task, every encoder's primary
+//! metric (the layer and probe it scores best with on *validation*), the
+//! best value marked together with every encoder not significantly worse
+//! than it (Holm-adjusted paired tests), and one sentence saying who
+//! leads, by how much, and whether that is real.
+
+use repbench_framework::record::{ComparisonRecord, ResultRecord};
+use serde::Serialize;
+
+/// Evaluators whose values score an encoder against a target, so a best
+/// value means something (descriptive statistics are not ranked).
+const SCORED: [&str; 2] = ["probe", "retrieval"];
+
+/// Each (task, encoder)'s representative record, task by task in
+/// first-seen order: the task's primary metric (its first) for the layer
+/// and probe with the best validation score; where no record of the task
+/// has one (descriptive tasks), every layer's record. Drift and robustness
+/// records are left out.
+pub fn representatives(records: &[ResultRecord]) -> Vec<&ResultRecord> {
+    let clean: Vec<&ResultRecord> = records
+        .iter()
+        .filter(|r| r.perturbation == "none" && r.probe_seed.is_none() && r.evaluator != "drift")
+        .collect();
+    let mut tasks: Vec<&str> = Vec::new();
+    for r in &clean {
+        if !tasks.contains(&r.task.as_str()) {
+            tasks.push(&r.task);
+        }
+    }
+    let mut out = Vec::new();
+    for task in tasks {
+        let of_task: Vec<&ResultRecord> =
+            clean.iter().copied().filter(|r| r.task == task).collect();
+        let metric = &of_task[0].metric;
+        let rows: Vec<&ResultRecord> = of_task
+            .into_iter()
+            .filter(|r| &r.metric == metric)
+            .collect();
+        if rows.iter().all(|r| r.valid_score.is_none()) {
+            out.extend(rows);
+            continue;
+        }
+        let mut best: Vec<&ResultRecord> = Vec::new();
+        for r in rows {
+            let score = r.valid_score.unwrap_or(f64::NEG_INFINITY);
+            match best.iter_mut().find(|b| b.encoder == r.encoder) {
+                Some(slot) if score > slot.valid_score.unwrap_or(f64::NEG_INFINITY) => *slot = r,
+                Some(_) => {}
+                None => best.push(r),
+            }
+        }
+        out.extend(best);
+    }
+    out
+}
+
+/// One encoder's cell in the answer table.
+#[derive(Serialize)]
+pub struct Cell {
+    value: String,
+    low: String,
+    high: String,
+    layer: String,
+    probe: String,
+    /// The best value, or not significantly worse than it.
+    top: bool,
+}
+
+/// One task's row.
+#[derive(Serialize)]
+pub struct TaskAnswer {
+    task: String,
+    metric: String,
+    higher_is_better: bool,
+    cells: Vec<Option<Cell>>,
+    sentence: String,
+}
+
+/// The answer table: encoders as columns, tasks as rows.
+#[derive(Serialize)]
+pub struct Answer {
+    encoders: Vec<String>,
+    tasks: Vec<TaskAnswer>,
+}
+
+/// The comparison of `a` and `b` on `r`'s task, metric and probe,
+/// oriented as `a − b`: (Δ, low, high, Holm p).
+fn paired(
+    comparisons: &[ComparisonRecord],
+    a: &ResultRecord,
+    b: &ResultRecord,
+) -> Option<(f64, f64, f64, f64)> {
+    let probe = a.probe.as_deref().unwrap_or("");
+    comparisons.iter().find_map(|c| {
+        let k = &c.comparison;
+        if c.task != a.task || k.metric != a.metric || k.probe != probe {
+            return None;
+        }
+        if c.encoder_a == a.encoder && c.encoder_b == b.encoder {
+            Some((k.delta, k.ci_low, k.ci_high, c.p_holm))
+        } else if c.encoder_a == b.encoder && c.encoder_b == a.encoder {
+            Some((-k.delta, -k.ci_high, -k.ci_low, c.p_holm))
+        } else {
+            None
+        }
+    })
+}
+
+/// Builds the answer from the run's records and comparisons.
+pub fn answer(records: &[ResultRecord], comparisons: &[ComparisonRecord]) -> Answer {
+    let reps: Vec<&ResultRecord> = representatives(records)
+        .into_iter()
+        .filter(|r| SCORED.contains(&r.evaluator.as_str()))
+        .collect();
+    let mut encoders: Vec<String> = Vec::new();
+    let mut tasks: Vec<String> = Vec::new();
+    for r in &reps {
+        if !encoders.contains(&r.encoder) {
+            encoders.push(r.encoder.clone());
+        }
+        if !tasks.contains(&r.task) {
+            tasks.push(r.task.clone());
+        }
+    }
+    let tasks = tasks
+        .into_iter()
+        .map(|task| {
+            let rows: Vec<&ResultRecord> =
+                reps.iter().copied().filter(|r| r.task == task).collect();
+            let higher = rows[0].higher_is_better;
+            let better = |x: f64, y: f64| if higher { x > y } else { x < y };
+            let mut ranked: Vec<&ResultRecord> =
+                rows.iter().copied().filter(|r| !r.value.is_nan()).collect();
+            ranked.sort_by(|a, b| {
+                if higher {
+                    b.value.total_cmp(&a.value)
+                } else {
+                    a.value.total_cmp(&b.value)
+                }
+            });
+            let best = ranked.first().copied();
+            let top = |r: &ResultRecord| match best {
+                Some(b) if std::ptr::eq(b, r) || !better(b.value, r.value) => true,
+                Some(b) => {
+                    paired(comparisons, b, r).is_some_and(|(_, _, _, p)| p.is_nan() || p >= 0.05)
+                }
+                None => false,
+            };
+            let cells = encoders
+                .iter()
+                .map(|e| {
+                    rows.iter().find(|r| &r.encoder == e).map(|r| Cell {
+                        value: format!("{:.3}", r.value),
+                        low: format!("{:.3}", r.ci_low),
+                        high: format!("{:.3}", r.ci_high),
+                        layer: r.layer.clone(),
+                        probe: r.probe.clone().unwrap_or_default(),
+                        top: top(r),
+                    })
+                })
+                .collect();
+            TaskAnswer {
+                sentence: sentence(&task, &ranked, comparisons),
+                metric: rows[0].metric.clone(),
+                higher_is_better: higher,
+                cells,
+                task,
+            }
+        })
+        .collect();
+    Answer { encoders, tasks }
+}
+
+/// "logmel leads mfcc on pitch_class by 0.056 [0.000, 0.125] (accuracy,
+/// logistic), not significant after Holm correction (p = 0.134)."
+fn sentence(task: &str, ranked: &[&ResultRecord], comparisons: &[ComparisonRecord]) -> String {
+    match ranked {
+        [] => format!("No encoder has a defined value on {task}."),
+        [only] => format!(
+            "{} scores {:.3} [{:.3}, {:.3}] on {task} ({}); nothing to compare it with.",
+            only.encoder, only.value, only.ci_low, only.ci_high, only.metric
+        ),
+        [first, second, ..] if first.value == second.value => format!(
+            "{} and {} tie on {task} at {:.3} ({}).",
+            first.encoder, second.encoder, first.value, first.metric
+        ),
+        [first, second, ..] => {
+            let how =
+                match paired(comparisons, first, second) {
+                    Some((d, lo, hi, p)) => format!(
+                    "by {d:.3} [{lo:.3}, {hi:.3}] ({}, {}), {} after Holm correction (p = {p:.3})",
+                    first.metric,
+                    first.probe.as_deref().unwrap_or("-"),
+                    if p < 0.05 { "significant" } else { "not significant" }
+                ),
+                    None => format!(
+                    "by {:.3} ({}); no paired test was run (bootstrap = 0 or a different probe)",
+                    (first.value - second.value).abs(),
+                    first.metric
+                ),
+                };
+            format!(
+                "{} leads {} on {task} {how}.",
+                first.encoder, second.encoder
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use repbench_framework::record::Comparison;
+
+    fn rec(encoder: &str, layer: &str, value: f64, valid: f64) -> ResultRecord {
+        ResultRecord {
+            layer: layer.into(),
+            valid_score: Some(valid),
+            ..crate::tests::record(encoder, value)
+        }
+    }
+
+    fn comparison(a: &str, b: &str, delta: f64, p_holm: f64) -> ComparisonRecord {
+        ComparisonRecord {
+            run_id: "r".into(),
+            dataset: "d".into(),
+            task: "pitch".into(),
+            encoder_a: a.into(),
+            layer_a: "l".into(),
+            encoder_b: b.into(),
+            layer_b: "l".into(),
+            comparison: Comparison {
+                probe: "logistic".into(),
+                metric: "accuracy".into(),
+                delta,
+                ci_low: delta - 0.05,
+                ci_high: delta + 0.05,
+                p_value: p_holm / 2.0,
+                n: 10,
+            },
+            p_holm,
+        }
+    }
+
+    /// Three encoders: "deep" wins with its validation-chosen layer; "mid"
+    /// is not significantly worse (marked too); "weak" is.
+    #[test]
+    fn the_best_and_everything_not_significantly_worse_are_marked() {
+        let records = vec![
+            rec("deep", "3", 0.90, 0.8),
+            rec("deep", "7", 0.95, 0.6),
+            rec("mid", "0", 0.85, 0.7),
+            rec("weak", "0", 0.60, 0.5),
+        ];
+        let comparisons = vec![
+            comparison("deep", "mid", 0.05, 0.20),
+            comparison("weak", "deep", -0.30, 0.003),
+        ];
+        let a = answer(&records, &comparisons);
+        assert_eq!(a.encoders, ["deep", "mid", "weak"]);
+        let t = &a.tasks[0];
+        let cell = |i: usize| t.cells[i].as_ref().unwrap();
+        assert_eq!(
+            (cell(0).layer.as_str(), cell(0).value.as_str()),
+            ("3", "0.900")
+        );
+        assert_eq!((cell(0).top, cell(1).top, cell(2).top), (true, true, false));
+        assert_eq!(
+            t.sentence,
+            "deep leads mid on pitch by 0.050 [0.000, 0.100] (accuracy, logistic), not significant after Holm correction (p = 0.200)."
+        );
+    }
+}
