@@ -195,14 +195,19 @@ fn corrupt_and_missing_audio_fail_naming_the_file_and_keep_the_cache() {
     let cached_before: Vec<_> = walk(&dir.join("out/cache/emb"));
     assert!(!cached_before.is_empty());
 
-    // A corrupt file: the run fails (exit 1) naming it.
+    // A file that is not decodable audio is found when the dataset opens,
+    // before any extraction: a bad input (exit 2) naming the file and its
+    // row and saying how to leave it out.
     std::fs::write(dir.join("broken.wav"), b"RIFF\x10\0\0\0WAVEjunkjunkjunk").unwrap();
     write(dir, "clips.csv", &format!("{csv}bad,broken.wav,test,low\n"));
     let out = repbench(&["run", &cfg, "--quiet"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let err = text(&out).1;
     assert!(
-        err.contains("broken.wav") && err.contains("\"bad\""),
+        err.contains("broken.wav")
+            && err.contains("row 32")
+            && err.contains("not decodable")
+            && err.contains("on_error = \"skip\""),
         "{err}"
     );
 
@@ -292,10 +297,15 @@ fn skipped_items_are_listed_in_run_json_and_the_report_never_dropped_silently() 
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let csv = corpus(dir, 30);
+    // A missing file, a text file named .wav and a header-only WAV.
+    std::fs::write(dir.join("text.wav"), b"not audio at all").unwrap();
+    std::fs::write(dir.join("header.wav"), wav_pcm16(&[Vec::new()], 8000)).unwrap();
     write(
         dir,
         "clips.csv",
-        &format!("{csv}gone,nowhere.wav,test,low\n"),
+        &format!(
+            "{csv}gone,nowhere.wav,test,low\ntext,text.wav,test,low\nheader,header.wav,train,low\n"
+        ),
     );
     let cfg = manifest_config(dir).replace(
         "path = \"clips.csv\"",
@@ -305,15 +315,21 @@ fn skipped_items_are_listed_in_run_json_and_the_report_never_dropped_silently() 
     let out = repbench(&["run", &cfg, "--quiet"]);
     assert_ok(&out);
     assert!(
-        text(&out).1.contains("1 item(s) left out"),
+        text(&out).1.contains("3 item(s) left out"),
         "{}",
         text(&out).1
     );
     let run: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("out/run.json")).unwrap()).unwrap();
     let skipped = run["skipped_items"].as_array().unwrap();
-    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped.len(), 3);
     assert_eq!(skipped[0]["id"], "gone");
+    for s in &skipped[1..] {
+        assert!(
+            s["reason"].as_str().unwrap().contains("not decodable"),
+            "{s}"
+        );
+    }
     assert!(skipped[0]["path"].as_str().unwrap().contains("nowhere.wav"));
     let html = std::fs::read_to_string(dir.join("out/report/index.html")).unwrap();
     assert!(html.contains("Data notes") && html.contains("nowhere.wav"));

@@ -86,7 +86,11 @@ pub struct FileDataset {
     warnings: Vec<String>,
 }
 
-/// blake3 of a file's bytes, streamed so large files are not held in memory.
+/// blake3 of a file's bytes, streamed so large files are not held in
+/// memory, after checking that it decodes to at least one sample (header
+/// and first packet only), so a text file named `.wav` or a header-only
+/// WAV is found when the dataset opens — skipped under `on_error = "skip"`
+/// — instead of ending the run halfway through extraction.
 fn hash_file(path: &Path) -> std::result::Result<String, String> {
     let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
     if meta.is_dir() {
@@ -95,6 +99,12 @@ fn hash_file(path: &Path) -> std::result::Result<String, String> {
     if meta.len() == 0 {
         return Err("file is empty (0 bytes)".into());
     }
+    repbench_framework::audio::check_decodable(path).map_err(|e| match e {
+        repbench_framework::Error::Decode { reason, .. } => {
+            format!("not decodable audio: {reason}")
+        }
+        other => other.to_string(),
+    })?;
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let mut hasher = blake3::Hasher::new();
     hasher.update_reader(file).map_err(|e| e.to_string())?;
@@ -269,8 +279,12 @@ mod tests {
             entry(d, "c", Some(Split::Test), "rock", true),
             entry(d, "gone", Some(Split::Test), "rock", false),
             entry(d, "empty", Some(Split::Train), "rock", false),
+            entry(d, "text", Some(Split::Train), "rock", false),
+            entry(d, "header", Some(Split::Train), "rock", false),
         ];
         std::fs::write(d.join("empty.wav"), b"").unwrap();
+        std::fs::write(d.join("text.wav"), b"this is a text file, not audio").unwrap();
+        std::fs::write(d.join("header.wav"), wav_pcm16(&[Vec::new()], 8000)).unwrap();
         let ds = FileDataset::build("x", entries.clone(), opts(OnError::Skip)).unwrap();
         assert_eq!(ds.items().len(), 3);
         let skipped: Vec<(&str, &str)> = ds
@@ -278,9 +292,13 @@ mod tests {
             .iter()
             .map(|s| (s.id.as_str(), s.reason.as_str()))
             .collect();
-        assert_eq!(skipped.len(), 2);
+        assert_eq!(skipped.len(), 4);
         assert_eq!(skipped[0].0, "gone");
         assert!(skipped[1].1.contains("empty"), "{skipped:?}");
+        // Undecodable files are found when the dataset opens, not halfway
+        // through extraction.
+        assert!(skipped[2].1.contains("not decodable"), "{skipped:?}");
+        assert!(skipped[3].1.contains("not decodable"), "{skipped:?}");
         let audio = ds.load(&ds.items()[0], 8000).unwrap();
         assert_eq!(audio.len(), 100);
         // The cache keys on file content: the key is the bytes' blake3.
@@ -295,6 +313,21 @@ mod tests {
             .to_string();
         assert!(
             err.contains("row gone") && err.contains("gone.wav") && err.contains("on_error"),
+            "{err}"
+        );
+
+        let text_only: Vec<Entry> = entries
+            .iter()
+            .filter(|e| ["a", "b", "c", "text"].contains(&e.id.as_str()))
+            .cloned()
+            .collect();
+        let err = FileDataset::build("x", text_only, opts(OnError::Fail))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("row text")
+                && err.contains("not decodable")
+                && err.contains("on_error = \"skip\""),
             "{err}"
         );
 

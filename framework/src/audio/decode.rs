@@ -17,6 +17,19 @@ use symphonia::core::probe::Hint;
 /// is truncated before any sample, or holds no samples is an
 /// [`Error::Decode`]. Both name the path.
 pub fn decode_file(path: &Path) -> Result<Audio> {
+    decode(path, false)
+}
+
+/// Checks that `path` is audio with at least one decodable sample, reading
+/// only its header and first good packet (cheap enough to run on every
+/// file of a corpus when a dataset is opened). Errors as [`decode_file`].
+pub fn check_decodable(path: &Path) -> Result<()> {
+    decode(path, true).map(|_| ())
+}
+
+/// [`decode_file`], or with `first_only` only up to the first packet that
+/// yields samples.
+fn decode(path: &Path, first_only: bool) -> Result<Audio> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let bad = |reason: String| Error::Decode {
         path: path.to_path_buf(),
@@ -92,6 +105,9 @@ pub fn decode_file(path: &Path) -> Result<Audio> {
             let scale = 1.0 / channels as f32;
             mono[start..].iter_mut().for_each(|m| *m *= scale);
         }
+        if first_only && !mono.is_empty() {
+            break;
+        }
     }
     let sample_rate = sample_rate.ok_or_else(|| bad("unknown sample rate".into()))?;
     if mono.is_empty() {
@@ -133,5 +149,20 @@ mod tests {
             err.contains("corrupt.wav") && err.contains("decode"),
             "{err}"
         );
+        assert!(check_decodable(&corrupt).is_err());
+    }
+
+    /// A header-only WAV (0 samples) and a text file fail the cheap check;
+    /// a real file passes it.
+    #[test]
+    fn the_cheap_check_finds_files_without_samples() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.wav");
+        std::fs::write(&empty, super::super::wav_pcm16(&[Vec::new()], 8000)).unwrap();
+        let err = check_decodable(&empty).unwrap_err().to_string();
+        assert!(err.contains("empty.wav"), "{err}");
+        let good = dir.path().join("good.wav");
+        std::fs::write(&good, super::super::wav_pcm16(&[vec![0.1; 400]], 8000)).unwrap();
+        check_decodable(&good).unwrap();
     }
 }

@@ -4,7 +4,7 @@
 mod decode;
 mod resample;
 
-pub use decode::decode_file;
+pub use decode::{check_decodable, decode_file};
 pub use resample::resample;
 
 use crate::Result;
