@@ -21,7 +21,8 @@ use crate::{seed, VERSION};
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 
 /// Implementation version of the drift statistics, stamped on their records.
-const DRIFT_IMPLEMENTATION: &str = "drift/1";
+/// 2: a zero vector has no direction, so its cosine distance is undefined.
+const DRIFT_IMPLEMENTATION: &str = "drift/2";
 /// Resamples used for drift intervals.
 const RESAMPLES: usize = 1000;
 /// CKA recomputes an `n × n` centring per resample: its interval uses the
@@ -31,8 +32,9 @@ const CKA_RESAMPLES: usize = 200;
 /// computed on a seeded subsample of this size (with its own resamples).
 const CKA_MAX_ITEMS: usize = 3000;
 
-/// Cosine distance; 0 between two zero vectors, 1 between a zero and a
-/// non-zero vector (no direction in common).
+/// Cosine distance; NaN (undefined) when either vector is zero. A
+/// representation that collapses every item onto its mean standardises to
+/// zero vectors: calling that distance 0 ("perfectly invariant") was wrong.
 pub fn cosine_distance(a: ArrayView1<f32>, b: ArrayView1<f32>) -> f64 {
     let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
     for (x, y) in a.iter().zip(b.iter()) {
@@ -41,10 +43,24 @@ pub fn cosine_distance(a: ArrayView1<f32>, b: ArrayView1<f32>) -> f64 {
         aa += x * x;
         bb += y * y;
     }
-    match (aa > 0.0, bb > 0.0) {
-        (false, false) => 0.0,
-        (true, true) => 1.0 - ab / (aa.sqrt() * bb.sqrt()),
-        _ => 1.0,
+    if aa > 0.0 && bb > 0.0 {
+        1.0 - ab / (aa.sqrt() * bb.sqrt())
+    } else {
+        f64::NAN
+    }
+}
+
+/// Mean of the defined values among `idx`; NaN when none is defined.
+fn mean_defined(values: &[f64], idx: &[usize]) -> f64 {
+    let (sum, count) = idx
+        .iter()
+        .map(|&i| values[i])
+        .filter(|v| !v.is_nan())
+        .fold((0.0, 0usize), |(s, c), v| (s + v, c + 1));
+    if count == 0 {
+        f64::NAN
+    } else {
+        sum / count as f64
     }
 }
 
@@ -175,9 +191,7 @@ pub fn measure(plan: &RunPlan, emb: &Embeddings) -> Vec<ResultRecord> {
                         .zip(moved_z.rows())
                         .map(|(a, b)| cosine_distance(a, b))
                         .collect();
-                    let e = estimate(d.len(), &resamples, |idx| {
-                        idx.iter().map(|&i| d[i]).sum::<f64>() / idx.len() as f64
-                    });
+                    let e = estimate(d.len(), &resamples, |idx| mean_defined(&d, idx));
                     let cka = cka_estimate(
                         clean_z,
                         &moved_z,
@@ -314,9 +328,13 @@ mod tests {
             (cosine_distance(array![1.0f32, 0.0].view(), array![-1.0f32, 0.0].view()) - 2.0).abs()
                 < 1e-12
         );
+        // No direction: undefined, not "unmoved".
+        assert!(cosine_distance(array![0.0f32, 0.0].view(), array![0.0f32, 0.0].view()).is_nan());
+        assert!(cosine_distance(array![0.0f32, 0.0].view(), array![1.0f32, 0.0].view()).is_nan());
+        assert!(mean_defined(&[f64::NAN, f64::NAN], &[0, 1]).is_nan());
         assert_eq!(
-            cosine_distance(array![0.0f32, 0.0].view(), array![0.0f32, 0.0].view()),
-            0.0
+            mean_defined(&[0.5, f64::NAN, 0.25], &[0, 1, 2, 2]),
+            1.0 / 3.0
         );
     }
 }
