@@ -11,6 +11,7 @@ mod answer;
 mod chart;
 mod layers;
 mod leaderboard;
+mod provenance;
 mod robustness;
 mod table;
 
@@ -80,23 +81,7 @@ pub fn render_html(
         .and_then(|v| v.as_array())
         .cloned()
         .unwrap_or_default();
-    let run_rows: Vec<(String, String)> = run
-        .as_object()
-        .map(|o| {
-            o.iter()
-                .filter(|(k, _)| {
-                    !matches!(k.as_str(), "skipped_items" | "warnings" | "perturbations")
-                })
-                .map(|(k, v)| {
-                    let text = match v {
-                        serde_json::Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    (k.clone(), text)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let run_rows = provenance::rows(run);
     let first = records.first();
     let run_name = run
         .get("name")
