@@ -88,20 +88,28 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 /// at the table header; find the key's own line within that table instead.
 fn unknown_key_offset(text: &str, table_start: usize, msg: &str) -> Option<usize> {
     let key = msg.strip_prefix("unknown field `")?.split('`').next()?;
+    table_lines(text, table_start).find_map(|(at, line)| {
+        let (lhs, _) = line.split_once('=')?;
+        (lhs.trim().trim_matches('"') == key).then_some(at)
+    })
+}
+
+/// The lines of the table that starts at `table_start` (up to the next
+/// table header), each with the offset of its first non-blank character.
+fn table_lines(text: &str, table_start: usize) -> impl Iterator<Item = (usize, &str)> {
     let mut offset = table_start;
-    for (i, line) in text.get(table_start..)?.split_inclusive('\n').enumerate() {
-        let trimmed = line.trim_start();
-        if i > 0 && trimmed.starts_with('[') {
-            return None;
-        }
-        if let Some((lhs, _)) = trimmed.split_once('=') {
-            if lhs.trim().trim_matches('"') == key {
-                return Some(offset + (line.len() - trimmed.len()));
-            }
-        }
-        offset += line.len();
-    }
-    None
+    text.get(table_start..)
+        .unwrap_or("")
+        .split_inclusive('\n')
+        .enumerate()
+        .map(move |(i, line)| {
+            let trimmed = line.trim_start();
+            let at = offset + (line.len() - trimmed.len());
+            offset += line.len();
+            (i, at, trimmed)
+        })
+        .take_while(|(i, _, line)| *i == 0 || !line.starts_with('['))
+        .map(|(_, at, line)| (at, line))
 }
 
 /// How serde describes a TOML value in "invalid type: …" messages.
@@ -129,23 +137,13 @@ fn mistyped_key(text: &str, table_start: usize, msg: &str) -> Option<(usize, Str
         .strip_prefix("invalid type: ")?
         .split(", expected")
         .next()?;
-    let mut offset = table_start;
-    for (i, line) in text.get(table_start..)?.split_inclusive('\n').enumerate() {
-        let trimmed = line.trim_start();
-        if i > 0 && trimmed.starts_with('[') {
-            return None;
-        }
-        if trimmed.contains('=') {
-            let parsed = toml::from_str::<toml::Table>(trimmed).ok();
-            if let Some((key, value)) = parsed.as_ref().and_then(|t| t.iter().next()) {
-                if describe(value) == found {
-                    return Some((offset + (line.len() - trimmed.len()), key.clone()));
-                }
-            }
-        }
-        offset += line.len();
-    }
-    None
+    table_lines(text, table_start).find_map(|(at, line)| {
+        // Only `key = value` lines (a header would parse as a table too).
+        line.split_once('=')?;
+        let parsed = toml::from_str::<toml::Table>(line).ok()?;
+        let (key, value) = parsed.iter().next()?;
+        (describe(value) == found).then(|| (at, key.clone()))
+    })
 }
 
 /// Reads, parses and checks `path`. Every error message starts with the

@@ -8,8 +8,30 @@ use repbench_framework::record::{ComparisonRecord, ResultRecord};
 use serde::Serialize;
 
 /// Evaluators whose values score an encoder against a target, so a best
-/// value means something (descriptive statistics are not ranked).
-const SCORED: [&str; 2] = ["probe", "retrieval"];
+/// value or a rank means something (descriptive statistics are neither
+/// marked nor ranked).
+pub(crate) const SCORED: [&str; 2] = ["probe", "retrieval"];
+
+/// Of `rows`, the one with the best validation score per key, in
+/// first-seen key order; ties keep the earlier row and a missing score
+/// ranks lowest. The rule comparisons, the "who wins" table and the
+/// leaderboard all choose an encoder's layer and probe by.
+pub(crate) fn best_by_validation<'a, T, K: PartialEq>(
+    rows: impl IntoIterator<Item = T>,
+    key: impl Fn(&T) -> K,
+    record: impl Fn(&T) -> &'a ResultRecord,
+) -> Vec<T> {
+    let score = |r: &ResultRecord| r.valid_score.unwrap_or(f64::NEG_INFINITY);
+    let mut best: Vec<T> = Vec::new();
+    for row in rows {
+        match best.iter_mut().find(|b| key(b) == key(&row)) {
+            Some(slot) if score(record(&row)) > score(record(slot)) => *slot = row,
+            Some(_) => {}
+            None => best.push(row),
+        }
+    }
+    best
+}
 
 /// Each (task, encoder)'s representative record, task by task in
 /// first-seen order: the task's primary metric (its first) for the layer
@@ -40,16 +62,7 @@ pub fn representatives(records: &[ResultRecord]) -> Vec<&ResultRecord> {
             out.extend(rows);
             continue;
         }
-        let mut best: Vec<&ResultRecord> = Vec::new();
-        for r in rows {
-            let score = r.valid_score.unwrap_or(f64::NEG_INFINITY);
-            match best.iter_mut().find(|b| b.encoder == r.encoder) {
-                Some(slot) if score > slot.valid_score.unwrap_or(f64::NEG_INFINITY) => *slot = r,
-                Some(_) => {}
-                None => best.push(r),
-            }
-        }
-        out.extend(best);
+        out.extend(best_by_validation(rows, |r| r.encoder.clone(), |r| *r));
     }
     out
 }

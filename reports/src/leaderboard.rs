@@ -20,12 +20,10 @@
 //! disentanglement, geometry, drift and robustness values describe a
 //! representation rather than score it against a target.
 
+use crate::answer::{best_by_validation, SCORED};
 use repbench_framework::record::ResultRecord;
 use serde::Serialize;
 use std::collections::BTreeMap;
-
-/// Evaluators whose tasks are ranked.
-const RANKED: [&str; 2] = ["probe", "retrieval"];
 
 /// One ranked entry.
 #[derive(Serialize)]
@@ -121,7 +119,7 @@ fn distinct(values: impl Iterator<Item = String>) -> Vec<String> {
 /// Builds the leaderboard from `(run label, records)` pairs.
 pub fn build(runs: &[(String, Vec<ResultRecord>)]) -> Leaderboard {
     let clean = |r: &&ResultRecord| {
-        r.perturbation == "none" && r.probe_seed.is_none() && RANKED.contains(&r.evaluator.as_str())
+        r.perturbation == "none" && r.probe_seed.is_none() && SCORED.contains(&r.evaluator.as_str())
     };
     // (dataset, task) in first-seen order, with the task's primary metric
     // (its first, which also selects on validation).
@@ -211,22 +209,12 @@ fn table(
     group: &[&(&String, &ResultRecord)],
 ) -> Table {
     let higher_is_better = group.first().is_none_or(|(_, r)| r.higher_is_better);
-    let mut chosen: Vec<(&String, &ResultRecord)> = Vec::new();
-    let mut unscored = false;
-    for &&(label, r) in group {
-        unscored |= r.valid_score.is_none();
-        let score = r.valid_score.unwrap_or(f64::NEG_INFINITY);
-        match chosen
-            .iter_mut()
-            .find(|(l, c)| *l == label && c.encoder == r.encoder)
-        {
-            Some(slot) if score > slot.1.valid_score.unwrap_or(f64::NEG_INFINITY) => {
-                *slot = (label, r)
-            }
-            Some(_) => {}
-            None => chosen.push((label, r)),
-        }
-    }
+    let unscored = group.iter().any(|(_, r)| r.valid_score.is_none());
+    let chosen: Vec<(&String, &ResultRecord)> = best_by_validation(
+        group.iter().map(|&&(label, r)| (label, r)),
+        |(label, r)| ((*label).clone(), r.encoder.clone()),
+        |(_, r)| *r,
+    );
     let values: Vec<f64> = chosen.iter().map(|(_, r)| r.value).collect();
     let ranks = average_ranks(&values, higher_is_better);
     let mut rows: Vec<Row> = chosen

@@ -238,15 +238,41 @@ mod tests {
     use super::*;
     use repbench_framework::dataset::Label;
 
+    fn item(i: usize, split: Split, label: &str) -> Item {
+        Item {
+            id: format!("i{i}"),
+            split,
+            labels: BTreeMap::from([("y".to_string(), Label::Text(label.into()))]),
+            content_key: String::new(),
+            source: String::new(),
+        }
+    }
+
+    /// Evaluates a retrieval task with cut-offs `ks` on `x`.
+    fn run(items: &[Item], x: &Array2<f32>, ks: &[usize]) -> Evaluation {
+        let spec: TaskSpec = serde_json::from_value(serde_json::json!(
+            {"name": "t", "dataset": "d", "target": "y", "type": "retrieval", "ks": ks}
+        ))
+        .unwrap();
+        RetrievalEvaluator::new(spec)
+            .evaluate(&EvalInput {
+                task: "t",
+                items,
+                embeddings: x.view(),
+                seed: 0,
+            })
+            .unwrap()
+    }
+
     #[test]
     fn clustered_embeddings_retrieve_perfectly() {
         let items: Vec<Item> = (0..40)
-            .map(|i| Item {
-                id: format!("i{i}"),
-                split: if i < 20 { Split::Train } else { Split::Test },
-                labels: BTreeMap::from([("y".to_string(), Label::Text(["a", "b"][i % 2].into()))]),
-                content_key: String::new(),
-                source: String::new(),
+            .map(|i| {
+                item(
+                    i,
+                    if i < 20 { Split::Train } else { Split::Test },
+                    ["a", "b"][i % 2],
+                )
             })
             .collect();
         let x = Array2::from_shape_fn((40, 2), |(i, j)| {
@@ -256,15 +282,7 @@ mod tests {
                 0.05
             }
         });
-        let spec: TaskSpec = serde_json::from_value(serde_json::json!({"name": "t", "dataset": "d", "target": "y", "type": "retrieval", "ks": [5]})).unwrap();
-        let e = RetrievalEvaluator::new(spec)
-            .evaluate(&EvalInput {
-                task: "t",
-                items: &items,
-                embeddings: x.view(),
-                seed: 0,
-            })
-            .unwrap();
+        let e = run(&items, &x, &[5]);
         let get = |m: &str| e.measurements.iter().find(|r| r.metric == m).unwrap().value;
         assert_eq!(get("map"), 1.0);
         assert_eq!(get("precision_at_5"), 1.0);
@@ -289,24 +307,10 @@ mod tests {
         let items: Vec<Item> = points
             .iter()
             .enumerate()
-            .map(|(i, (split, label, _))| Item {
-                id: format!("i{i}"),
-                split: *split,
-                labels: BTreeMap::from([("y".to_string(), Label::Text((*label).into()))]),
-                content_key: String::new(),
-                source: String::new(),
-            })
+            .map(|(i, (split, label, _))| item(i, *split, label))
             .collect();
         let x = Array2::from_shape_fn((6, 2), |(i, j)| points[i].2[j] as f32);
-        let spec: TaskSpec = serde_json::from_value(serde_json::json!({"name": "t", "dataset": "d", "target": "y", "type": "retrieval", "ks": [1]})).unwrap();
-        let e = RetrievalEvaluator::new(spec)
-            .evaluate(&EvalInput {
-                task: "t",
-                items: &items,
-                embeddings: x.view(),
-                seed: 0,
-            })
-            .unwrap();
+        let e = run(&items, &x, &[1]);
         let map = e.measurements.iter().find(|r| r.metric == "map").unwrap();
         assert_eq!(map.value, 1.0);
         assert_eq!(map.params["train_mean_centred"], 1.0);

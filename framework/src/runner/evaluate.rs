@@ -165,12 +165,13 @@ fn evaluate_unit(
         embeddings: layer.matrix.view(),
         seed: plan.seed,
     };
+    let implementation = task.evaluator.implementation();
     let clean_key = KeyBuilder::new("result")
         .field("repbench", VERSION)
         .field("embeddings", &clean_store.key)
         .field("layer", &layer.name)
         .field("evaluator", &task.evaluator.fingerprint())
-        .field("implementation", &task.evaluator.implementation())
+        .field("implementation", &implementation)
         .field("items", &digest(items))
         .field("seed", &plan.seed.to_string())
         .finish();
@@ -186,6 +187,7 @@ fn evaluate_unit(
                 embedding_key: emb_key,
                 layer: &layer.name,
                 test_set,
+                implementation: &implementation,
                 // Validation scores rank clean results only.
                 selection: p.is_none().then_some(&clean),
             },
@@ -253,6 +255,8 @@ pub struct Provenance<'a> {
     pub layer: &'a str,
     /// Fingerprint of the dataset's test items.
     pub test_set: &'a str,
+    /// The evaluator's implementation versions.
+    pub implementation: &'a str,
     /// The clean evaluation whose validation scores rank the unit (clean
     /// records only).
     pub selection: Option<&'a Evaluation>,
@@ -299,7 +303,7 @@ pub fn stamp(
                 probe_seed: m.probe_seed,
                 seed_sd: m.seed_sd,
                 undefined_resamples: m.undefined_resamples,
-                implementation: task.evaluator.implementation(),
+                implementation: from.implementation.into(),
                 test_set: from.test_set.into(),
                 valid_score,
                 embedding_key: from.embedding_key.into(),
