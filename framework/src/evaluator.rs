@@ -1,6 +1,7 @@
 //! The interface between cached embeddings and result values.
 
 use crate::dataset::Item;
+use crate::perturb::TransformSpec;
 use crate::record::{Comparison, Measurement};
 use crate::Result;
 use ndarray::ArrayView2;
@@ -143,6 +144,15 @@ pub struct VariantResults {
     pub summary: Vec<Measurement>,
 }
 
+/// One transformed view of every item (a property task's transform at one
+/// draw or grid value): θ per item and the item's embedding after it.
+pub struct TransformedView<'a> {
+    /// θ of each item, in item order, on the transform's θ scale.
+    pub theta: Vec<f64>,
+    /// `(items, dim)` embeddings of the transformed items, in item order.
+    pub embeddings: ArrayView2<'a, f32>,
+}
+
 /// Turns embeddings plus targets into measurements.
 pub trait Evaluator: Send + Sync {
     /// Canonical description of every setting that changes the output; the
@@ -177,6 +187,26 @@ pub trait Evaluator: Send + Sync {
         Ok(VariantResults {
             per_variant,
             summary: Vec::new(),
+        })
+    }
+
+    /// The transform whose views this evaluator reads (property tasks);
+    /// the runner then embeds every item once per view and calls
+    /// [`Evaluator::evaluate_transformed`] instead of [`Evaluator::evaluate`].
+    fn transform(&self) -> Option<&TransformSpec> {
+        None
+    }
+
+    /// Measures clean embeddings against their transformed views (one per
+    /// draw or grid value, in [`TransformSpec::views`] order).
+    fn evaluate_transformed(
+        &self,
+        _input: &EvalInput<'_>,
+        _views: &[TransformedView<'_>],
+    ) -> Result<Evaluation> {
+        Err(crate::Error::Task {
+            task: _input.task.into(),
+            reason: "this evaluator reads no transformed views".into(),
         })
     }
 

@@ -26,6 +26,7 @@ pub mod geometry;
 pub mod informativeness;
 pub mod metrics;
 pub mod probes;
+pub mod properties;
 pub mod retrieval;
 pub mod standardize;
 pub mod suite;
@@ -55,6 +56,17 @@ pub enum TaskType {
     Disentanglement,
     /// How many dimensions the embeddings use (RankMe, α-ReQ); no labels.
     Geometry,
+    /// Whether `transform` leaves embeddings where they were.
+    Invariance,
+    /// Whether `transform` moves embeddings predictably (maps, θ probes).
+    Equivariance,
+}
+
+impl TaskType {
+    /// True for the property tasks that read a transform's views.
+    pub fn reads_transform(self) -> bool {
+        matches!(self, TaskType::Invariance | TaskType::Equivariance)
+    }
 }
 
 fn d_bootstrap() -> usize {
@@ -106,6 +118,33 @@ pub struct TaskSpec {
     /// Cut-offs for retrieval precision@k and nDCG@k.
     #[serde(default = "d_ks")]
     pub ks: Vec<usize>,
+    /// The transform a property task (`invariance`, `equivariance`) applies:
+    /// a perturbation kind with θ as `range` or `grid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transform: Option<repbench_framework::perturb::TransformSpec>,
+    /// How a property task normalises embeddings (`standardize` or
+    /// `unit_norm`).
+    #[serde(default, skip_serializing_if = "is_default_normalization")]
+    pub normalization: properties::Normalization,
+}
+
+fn is_default_normalization(n: &properties::Normalization) -> bool {
+    *n == properties::Normalization::default()
+}
+
+/// The θ probes an equivariance task trains unless it lists its own:
+/// ridge (linear) and a one-hidden-layer MLP of 256 units, because a move
+/// along the feature axis (a pitch activation shifting by θ bins) makes θ
+/// a non-linear function of the pair.
+fn equivariance_probes() -> Vec<ProbeSpec> {
+    let mlp = probes::mlp::MlpParams {
+        learning_rates: vec![1e-3],
+        hidden_layers: vec![1],
+        hidden_units: 256,
+        max_epochs: 100,
+        ..Default::default()
+    };
+    vec![ProbeSpec::Ridge(Default::default()), ProbeSpec::Mlp(mlp)]
 }
 
 impl TaskSpec {
@@ -114,11 +153,24 @@ impl TaskSpec {
         match (&self.probes, self.task_type) {
             (Some(p), _) => p.clone(),
             (None, TaskType::Regression) => vec![ProbeSpec::Ridge(Default::default())],
-            (None, TaskType::Retrieval | TaskType::Disentanglement | TaskType::Geometry) => {
-                Vec::new()
-            }
+            (None, TaskType::Equivariance) => equivariance_probes(),
+            (
+                None,
+                TaskType::Retrieval
+                | TaskType::Disentanglement
+                | TaskType::Geometry
+                | TaskType::Invariance,
+            ) => Vec::new(),
             (None, _) => vec![ProbeSpec::Logistic(Default::default())],
         }
+    }
+
+    /// The `type` as written in configs.
+    pub fn type_name(&self) -> String {
+        serde_json::to_value(self.task_type)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default()
     }
 
     /// Range checks; `key` is this entry's path in the config.
@@ -142,11 +194,14 @@ impl TaskSpec {
                     ),
                 );
             }
-        } else if self.task_type == TaskType::Geometry {
+        } else if self.task_type == TaskType::Geometry || self.task_type.reads_transform() {
             if !self.target.is_empty() || !self.factors.is_empty() {
                 return bad(
                     "target",
-                    "a geometry task reads no label; remove `target` and `factors`".into(),
+                    format!(
+                        "a {} task reads no label; remove `target` and `factors`",
+                        self.type_name()
+                    ),
                 );
             }
         } else {
@@ -160,25 +215,56 @@ impl TaskSpec {
                 );
             }
         }
+        match (self.task_type.reads_transform(), &self.transform) {
+            (true, None) => {
+                return bad(
+                    "transform",
+                    "missing: e.g. transform = { kind = \"pitch_shift\", range = [-4, 4] }".into(),
+                )
+            }
+            (false, Some(_)) => {
+                return bad(
+                    "transform",
+                    "only invariance and equivariance tasks take a transform; remove it".into(),
+                )
+            }
+            _ => {}
+        }
+        if !self.task_type.reads_transform() && !is_default_normalization(&self.normalization) {
+            return bad(
+                "normalization",
+                "only invariance and equivariance tasks take a normalization; remove it".into(),
+            );
+        }
         match self.task_type {
-            TaskType::Retrieval | TaskType::Disentanglement | TaskType::Geometry
+            TaskType::Retrieval
+            | TaskType::Disentanglement
+            | TaskType::Geometry
+            | TaskType::Invariance
                 if !probes.is_empty() =>
             {
                 return bad(
                     "probes",
-                    "retrieval, disentanglement and geometry tasks train no probe; remove `probes`"
+                    "retrieval, disentanglement, geometry and invariance tasks train no probe; remove `probes`"
                         .into(),
                 );
             }
-            TaskType::Retrieval | TaskType::Disentanglement | TaskType::Geometry => {}
+            TaskType::Retrieval
+            | TaskType::Disentanglement
+            | TaskType::Geometry
+            | TaskType::Invariance => {}
             _ if probes.is_empty() => return bad("probes", "must list at least one probe".into()),
             _ => {}
         }
         for (i, p) in probes.iter().enumerate() {
-            if self.task_type == TaskType::Regression && matches!(p, ProbeSpec::Logistic(_)) {
+            if matches!(
+                self.task_type,
+                TaskType::Regression | TaskType::Equivariance
+            ) && matches!(p, ProbeSpec::Logistic(_))
+            {
                 return bad(
                     &format!("probes[{i}]"),
-                    "logistic does not apply to regression; use ridge, mlp or knn".into(),
+                    "logistic does not apply to regression (an equivariance task's probes read θ); use ridge, mlp or knn".into(),
                 );
             }
             p.validate(&format!("{key}.probes[{i}]"))?;
@@ -243,6 +329,20 @@ pub fn build_evaluator(spec: &TaskSpec) -> Box<dyn Evaluator> {
             Box::new(disentanglement::DisentanglementEvaluator::new(resolved))
         }
         TaskType::Geometry => Box::new(geometry::GeometryEvaluator::new(resolved)),
+        TaskType::Invariance | TaskType::Equivariance => {
+            let Some(transform) = spec.transform.clone() else {
+                unreachable!("validate() requires a transform for property tasks")
+            };
+            if spec.task_type == TaskType::Invariance {
+                Box::new(properties::invariance::InvarianceEvaluator::new(
+                    resolved, transform,
+                ))
+            } else {
+                Box::new(properties::equivariance::EquivarianceEvaluator::new(
+                    resolved, transform,
+                ))
+            }
+        }
     }
 }
 #[cfg(test)]

@@ -59,6 +59,11 @@ impl Standardizer {
         (&x - &self.mean) * &self.inverse_scale
     }
 
+    /// Per column: true when it was treated as constant on the training rows.
+    pub fn constant_mask(&self) -> Vec<bool> {
+        self.inverse_scale.iter().map(|&v| v == 0.0).collect()
+    }
+
     /// How many columns were treated as constant on the training rows.
     pub fn near_constant(&self) -> usize {
         self.near_constant

@@ -38,3 +38,9 @@ pub const METRICS_DISENTANGLEMENT: u32 = 1;
 pub const GEOMETRY_EVALUATOR: u32 = 1;
 /// RankMe and α-ReQ.
 pub const METRICS_GEOMETRY: u32 = 1;
+/// The invariance evaluator.
+pub const INVARIANCE_EVALUATOR: u32 = 1;
+/// The equivariance evaluator (feature maps and θ probes).
+pub const EQUIVARIANCE_EVALUATOR: u32 = 1;
+/// Invariance, self-retrieval, variance-weighted R², row cosines.
+pub const METRICS_PROPERTIES: u32 = 1;

@@ -46,6 +46,7 @@ mod sweep;
 #[cfg(test)]
 mod testutil;
 pub mod time_stretch;
+pub mod transform;
 mod vocoder;
 
 pub use bitcrush::{Bitcrush, BitcrushSpec};
@@ -61,6 +62,7 @@ pub use reverb::{Reverb, ReverbSpec};
 pub use spec::PerturbationSpec;
 pub use sweep::Sweep;
 pub use time_stretch::{TimeStretch, TimeStretchSpec};
+pub use transform::{ThetaPlan, ThetaScale, TransformSpec, View};
 
 use crate::{Error, Result};
 

@@ -6,6 +6,7 @@ use crate::audio::fit_duration;
 use crate::cache::{KeyBuilder, Layer, Lookup, Shard};
 use crate::dataset::{Dataset, Item, Split};
 use crate::encoder::{check_finite, Encoder};
+use crate::perturb::{TransformSpec, View};
 use crate::progress::Progress;
 use crate::{seed, Error, Result, VERSION};
 use ndarray::{Array1, Array2};
@@ -29,6 +30,9 @@ pub struct Embeddings {
     pub perturbed: HashMap<(usize, usize, usize), Stored>,
     /// `dataset` → indices of the items perturbations apply to.
     pub perturbed_rows: HashMap<usize, Vec<usize>>,
+    /// `(dataset, encoder, view id)` → embeddings of every item after a
+    /// property task's transform view ([`view_id`]), in item order.
+    pub views: HashMap<(usize, usize, String), Stored>,
 }
 
 /// Key of the embeddings of `items` under `encoder`, optionally after a
@@ -58,14 +62,66 @@ pub fn embedding_key(
     key.finish()
 }
 
-/// One shard to compute: an encoder, optionally a perturbation, and the
-/// item rows it covers.
+/// What a shard's encoder reads.
+#[derive(Clone, Copy)]
+enum Source {
+    /// The clean audio.
+    Clean,
+    /// A perturbation (index into the plan's perturbations).
+    Perturbation(usize),
+    /// A transform view (index into the dataset's [`ViewJob`]s).
+    View(usize),
+}
+
+/// One view of a property task's transform: every item, each at its own θ.
+pub struct ViewJob {
+    /// The transform.
+    pub transform: TransformSpec,
+    /// The draw or grid value.
+    pub view: View,
+}
+
+impl ViewJob {
+    /// Name of the view in cache keys and shard manifests.
+    pub fn id(&self) -> String {
+        view_id(&self.transform, &self.view)
+    }
+}
+
+/// Name of `view` of `transform` in cache keys and lookups.
+pub fn view_id(transform: &TransformSpec, view: &View) -> String {
+    format!("{};{}", transform.id(), view.label)
+}
+
+/// One shard to compute: an encoder, what it reads, and the item rows it
+/// covers.
 struct Job {
     encoder: usize,
-    perturbation: Option<usize>,
+    source: Source,
     rows: Vec<usize>,
     mask: Vec<bool>,
     key: String,
+}
+
+/// The views every property task on dataset `di` reads, each once.
+fn view_jobs(plan: &RunPlan, di: usize) -> Vec<ViewJob> {
+    let name = plan.datasets[di].name();
+    let mut out: Vec<ViewJob> = Vec::new();
+    for task in plan.tasks.iter().filter(|t| t.dataset == name) {
+        let Some(transform) = task.evaluator.transform() else {
+            continue;
+        };
+        for view in transform.views() {
+            let job = ViewJob {
+                transform: transform.clone(),
+                view,
+            };
+            if !out.iter().any(|o| o.id() == job.id()) {
+                out.push(job);
+            }
+        }
+    }
+    out
 }
 
 /// Fills the cache and returns every shard.
@@ -74,6 +130,7 @@ pub fn fill(plan: &RunPlan, progress: &dyn Progress, stats: &mut RunStats) -> Re
         clean: HashMap::new(),
         perturbed: HashMap::new(),
         perturbed_rows: HashMap::new(),
+        views: HashMap::new(),
     };
     for (di, dataset) in plan.datasets.iter().enumerate() {
         let items = dataset.items();
@@ -86,13 +143,14 @@ pub fn fill(plan: &RunPlan, progress: &dyn Progress, stats: &mut RunStats) -> Re
                 .filter(|&i| items[i].split == Split::Test)
                 .collect(),
         };
+        let views = view_jobs(plan, di);
         let mut jobs = Vec::new();
         for (ei, encoder) in plan.encoders.iter().enumerate() {
             let subset =
                 |rows: &[usize]| -> Vec<&Item> { rows.iter().map(|&i| &items[i]).collect() };
             jobs.push(new_job(
                 ei,
-                None,
+                Source::Clean,
                 all.clone(),
                 items.len(),
                 embedding_key(encoder.as_ref(), &subset(&all), None),
@@ -103,7 +161,18 @@ pub fn fill(plan: &RunPlan, progress: &dyn Progress, stats: &mut RunStats) -> Re
                     &subset(&perturbed),
                     Some((&p.effect.id(), plan.seed)),
                 );
-                jobs.push(new_job(ei, Some(pi), perturbed.clone(), items.len(), key));
+                jobs.push(new_job(
+                    ei,
+                    Source::Perturbation(pi),
+                    perturbed.clone(),
+                    items.len(),
+                    key,
+                ));
+            }
+            for (vi, v) in views.iter().enumerate() {
+                let key =
+                    embedding_key(encoder.as_ref(), &subset(&all), Some((&v.id(), plan.seed)));
+                jobs.push(new_job(ei, Source::View(vi), all.clone(), items.len(), key));
             }
         }
         let mut missing = Vec::new();
@@ -115,6 +184,7 @@ pub fn fill(plan: &RunPlan, progress: &dyn Progress, stats: &mut RunStats) -> Re
                         &mut out,
                         di,
                         &job,
+                        &views,
                         Stored {
                             key: job.key.clone(),
                             shard,
@@ -129,14 +199,18 @@ pub fn fill(plan: &RunPlan, progress: &dyn Progress, stats: &mut RunStats) -> Re
             }
         }
         if !missing.is_empty() {
-            let shards = embed_jobs(plan, dataset.as_ref(), &missing, progress)?;
+            let shards = embed_jobs(plan, dataset.as_ref(), &missing, &views, progress)?;
             for (job, shard) in missing.iter().zip(shards) {
                 let encoder = &plan.encoders[job.encoder];
                 let about = serde_json::json!({
                     "dataset": dataset.name(),
                     "encoder": encoder.name(),
                     "fingerprint": encoder.fingerprint(),
-                    "perturbation": job.perturbation.map(|p| plan.perturbations[p].effect.id()),
+                    "perturbation": match job.source {
+                        Source::Perturbation(p) => Some(plan.perturbations[p].effect.id()),
+                        Source::View(v) => Some(views[v].id()),
+                        Source::Clean => None,
+                    },
                     "repbench_version": VERSION,
                 });
                 plan.cache.store_shard(&job.key, &shard, about)?;
@@ -145,6 +219,7 @@ pub fn fill(plan: &RunPlan, progress: &dyn Progress, stats: &mut RunStats) -> Re
                     &mut out,
                     di,
                     job,
+                    &views,
                     Stored {
                         key: job.key.clone(),
                         shard,
@@ -157,28 +232,25 @@ pub fn fill(plan: &RunPlan, progress: &dyn Progress, stats: &mut RunStats) -> Re
     Ok(out)
 }
 
-fn new_job(
-    encoder: usize,
-    perturbation: Option<usize>,
-    rows: Vec<usize>,
-    n: usize,
-    key: String,
-) -> Job {
+fn new_job(encoder: usize, source: Source, rows: Vec<usize>, n: usize, key: String) -> Job {
     let mut mask = vec![false; n];
     rows.iter().for_each(|&r| mask[r] = true);
     Job {
         encoder,
-        perturbation,
+        source,
         rows,
         mask,
         key,
     }
 }
 
-fn store(out: &mut Embeddings, dataset: usize, job: &Job, stored: Stored) {
-    match job.perturbation {
-        None => out.clean.insert((dataset, job.encoder), stored),
-        Some(p) => out.perturbed.insert((dataset, job.encoder, p), stored),
+fn store(out: &mut Embeddings, dataset: usize, job: &Job, views: &[ViewJob], stored: Stored) {
+    match job.source {
+        Source::Clean => out.clean.insert((dataset, job.encoder), stored),
+        Source::Perturbation(p) => out.perturbed.insert((dataset, job.encoder, p), stored),
+        Source::View(v) => out
+            .views
+            .insert((dataset, job.encoder, views[v].id()), stored),
     };
 }
 
@@ -199,6 +271,7 @@ fn embed_jobs(
     plan: &RunPlan,
     dataset: &dyn Dataset,
     jobs: &[Job],
+    views: &[ViewJob],
     progress: &dyn Progress,
 ) -> Result<Vec<Shard>> {
     let items = dataset.items();
@@ -225,8 +298,16 @@ fn embed_jobs(
         let prepared: Vec<Prepared> = chunk
             .par_iter()
             .map(|&r| {
-                let out = prepare_item(plan, dataset, &items[r], r, jobs, &batched, &batched_rates)
-                    .map_err(|e| item_error(dataset, &items[r], e));
+                let out = prepare_item(
+                    plan,
+                    dataset,
+                    &items[r],
+                    r,
+                    (jobs, views),
+                    &batched,
+                    &batched_rates,
+                )
+                .map_err(|e| item_error(dataset, &items[r], e));
                 let done = jobs
                     .iter()
                     .zip(&batched)
@@ -244,7 +325,15 @@ fn embed_jobs(
                 continue;
             }
             let encoder: &dyn Encoder = plan.encoders[job.encoder].as_ref();
-            let audios = job_audio(plan, dataset, job, encoder, chunk[0], &rows, &clean)?;
+            let audios = job_audio(
+                plan,
+                dataset,
+                (job, views),
+                encoder,
+                chunk[0],
+                &rows,
+                &clean,
+            )?;
             for (&r, frames) in rows.iter().zip(encoder.encode_batch(&audios)) {
                 let vectors = frames.and_then(|f| pool_checked(encoder, f));
                 pooled[r - chunk[0]][j] =
@@ -284,7 +373,7 @@ fn prepare_item(
     dataset: &dyn Dataset,
     item: &Item,
     index: usize,
-    jobs: &[Job],
+    (jobs, views): (&[Job], &[ViewJob]),
     batched: &[bool],
     batched_rates: &[u32],
 ) -> Result<Prepared> {
@@ -300,17 +389,17 @@ fn prepare_item(
             continue;
         }
         if let Some(found) = encoder.lookup(&item.id) {
-            if job.perturbation.is_some() {
+            if !matches!(job.source, Source::Clean) {
                 return Err(Error::Encoder {
                     encoder: encoder.name().into(),
-                    reason: "precomputed embeddings cannot be perturbed; remove the perturbations or this encoder".into(),
+                    reason: "precomputed embeddings cannot be perturbed or transformed; remove the perturbations and property tasks, or this encoder".into(),
                 });
             }
             pooled.push(Some(pool_checked(encoder, found?)?));
             continue;
         }
         let audio = clean_at(&mut clean, dataset, item, encoder.sample_rate())?;
-        let audio = input_audio(plan, job, encoder, item, audio)?;
+        let audio = input_audio(plan, (job, views), encoder, item, audio)?;
         pooled.push(Some(pool_checked(encoder, encoder.encode(&audio)?)?));
     }
     // Only what a batched job will still read stays in memory.
@@ -331,23 +420,30 @@ fn clean_at<'a>(
     })
 }
 
-/// What `job`'s encoder reads for `item`: the clean audio or its perturbed
+/// What `job`'s encoder reads for `item`: the clean audio, its perturbed
 /// copy (seeded by run seed, effect and item, so independent of order and
-/// threads), fitted to the encoder's duration.
+/// threads) or its transformed copy at the item's own θ, fitted to the
+/// encoder's duration.
 fn input_audio(
     plan: &RunPlan,
-    job: &Job,
+    (job, views): (&Job, &[ViewJob]),
     encoder: &dyn Encoder,
     item: &Item,
     clean: &[f32],
 ) -> Result<Vec<f32>> {
     let rate = encoder.sample_rate();
-    let mut audio = match job.perturbation {
-        None => clean.to_vec(),
-        Some(p) => {
+    let mut audio = match job.source {
+        Source::Clean => clean.to_vec(),
+        Source::Perturbation(p) => {
             let effect = &plan.perturbations[p].effect;
             let mut rng = seed::rng(plan.seed, &["perturb", &effect.id(), &item.id]);
             effect.apply(clean, rate, &mut rng)?
+        }
+        Source::View(v) => {
+            let ViewJob { transform, view } = &views[v];
+            let theta = transform.theta(view, &item.id, plan.seed);
+            let mut rng = transform.effect_rng(view, &item.id, plan.seed);
+            transform.effect(theta)?.apply(clean, rate, &mut rng)?
         }
     };
     if let Some(d) = encoder.duration_s() {
@@ -361,7 +457,7 @@ fn input_audio(
 fn job_audio(
     plan: &RunPlan,
     dataset: &dyn Dataset,
-    job: &Job,
+    (job, views): (&Job, &[ViewJob]),
     encoder: &dyn Encoder,
     first: usize,
     rows: &[usize],
@@ -374,7 +470,7 @@ fn job_audio(
             let audio = clean[r - first]
                 .get(&rate)
                 .expect("prepare_item keeps the audio of every batched job's rate");
-            input_audio(plan, job, encoder, &items[r], audio)
+            input_audio(plan, (job, views), encoder, &items[r], audio)
                 .map_err(|e| item_error(dataset, &items[r], e))
         })
         .collect()

@@ -1,11 +1,11 @@
 //! Stage 2: evaluations per (task, encoder, layer): clean, then each
 //! perturbation sweep, each cached by the keys of everything it read.
 
-use super::embed::Embeddings;
+use super::embed::{view_id, Embeddings, Stored};
 use super::{PerturbSplits, RunPlan, RunStats};
 use crate::cache::{KeyBuilder, Lookup};
 use crate::dataset::{digest, test_set_fingerprint};
-use crate::evaluator::{EvalInput, Evaluation, VariantResults, Variants};
+use crate::evaluator::{EvalInput, Evaluation, TransformedView, VariantResults, Variants};
 use crate::progress::Progress;
 use crate::record::{Measurement, ResultRecord};
 use crate::{Error, Result, VERSION};
@@ -166,17 +166,48 @@ fn evaluate_unit(
         seed: plan.seed,
     };
     let implementation = task.evaluator.implementation();
-    let clean_key = KeyBuilder::new("result")
-        .field("repbench", VERSION)
+    let view_stores: Vec<(&Stored, crate::perturb::View)> = task
+        .evaluator
+        .transform()
+        .map(|t| {
+            t.views()
+                .into_iter()
+                .map(|v| {
+                    let id = view_id(t, &v);
+                    (&emb.views[&(unit.dataset, unit.encoder, id)], v)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut key = KeyBuilder::new("result");
+    key.field("repbench", VERSION)
         .field("embeddings", &clean_store.key)
         .field("layer", &layer.name)
         .field("evaluator", &task.evaluator.fingerprint())
         .field("implementation", &implementation)
         .field("items", &digest(items))
-        .field("seed", &plan.seed.to_string())
-        .finish();
+        .field("seed", &plan.seed.to_string());
+    for (store, _) in &view_stores {
+        key.field("view", &store.key);
+    }
+    let clean_key = key.finish();
     let mut corrupt = Vec::new();
-    let (clean, was_cached, bad) = cached(plan, &clean_key, || task.evaluator.evaluate(&input))?;
+    let (clean, was_cached, bad) = cached(plan, &clean_key, || match task.evaluator.transform() {
+        None => task.evaluator.evaluate(&input),
+        Some(transform) => {
+            let views: Vec<TransformedView> = view_stores
+                .iter()
+                .map(|(store, view)| TransformedView {
+                    theta: items
+                        .iter()
+                        .map(|item| transform.theta(view, &item.id, plan.seed))
+                        .collect(),
+                    embeddings: store.shard.layers[unit.layer].matrix.view(),
+                })
+                .collect();
+            task.evaluator.evaluate_transformed(&input, &views)
+        }
+    })?;
     corrupt.extend(bad);
     let (mut n_cached, mut n_computed) = (usize::from(was_cached), usize::from(!was_cached));
     let stamp = |emb_key: &str, measurements: &[Measurement], p: Option<usize>| {
@@ -196,6 +227,9 @@ fn evaluate_unit(
         )
     };
     let mut records = stamp(&clean_store.key, &clean.measurements, None);
+    // A property task measures its own transform; perturbation sweeps are
+    // the robustness of the other tasks.
+    let sweeps = if view_stores.is_empty() { sweeps } else { &[] };
     for sweep in sweeps {
         let stores: Vec<_> = sweep
             .clone()

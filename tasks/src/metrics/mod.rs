@@ -11,6 +11,7 @@ pub mod disentanglement;
 pub mod geometry;
 pub mod key;
 pub mod multilabel;
+pub mod properties;
 pub mod regression;
 pub mod retrieval;
 

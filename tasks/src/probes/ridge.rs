@@ -63,7 +63,7 @@ impl Predictor for Linear {
 
 /// Ridge solutions for any λ > 0 from one eigendecomposition of the Gram
 /// matrix (primal `XᵀX` when features ≤ items, dual `XXᵀ` otherwise).
-struct RidgePath {
+pub(crate) struct RidgePath {
     dual: bool,
     /// Eigenvectors of the Gram matrix, one per column.
     vectors: Array2<f64>,
@@ -77,7 +77,7 @@ struct RidgePath {
 impl RidgePath {
     /// Decomposes the Gram matrix of `x` (standardised, items × features)
     /// against the centred targets `yc` (items × outputs).
-    fn new(x: ArrayView2<f64>, yc: ArrayView2<f64>) -> Result<RidgePath, String> {
+    pub(crate) fn new(x: ArrayView2<f64>, yc: ArrayView2<f64>) -> Result<RidgePath, String> {
         let dual = x.ncols() > x.nrows();
         let gram = if dual { x.dot(&x.t()) } else { x.t().dot(&x) };
         let rhs = if dual { yc.to_owned() } else { x.t().dot(&yc) };
@@ -106,7 +106,7 @@ impl RidgePath {
     }
 
     /// The weights (features × outputs) at `lambda`.
-    fn weights(&self, x: ArrayView2<f64>, lambda: f64) -> Result<Array2<f64>, String> {
+    pub(crate) fn weights(&self, x: ArrayView2<f64>, lambda: f64) -> Result<Array2<f64>, String> {
         let singular = || format!("ridge system is singular at lambda = {lambda}");
         let mut scaled = self.projected.clone();
         for (mut row, &s) in scaled.rows_mut().into_iter().zip(&self.values) {
