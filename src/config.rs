@@ -180,6 +180,11 @@ pub fn load(path: &Path) -> Result<LoadedConfig, String> {
         .perturbations
         .iter_mut()
         .for_each(|p| p.resolve_paths(base));
+    config
+        .tasks
+        .iter_mut()
+        .filter_map(|t| t.transform.as_mut())
+        .for_each(|t| t.resolve_paths(base));
     check(&config).map_err(|e| format!("{}: {e}", path.display()))?;
     // Where outputs go is not part of the experiment: the same config run
     // into another directory gets the same hash and identical results.
@@ -271,6 +276,26 @@ fn check(config: &ExperimentConfig) -> Result<(), String> {
     for (i, t) in config.tasks.iter().enumerate() {
         t.validate(&format!("tasks[{i}]"))
             .map_err(|e| e.to_string())?;
+        if let Some(transform) = &t.transform {
+            for e in &config.encoders {
+                if !e.reads_audio() {
+                    return Err(format!(
+                        "tasks[{i}].transform: encoder \"{}\" is precomputed (made elsewhere from clean audio) and cannot be transformed; \
+                         run property tasks in a config without it",
+                        e.name()
+                    ));
+                }
+                transform
+                    .validate_at(&format!("tasks[{i}].transform"), e.sample_rate())
+                    .map_err(|err| {
+                        format!(
+                            "{err} (encoder \"{}\" runs at {} Hz)",
+                            e.name(),
+                            e.sample_rate()
+                        )
+                    })?;
+            }
+        }
         if !dataset_names.contains(&t.dataset.as_str()) {
             return Err(format!(
                 "tasks[{i}].dataset: no dataset named \"{}\"; expected one of: {}",

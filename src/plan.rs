@@ -116,8 +116,9 @@ pub fn check_targets(loaded: &LoadedConfig, plan: &RunPlan) -> std::result::Resu
             .collect();
         labels.sort_unstable();
         labels.dedup();
-        let read: Vec<(String, &str)> = if task.task_type == repbench_tasks::TaskType::Geometry {
-            // Reads no label.
+        let reads_no_label = task.task_type == repbench_tasks::TaskType::Geometry
+            || task.task_type.reads_transform();
+        let read: Vec<(String, &str)> = if reads_no_label {
             Vec::new()
         } else if task.factors.is_empty() {
             vec![(format!("tasks[{i}].target"), task.target.as_str())]

@@ -599,3 +599,100 @@ fn geometry_reports_rankme_and_alpha_without_labels() {
         "{err}"
     );
 }
+
+/// The shipped properties config: every property metric with an interval,
+/// a log-frequency spectrum more pitch-shift equivariant than MFCCs
+/// (pitch shift is a translation of it), gain invariance ≈ 1 for the
+/// per-item-standardised random network, θ not readable from the clean
+/// view, comparisons, curves in the report, and a warm re-run from cache.
+#[test]
+fn properties_config_measures_invariance_and_equivariance() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    let out_s = out.display().to_string();
+    assert_ok(&repbench(&[
+        "run",
+        "configs/properties.toml",
+        "--out",
+        &out_s,
+        "--quiet",
+    ]));
+    let rows = results(&out);
+    let get = |task: &str, encoder: &str, probe: Option<&str>, metric: &str| -> Vec<f64> {
+        rows.iter()
+            .filter(|r| {
+                r["task"] == task
+                    && r["encoder"] == encoder
+                    && r["metric"] == metric
+                    && r["probe"].as_str() == probe
+            })
+            .map(|r| {
+                let (v, lo, hi) = (&r["value"], &r["ci_low"], &r["ci_high"]);
+                assert!(lo.as_f64().unwrap() <= hi.as_f64().unwrap(), "{r}");
+                v.as_f64().unwrap()
+            })
+            .collect()
+    };
+    for metric in [
+        "invariance",
+        "self_retrieval_r1",
+        "self_retrieval_mrr",
+        "cka",
+        "cka_normalized",
+    ] {
+        assert!(
+            !get("noise_invariance", "logmel", None, metric).is_empty(),
+            "{metric}"
+        );
+    }
+    assert_eq!(
+        get("gain_invariance", "logmel", None, "invariance_curve").len(),
+        4
+    );
+    // Per-item standardised log-mel input: a gain is a constant in dB.
+    assert!(get("gain_invariance", "random", None, "invariance")
+        .iter()
+        .all(|v| *v > 0.99));
+    let best = |encoder| {
+        get("pitch_equivariance", encoder, None, "equivariance")
+            .into_iter()
+            .fold(f64::NEG_INFINITY, f64::max)
+    };
+    assert!(
+        best("logmel") > best("mfcc"),
+        "{} vs {}",
+        best("logmel"),
+        best("mfcc")
+    );
+    for (task, encoder) in [
+        ("pitch_equivariance", "logmel"),
+        ("tempo_equivariance", "mfcc"),
+    ] {
+        for probe in ["ridge", "mlp"] {
+            let control = get(task, encoder, Some(probe), "theta_r2_control");
+            assert!(
+                control.iter().all(|v| *v < 0.1),
+                "{task} {probe}: {control:?}"
+            );
+        }
+    }
+    assert!(get("pitch_equivariance", "logmel", Some("ridge"), "theta_r2")[0] > 0.8);
+    let comparisons = std::fs::read_to_string(out.join("comparisons.jsonl")).unwrap();
+    let equi = comparisons
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|c| {
+            c["task"] == "pitch_equivariance"
+                && c["metric"] == "equivariance"
+                && c["encoder_a"] == "logmel"
+                && c["encoder_b"] == "mfcc"
+        })
+        .expect("logmel vs mfcc equivariance comparison");
+    assert!(equi["ci_low"].as_f64().unwrap() > 0.0, "{equi}");
+    let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
+    assert!(html.contains("Properties by θ") && html.contains("pitch_equivariance: map_r2 by θ"));
+    let again = repbench(&["run", "configs/properties.toml", "--out", &out_s, "--quiet"]);
+    assert_ok(&again);
+    assert_eq!(stats(&out)["evaluations_computed"], 0);
+    assert_eq!(stats(&out)["shards_computed"], 0);
+}

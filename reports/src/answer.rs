@@ -10,7 +10,7 @@ use serde::Serialize;
 /// Evaluators whose values score an encoder against a target, so a best
 /// value or a rank means something (descriptive statistics are neither
 /// marked nor ranked).
-pub(crate) const SCORED: [&str; 2] = ["probe", "retrieval"];
+pub(crate) const SCORED: [&str; 4] = ["probe", "retrieval", "invariance", "equivariance"];
 
 /// Of `rows`, the one with the best validation score per key, in
 /// first-seen key order; ties keep the earlier row and a missing score
@@ -103,7 +103,8 @@ fn paired(
     a: &ResultRecord,
     b: &ResultRecord,
 ) -> Option<(f64, f64, f64, f64)> {
-    let probe = a.probe.as_deref().unwrap_or("");
+    // Evaluators without a probe (retrieval, properties) compare as "none".
+    let probe = a.probe.as_deref().unwrap_or("none");
     comparisons.iter().find_map(|c| {
         let k = &c.comparison;
         if c.task != a.task || k.metric != a.metric || k.probe != probe {
@@ -281,6 +282,27 @@ mod tests {
         assert_eq!(
             t.sentence,
             "deep leads mid on pitch by 0.050 [0.000, 0.100] (accuracy, logistic), not significant after Holm correction (p = 0.200)."
+        );
+    }
+
+    /// Retrieval and property records have no probe; their comparisons say
+    /// probe "none". Both must meet, or the sentence claims no test ran.
+    #[test]
+    fn results_without_a_probe_find_their_comparisons() {
+        let unprobed = |encoder: &str, value: f64| ResultRecord {
+            evaluator: "invariance".into(),
+            probe: None,
+            metric: "invariance".into(),
+            ..rec(encoder, "0", value, 0.5)
+        };
+        let mut c = comparison("a", "b", 0.2, 0.01);
+        c.comparison.probe = "none".into();
+        c.comparison.metric = "invariance".into();
+        let a = answer(&[unprobed("a", 0.9), unprobed("b", 0.7)], &[c]);
+        let sentence = &a.tasks[0].sentence;
+        assert!(
+            sentence.contains("significant") && !sentence.contains("no paired test"),
+            "{sentence}"
         );
     }
 }

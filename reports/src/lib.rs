@@ -11,6 +11,7 @@ mod answer;
 mod chart;
 mod layers;
 mod leaderboard;
+mod properties;
 mod provenance;
 mod robustness;
 mod table;
@@ -71,6 +72,7 @@ pub fn render_html(
         .unwrap_or_default();
     let (robustness, drift) = robustness::sections(records, &axis)?;
     let layer_charts = layers::charts(records)?;
+    let property_curves = properties::curves(records)?;
     let skipped: Vec<serde_json::Value> = run
         .get("skipped_items")
         .and_then(|v| v.as_array())
@@ -102,6 +104,7 @@ pub fn render_html(
                 robustness,
                 drift,
                 layer_charts,
+                property_curves,
                 skipped,
                 warnings,
                 run => run_rows,

@@ -50,6 +50,17 @@ fn flags(recs: &[&&ResultRecord]) -> Vec<String> {
                 "the probe stopped at max_iter before its tolerance (scikit-learn would warn ConvergenceWarning); raise max_iter".into(),
             );
         }
+        if key == "peaked_layer" {
+            out.push(format!(
+                "{:.0}% of this layer's test variance lies in features constant on the train items (a sharply peaked layer, e.g. a pitch activation): maps and probes fitted on train cannot read it; try normalization = \"unit_norm\" or a split whose train items cover the factor's values",
+                100.0 * first.params.get("test_energy_outside_train").copied().unwrap_or(f64::NAN)
+            ));
+        }
+        if key == "collapsed" {
+            out.push(
+                "every test item has the same embedding: invariance is undefined (a collapsed representation is not invariant)".into(),
+            );
+        }
         if key == "near_constant_features" {
             out.push(format!(
                 "{value} feature(s) constant on the train split were set to 0 (they would blow up on unseen items)"
@@ -90,7 +101,11 @@ fn push_unique(list: &mut Vec<String>, value: &str) {
 pub fn task_tables(records: &[ResultRecord]) -> Vec<TaskTable> {
     let clean: Vec<&ResultRecord> = records
         .iter()
-        .filter(|r| r.perturbation == "none" && r.probe_seed.is_none())
+        .filter(|r| {
+            r.perturbation == "none"
+                && r.probe_seed.is_none()
+                && !crate::properties::is_curve_point(r)
+        })
         .collect();
     let mut task_names = Vec::new();
     for r in &clean {

@@ -357,6 +357,18 @@ impl TransformSpec {
         }
     }
 
+    /// Checks every value θ can take against an encoder's sample rate
+    /// (filter edges below Nyquist, …); `key` starts the error message.
+    pub fn validate_at(&self, key: &str, sample_rate: u32) -> Result<()> {
+        for value in self.values_to_check() {
+            let spec = self
+                .spec_at(value)
+                .map_err(|e| Error::config(key, e.to_string()))?;
+            spec.validate_at(key, sample_rate)?;
+        }
+        Ok(())
+    }
+
     fn values_to_check(&self) -> Vec<f64> {
         match &self.plan {
             ThetaPlan::Range { ends, .. } => ends.to_vec(),

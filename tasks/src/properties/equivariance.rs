@@ -8,7 +8,11 @@
 //!   representations by measuring their equivariance and equivalence"): a
 //!   ridge map predicts `z(T_θ x)` from `z(x)` — one map `M_θ z + c_θ` per
 //!   grid value, or for θ drawn from a range the θ-conditioned form
-//!   `A z + θ B z + c + θ d`. Fitted on train items, λ chosen on valid
+//!   `A z + θ B z + c + θ d`. Both are fitted in two stages: the θ-blind
+//!   map (below), then a ridge correction of its residual from `z` (per
+//!   grid value) or from `[z, θ z, θ]`, where "no correction" competes on
+//!   valid items, so knowing θ never looks harmful merely because the
+//!   larger model overfits. Fitted on train items, λ chosen on valid
 //!   items (least squared error), scored on test items: `map_r2` (R²
 //!   over all dimensions, variance-weighted as scikit-learn's
 //!   `multioutput="variance_weighted"`) and `map_cosine` (mean cosine over
@@ -17,8 +21,10 @@
 //!   `blind_r2` (one map for every θ). The headline
 //!   `equivariance = 1 − SSE(θ-aware maps) / SSE(θ-blind map)`: the share
 //!   of the θ-blind map's error that knowing θ removes (1 = θ explains
-//!   every move; 0 = θ adds nothing; negative only when the θ-aware maps
-//!   overfit).
+//!   every move; 0 = θ adds nothing; slightly negative when the chosen
+//!   correction does worse on test than on valid items). Errors are
+//!   floored at [`ERROR_FLOOR`] of the spread, so an invariant
+//!   representation (both maps exact) scores 0, not a ratio of rounding.
 //! * **Parameter prediction**: each probe (default ridge and a small MLP)
 //!   reads θ from the pair `[z(x); z(T_θ x)]`: `theta_r2` and
 //!   `theta_skill = 1 − RMSE / RMSE(predict the train mean θ)`. The
@@ -118,7 +124,7 @@ impl Split {
         self.theta.concat()
     }
 
-    /// `[z, θ z, θ]` for view `k`: the θ-conditioned map's input.
+    /// `[z, θ z, θ]` for view `k`: the θ-conditioned correction's input.
     fn conditioned(&self, k: usize) -> Array2<f64> {
         let t = Array1::from(self.theta[k].clone()).insert_axis(Axis(1));
         concatenate![Axis(1), self.x, &self.x * &t, t]
@@ -142,11 +148,13 @@ impl LinearMap {
     }
 
     /// Fits every λ of [`MAP_LAMBDAS`] from one eigendecomposition and keeps
-    /// the one with the least `valid_error`.
+    /// the one with the least `valid_error`. With `or_nothing`, the zero
+    /// map (λ = ∞) is tried first and kept unless a λ beats it.
     fn fit(
         x: ArrayView2<f64>,
         y: ArrayView2<f64>,
         valid_error: impl Fn(&LinearMap) -> f64,
+        or_nothing: bool,
     ) -> std::result::Result<LinearMap, String> {
         let x_mean = x.mean_axis(Axis(0)).ok_or("no train items")?;
         let y_mean = y.mean_axis(Axis(0)).ok_or("no train items")?;
@@ -154,6 +162,17 @@ impl LinearMap {
         let yc = &y - &y_mean;
         let path = RidgePath::new(xc.view(), yc.view())?;
         let mut best: Option<(f64, LinearMap, usize)> = None;
+        if or_nothing {
+            let zero = LinearMap {
+                x_mean: x_mean.clone(),
+                y_mean: Array1::zeros(y.ncols()),
+                weights: Array2::zeros((x.ncols(), y.ncols())),
+                lambda: f64::INFINITY,
+                at_edge: false,
+                valid_error: f64::NAN,
+            };
+            best = Some((valid_error(&zero), zero, usize::MAX));
+        }
         for (i, &lambda) in MAP_LAMBDAS.iter().enumerate() {
             let map = LinearMap {
                 x_mean: x_mean.clone(),
@@ -170,7 +189,7 @@ impl LinearMap {
         }
         let (err, mut map, i) = best.ok_or("no λ to try")?;
         map.valid_error = err;
-        map.at_edge = i == 0 || i == MAP_LAMBDAS.len() - 1;
+        map.at_edge = i == MAP_LAMBDAS.len() - 1 || (i == 0 && !or_nothing);
         Ok(map)
     }
 }
@@ -290,63 +309,88 @@ impl Evaluator for EquivarianceEvaluator {
         let base = normalizer.params();
         let fail = |e: String| self.fail(format!("feature map: {e}"));
 
-        // θ-aware maps: one per grid value, or one θ-conditioned map.
-        let mut params = base.clone();
-        let mut aware_valid_error = 0.0;
-        let predicted: Vec<Array2<f64>> = if self.per_view_maps() {
-            let mut out = Vec::with_capacity(k);
-            for j in 0..k {
-                let map = LinearMap::fit(train.x.view(), train.views[j].view(), |m| {
-                    sse(m.predict(valid.x.view()).view(), valid.views[j].view())
-                })
-                .map_err(fail)?;
-                aware_valid_error += map.valid_error;
-                params.insert(format!("map_lambda_{j}"), map.lambda);
-                if map.at_edge {
-                    params.insert(format!("map_lambda_{j}_at_grid_edge"), 1.0);
-                }
-                out.push(map.predict(test.x.view()));
-            }
-            out
-        } else {
-            let stack = |s: &Split| -> (Array2<f64>, Array2<f64>) {
-                let xs: Vec<Array2<f64>> = (0..k).map(|j| s.conditioned(j)).collect();
-                let xv: Vec<ArrayView2<f64>> = xs.iter().map(|x| x.view()).collect();
-                let yv: Vec<ArrayView2<f64>> = s.views.iter().map(|v| v.view()).collect();
-                (
-                    concatenate(Axis(0), &xv).expect("same width"),
-                    concatenate(Axis(0), &yv).expect("same width"),
-                )
-            };
-            let ((xt, yt), (xv, yv)) = (stack(&train), stack(&valid));
-            let map = LinearMap::fit(xt.view(), yt.view(), |m| {
-                sse(m.predict(xv.view()).view(), yv.view())
-            })
-            .map_err(fail)?;
-            aware_valid_error = map.valid_error;
-            params.insert("map_lambda".into(), map.lambda);
-            if map.at_edge {
-                params.insert("map_lambda_at_grid_edge".into(), 1.0);
-            }
-            (0..k)
-                .map(|j| map.predict(test.conditioned(j).view()))
-                .collect()
-        };
         // θ-blind map: the pooled fit equals a fit to the mean view.
+        let mut params = base.clone();
         let mean_view = |s: &Split| {
             s.views
                 .iter()
                 .fold(Array2::zeros(s.x.dim()), |acc, v| acc + v)
                 / k as f64
         };
-        let blind = LinearMap::fit(train.x.view(), mean_view(&train).view(), |m| {
-            let p = m.predict(valid.x.view());
-            valid.views.iter().map(|v| sse(p.view(), v.view())).sum()
-        })
+        let blind = LinearMap::fit(
+            train.x.view(),
+            mean_view(&train).view(),
+            |m| {
+                let p = m.predict(valid.x.view());
+                valid.views.iter().map(|v| sse(p.view(), v.view())).sum()
+            },
+            false,
+        )
         .map_err(fail)?;
         params.insert("blind_lambda".into(), blind.lambda);
         let blind_pred = blind.predict(test.x.view());
+        // What the blind map leaves of each view: the θ-aware maps' target.
+        let residuals = |s: &Split| -> Vec<Array2<f64>> {
+            let p = blind.predict(s.x.view());
+            s.views.iter().map(|v| v - &p).collect()
+        };
+        let (train_res, valid_res) = (residuals(&train), residuals(&valid));
 
+        // θ-aware maps: the blind map plus a ridge correction of its
+        // residual — per grid value from z (`M_θ z + c_θ` in all), or one
+        // θ-conditioned correction from `[z, θ z, θ]` (`A z + θ B z + c + θ d`
+        // in all). "No correction" is a candidate, so on valid items the
+        // θ-aware maps are never worse than the blind one.
+        let mut aware_valid_error = 0.0;
+        let mut note = |name: &str, map: &LinearMap, params: &mut BTreeMap<String, f64>| {
+            aware_valid_error += map.valid_error;
+            if map.lambda.is_finite() {
+                params.insert(name.to_string(), map.lambda);
+            } else {
+                // JSON has no ∞: "no correction beat the blind map".
+                params.insert(format!("{name}_none"), 1.0);
+            }
+            if map.at_edge {
+                params.insert(format!("{name}_at_grid_edge"), 1.0);
+            }
+        };
+        let predicted: Vec<Array2<f64>> = if self.per_view_maps() {
+            let mut out = Vec::with_capacity(k);
+            for j in 0..k {
+                let map = LinearMap::fit(
+                    train.x.view(),
+                    train_res[j].view(),
+                    |m| sse(m.predict(valid.x.view()).view(), valid_res[j].view()),
+                    true,
+                )
+                .map_err(fail)?;
+                note(&format!("map_lambda_{j}"), &map, &mut params);
+                out.push(&blind_pred + &map.predict(test.x.view()));
+            }
+            out
+        } else {
+            let stack = |s: &Split, res: &[Array2<f64>]| -> (Array2<f64>, Array2<f64>) {
+                let xs: Vec<Array2<f64>> = (0..k).map(|j| s.conditioned(j)).collect();
+                let xv: Vec<ArrayView2<f64>> = xs.iter().map(|x| x.view()).collect();
+                let yv: Vec<ArrayView2<f64>> = res.iter().map(|v| v.view()).collect();
+                (
+                    concatenate(Axis(0), &xv).expect("same width"),
+                    concatenate(Axis(0), &yv).expect("same width"),
+                )
+            };
+            let ((xt, yt), (xv, yv)) = (stack(&train, &train_res), stack(&valid, &valid_res));
+            let map = LinearMap::fit(
+                xt.view(),
+                yt.view(),
+                |m| sse(m.predict(xv.view()).view(), yv.view()),
+                true,
+            )
+            .map_err(fail)?;
+            note("map_lambda", &map, &mut params);
+            (0..k)
+                .map(|j| &blind_pred + &map.predict(test.conditioned(j).view()))
+                .collect()
+        };
         let e_aware: Vec<Vec<f64>> = (0..k)
             .map(|j| squared_distances(predicted[j].view(), test.views[j].view()))
             .collect();
