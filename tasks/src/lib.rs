@@ -138,10 +138,11 @@ fn is_default_normalization(n: &properties::Normalization) -> bool {
 /// a non-linear function of the pair.
 fn equivariance_probes() -> Vec<ProbeSpec> {
     let mlp = probes::mlp::MlpParams {
-        learning_rates: vec![1e-3],
+        learning_rates: vec![3.2e-3],
         hidden_layers: vec![1],
-        hidden_units: 256,
-        max_epochs: 100,
+        hidden_units: 128,
+        max_epochs: 50,
+        patience: 10,
         ..Default::default()
     };
     vec![ProbeSpec::Ridge(Default::default()), ProbeSpec::Mlp(mlp)]

@@ -17,8 +17,9 @@ pub const DISENTANGLEMENT_EVALUATOR: u32 = 2;
 /// Logistic probe. 2: scikit-learn's `tol`, binary models for two classes
 /// and tags, strong-Wolfe line search, grid extension at an edge.
 pub const LOGISTIC: u32 = 2;
-/// Ridge probe. 2: grid extension at an edge.
-pub const RIDGE: u32 = 2;
+/// Ridge probe. 2: grid extension at an edge. 3: the Gram matrix from its
+/// lower block triangle (rounding-level changes).
+pub const RIDGE: u32 = 3;
 /// Cosine kNN probe.
 pub const KNN: u32 = 1;
 /// MLP probe.

@@ -79,7 +79,11 @@ impl RidgePath {
     /// against the centred targets `yc` (items × outputs).
     pub(crate) fn new(x: ArrayView2<f64>, yc: ArrayView2<f64>) -> Result<RidgePath, String> {
         let dual = x.ncols() > x.nrows();
-        let gram = if dual { x.dot(&x.t()) } else { x.t().dot(&x) };
+        let gram = if dual {
+            super::gram::gram(x.t())
+        } else {
+            super::gram::gram(x)
+        };
         let rhs = if dual { yc.to_owned() } else { x.t().dot(&yc) };
         if !gram.iter().chain(rhs.iter()).all(|v| v.is_finite()) {
             return Err(
@@ -127,6 +131,53 @@ impl RidgePath {
         } else {
             Err(singular())
         }
+    }
+}
+
+impl RidgePath {
+    /// The squared validation error `‖r_v − x_v W(λ)‖²` at every λ, from
+    /// the decomposition alone: with `A = x_v V` (primal; `x_v xᵀ V` dual),
+    /// `P` the projected targets and `D = diag(1/(s + λ))`, the predictions
+    /// are `A D P`, so `SSE(λ) = ‖r_v‖² − 2 Σᵢ Dᵢ (AᵀR ⊙ P)ᵢ· + Σᵢₖ Dᵢ Dₖ
+    /// (AᵀA ⊙ PPᵀ)ᵢₖ` — three products once, then `O(r²)` per λ instead of
+    /// a weight matrix and a prediction per λ. `x` is the (centred)
+    /// training input, `xv` the validation input centred the same way, and
+    /// `rv` the validation targets minus the training targets' mean.
+    /// Rounding makes values near 0 inexact: use it to choose λ, then
+    /// measure the chosen model directly.
+    pub(crate) fn validation_sse(
+        &self,
+        x: ArrayView2<f64>,
+        xv: ArrayView2<f64>,
+        rv: ArrayView2<f64>,
+        lambdas: &[f64],
+    ) -> Vec<f64> {
+        let a = if self.dual {
+            xv.dot(&x.t()).dot(&self.vectors)
+        } else {
+            xv.dot(&self.vectors)
+        };
+        let cross: Vec<f64> = (a.t().dot(&rv) * &self.projected)
+            .rows()
+            .into_iter()
+            .map(|r| r.sum())
+            .collect();
+        let quad = a.t().dot(&a) * self.projected.dot(&self.projected.t());
+        let total: f64 = rv.iter().map(|v| v * v).sum();
+        lambdas
+            .iter()
+            .map(|&lambda| {
+                let d: Vec<f64> = self.values.iter().map(|s| 1.0 / (s + lambda)).collect();
+                let linear: f64 = d.iter().zip(&cross).map(|(d, c)| d * c).sum();
+                let square: f64 = quad
+                    .rows()
+                    .into_iter()
+                    .zip(&d)
+                    .map(|(row, di)| di * row.iter().zip(&d).map(|(q, dk)| q * dk).sum::<f64>())
+                    .sum();
+                total - 2.0 * linear + square
+            })
+            .collect()
     }
 }
 
@@ -360,5 +411,31 @@ mod tests {
             }
         }
         b
+    }
+
+    #[test]
+    fn validation_errors_from_the_decomposition_equal_direct_predictions() {
+        for (n, d) in [(40, 6), (8, 15)] {
+            let x = centred(Array2::from_shape_fn((n, d), |(i, j)| {
+                ((i * 7 + j * 13) % 11) as f64 - 5.0 + 0.1 * (i * j) as f64
+            }));
+            let y = Array2::from_shape_fn((n, 3), |(i, k)| {
+                x[[i, k % d]] * 2.0 - x[[i, (k + 1) % d]] + (i % 3) as f64
+            });
+            let y_mean = y.mean_axis(Axis(0)).unwrap();
+            let path = RidgePath::new(x.view(), (&y - &y_mean).view()).unwrap();
+            let xv = Array2::from_shape_fn((5, d), |(i, j)| ((i * 3 + j * 5) % 7) as f64 - 3.0);
+            let rv = Array2::from_shape_fn((5, 3), |(i, k)| ((i + 2 * k) % 4) as f64) - &y_mean;
+            let lambdas = [100.0, 1.0, 0.01];
+            let fast = path.validation_sse(x.view(), xv.view(), rv.view(), &lambdas);
+            for (lambda, got) in lambdas.iter().zip(fast) {
+                let w = path.weights(x.view(), *lambda).unwrap();
+                let direct: f64 = (&rv - &xv.dot(&w)).iter().map(|v| v * v).sum();
+                assert!(
+                    (got - direct).abs() < 1e-9 * (1.0 + direct),
+                    "n={n} λ={lambda}: {got} vs {direct}"
+                );
+            }
+        }
     }
 }

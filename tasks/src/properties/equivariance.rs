@@ -41,10 +41,11 @@
 use super::{measure, resamples, rows_f64, Form, Normalizer, PerItem, Splits, SumStat};
 use crate::metrics::properties::{row_cosines, squared_distances};
 use crate::probes::ridge::RidgePath;
-use crate::probes::FitData;
+use crate::probes::{FitData, ProbeSpec};
 use crate::targets::{Scores, Targets};
 use crate::{versions, TaskSpec};
 use ndarray::{concatenate, Array1, Array2, ArrayView2, Axis};
+use rayon::prelude::*;
 use repbench_framework::evaluator::{EvalInput, Evaluation, Evaluator, TransformedView};
 use repbench_framework::perturb::TransformSpec;
 use repbench_framework::record::Measurement;
@@ -85,6 +86,22 @@ impl EquivarianceEvaluator {
             repbench_framework::perturb::ThetaPlan::Grid(_)
         )
     }
+}
+
+/// The fitted maps' test predictions and validation errors.
+struct Maps {
+    params: BTreeMap<String, f64>,
+    predicted: Vec<Array2<f64>>,
+    blind_pred: Array2<f64>,
+    blind_valid_error: f64,
+    aware_valid_error: f64,
+}
+
+/// A θ probe's test predictions, chosen settings and validation score.
+struct ProbeRead {
+    pred: Vec<f64>,
+    params: BTreeMap<String, f64>,
+    valid_score: f64,
 }
 
 /// The θ bin of pair (view, item).
@@ -148,49 +165,54 @@ impl LinearMap {
     }
 
     /// Fits every λ of [`MAP_LAMBDAS`] from one eigendecomposition and keeps
-    /// the one with the least `valid_error`. With `or_nothing`, the zero
-    /// map (λ = ∞) is tried first and kept unless a λ beats it.
+    /// the one with the least squared error predicting `yv` from `xv`
+    /// (validation items). With `or_nothing`, the zero map (λ = ∞) is
+    /// tried first and kept unless a λ beats it.
     fn fit(
-        x: ArrayView2<f64>,
-        y: ArrayView2<f64>,
-        valid_error: impl Fn(&LinearMap) -> f64,
+        (x, y): (ArrayView2<f64>, ArrayView2<f64>),
+        (xv, yv): (ArrayView2<f64>, ArrayView2<f64>),
         or_nothing: bool,
     ) -> std::result::Result<LinearMap, String> {
         let x_mean = x.mean_axis(Axis(0)).ok_or("no train items")?;
         let y_mean = y.mean_axis(Axis(0)).ok_or("no train items")?;
         let xc = &x - &x_mean;
-        let yc = &y - &y_mean;
-        let path = RidgePath::new(xc.view(), yc.view())?;
-        let mut best: Option<(f64, LinearMap, usize)> = None;
+        let path = RidgePath::new(xc.view(), (&y - &y_mean).view())?;
+        let xvc = &xv - &x_mean;
+        let errors =
+            path.validation_sse(xc.view(), xvc.view(), (&yv - &y_mean).view(), &MAP_LAMBDAS);
+        let mut best: Option<(f64, usize)> = None;
         if or_nothing {
-            let zero = LinearMap {
-                x_mean: x_mean.clone(),
+            best = Some((yv.iter().map(|v| v * v).sum(), usize::MAX));
+        }
+        for (i, &err) in errors.iter().enumerate() {
+            if best.is_none_or(|(e, _)| err < e) {
+                best = Some((err, i));
+            }
+        }
+        let (_, i) = best.ok_or("no λ to try")?;
+        let map = if i == usize::MAX {
+            LinearMap {
+                x_mean,
                 y_mean: Array1::zeros(y.ncols()),
                 weights: Array2::zeros((x.ncols(), y.ncols())),
                 lambda: f64::INFINITY,
                 at_edge: false,
                 valid_error: f64::NAN,
-            };
-            best = Some((valid_error(&zero), zero, usize::MAX));
-        }
-        for (i, &lambda) in MAP_LAMBDAS.iter().enumerate() {
-            let map = LinearMap {
-                x_mean: x_mean.clone(),
-                y_mean: y_mean.clone(),
-                weights: path.weights(xc.view(), lambda)?,
-                lambda,
-                at_edge: false,
-                valid_error: f64::NAN,
-            };
-            let err = valid_error(&map);
-            if best.as_ref().is_none_or(|(e, _, _)| err < *e) {
-                best = Some((err, map, i));
             }
-        }
-        let (err, mut map, i) = best.ok_or("no λ to try")?;
-        map.valid_error = err;
-        map.at_edge = i == MAP_LAMBDAS.len() - 1 || (i == 0 && !or_nothing);
-        Ok(map)
+        } else {
+            LinearMap {
+                weights: path.weights(xc.view(), MAP_LAMBDAS[i])?,
+                x_mean,
+                y_mean,
+                lambda: MAP_LAMBDAS[i],
+                at_edge: i == MAP_LAMBDAS.len() - 1 || (i == 0 && !or_nothing),
+                valid_error: f64::NAN,
+            }
+        };
+        // The expansion behind `validation_sse` loses precision near 0:
+        // the chosen map's error is measured directly.
+        let valid_error = sse(map.predict(xv).view(), yv);
+        Ok(LinearMap { valid_error, ..map })
     }
 }
 
@@ -309,88 +331,148 @@ impl Evaluator for EquivarianceEvaluator {
         let base = normalizer.params();
         let fail = |e: String| self.fail(format!("feature map: {e}"));
 
-        // θ-blind map: the pooled fit equals a fit to the mean view.
-        let mut params = base.clone();
-        let mean_view = |s: &Split| {
-            s.views
-                .iter()
-                .fold(Array2::zeros(s.x.dim()), |acc, v| acc + v)
-                / k as f64
-        };
-        let blind = LinearMap::fit(
-            train.x.view(),
-            mean_view(&train).view(),
-            |m| {
-                let p = m.predict(valid.x.view());
-                valid.views.iter().map(|v| sse(p.view(), v.view())).sum()
-            },
-            false,
-        )
-        .map_err(fail)?;
-        params.insert("blind_lambda".into(), blind.lambda);
-        let blind_pred = blind.predict(test.x.view());
-        // What the blind map leaves of each view: the θ-aware maps' target.
-        let residuals = |s: &Split| -> Vec<Array2<f64>> {
-            let p = blind.predict(s.x.view());
-            s.views.iter().map(|v| v - &p).collect()
-        };
-        let (train_res, valid_res) = (residuals(&train), residuals(&valid));
-
-        // θ-aware maps: the blind map plus a ridge correction of its
-        // residual — per grid value from z (`M_θ z + c_θ` in all), or one
-        // θ-conditioned correction from `[z, θ z, θ]` (`A z + θ B z + c + θ d`
-        // in all). "No correction" is a candidate, so on valid items the
-        // θ-aware maps are never worse than the blind one.
-        let mut aware_valid_error = 0.0;
-        let mut note = |name: &str, map: &LinearMap, params: &mut BTreeMap<String, f64>| {
-            aware_valid_error += map.valid_error;
-            if map.lambda.is_finite() {
-                params.insert(name.to_string(), map.lambda);
-            } else {
-                // JSON has no ∞: "no correction beat the blind map".
-                params.insert(format!("{name}_none"), 1.0);
-            }
-            if map.at_edge {
-                params.insert(format!("{name}_at_grid_edge"), 1.0);
-            }
-        };
-        let predicted: Vec<Array2<f64>> = if self.per_view_maps() {
-            let mut out = Vec::with_capacity(k);
-            for j in 0..k {
-                let map = LinearMap::fit(
-                    train.x.view(),
-                    train_res[j].view(),
-                    |m| sse(m.predict(valid.x.view()).view(), valid_res[j].view()),
-                    true,
-                )
-                .map_err(fail)?;
-                note(&format!("map_lambda_{j}"), &map, &mut params);
-                out.push(&blind_pred + &map.predict(test.x.view()));
-            }
-            out
-        } else {
-            let stack = |s: &Split, res: &[Array2<f64>]| -> (Array2<f64>, Array2<f64>) {
-                let xs: Vec<Array2<f64>> = (0..k).map(|j| s.conditioned(j)).collect();
-                let xv: Vec<ArrayView2<f64>> = xs.iter().map(|x| x.view()).collect();
-                let yv: Vec<ArrayView2<f64>> = res.iter().map(|v| v.view()).collect();
-                (
-                    concatenate(Axis(0), &xv).expect("same width"),
-                    concatenate(Axis(0), &yv).expect("same width"),
-                )
+        // The maps and the θ probes are independent: fitted side by side.
+        let fit_maps = || -> Result<Maps> {
+            // θ-blind map: the pooled fit equals a fit to the mean view.
+            let mut params = base.clone();
+            let mean_view = |s: &Split| {
+                s.views
+                    .iter()
+                    .fold(Array2::zeros(s.x.dim()), |acc, v| acc + v)
+                    / k as f64
             };
-            let ((xt, yt), (xv, yv)) = (stack(&train, &train_res), stack(&valid, &valid_res));
-            let map = LinearMap::fit(
-                xt.view(),
-                yt.view(),
-                |m| sse(m.predict(xv.view()).view(), yv.view()),
-                true,
+            // Choosing λ against the mean valid view is choosing it against every
+            // view: Σₖ‖p − vₖ‖² = K‖p − v̄‖² + a constant.
+            let blind = LinearMap::fit(
+                (train.x.view(), mean_view(&train).view()),
+                (valid.x.view(), mean_view(&valid).view()),
+                false,
             )
             .map_err(fail)?;
-            note("map_lambda", &map, &mut params);
-            (0..k)
-                .map(|j| &blind_pred + &map.predict(test.conditioned(j).view()))
+            let blind_valid_error: f64 = {
+                let p = blind.predict(valid.x.view());
+                valid.views.iter().map(|v| sse(p.view(), v.view())).sum()
+            };
+            params.insert("blind_lambda".into(), blind.lambda);
+            let blind_pred = blind.predict(test.x.view());
+            // What the blind map leaves of each view: the θ-aware maps' target.
+            let residuals = |s: &Split| -> Vec<Array2<f64>> {
+                let p = blind.predict(s.x.view());
+                s.views.iter().map(|v| v - &p).collect()
+            };
+            let (train_res, valid_res) = (residuals(&train), residuals(&valid));
+
+            // θ-aware maps: the blind map plus a ridge correction of its
+            // residual — per grid value from z (`M_θ z + c_θ` in all), or one
+            // θ-conditioned correction from `[z, θ z, θ]` (`A z + θ B z + c + θ d`
+            // in all). "No correction" is a candidate, so on valid items the
+            // θ-aware maps are never worse than the blind one.
+            let mut aware_valid_error = 0.0;
+            let mut note = |name: &str, map: &LinearMap, params: &mut BTreeMap<String, f64>| {
+                aware_valid_error += map.valid_error;
+                if map.lambda.is_finite() {
+                    params.insert(name.to_string(), map.lambda);
+                } else {
+                    // JSON has no ∞: "no correction beat the blind map".
+                    params.insert(format!("{name}_none"), 1.0);
+                }
+                if map.at_edge {
+                    params.insert(format!("{name}_at_grid_edge"), 1.0);
+                }
+            };
+            let predicted: Vec<Array2<f64>> = if self.per_view_maps() {
+                let mut out = Vec::with_capacity(k);
+                for j in 0..k {
+                    let map = LinearMap::fit(
+                        (train.x.view(), train_res[j].view()),
+                        (valid.x.view(), valid_res[j].view()),
+                        true,
+                    )
+                    .map_err(fail)?;
+                    note(&format!("map_lambda_{j}"), &map, &mut params);
+                    out.push(&blind_pred + &map.predict(test.x.view()));
+                }
+                out
+            } else {
+                let stack = |s: &Split, res: &[Array2<f64>]| -> (Array2<f64>, Array2<f64>) {
+                    let xs: Vec<Array2<f64>> = (0..k).map(|j| s.conditioned(j)).collect();
+                    let xv: Vec<ArrayView2<f64>> = xs.iter().map(|x| x.view()).collect();
+                    let yv: Vec<ArrayView2<f64>> = res.iter().map(|v| v.view()).collect();
+                    (
+                        concatenate(Axis(0), &xv).expect("same width"),
+                        concatenate(Axis(0), &yv).expect("same width"),
+                    )
+                };
+                let ((xt, yt), (xv, yv)) = (stack(&train, &train_res), stack(&valid, &valid_res));
+                let map = LinearMap::fit((xt.view(), yt.view()), (xv.view(), yv.view()), true)
+                    .map_err(fail)?;
+                note("map_lambda", &map, &mut params);
+                (0..k)
+                    .map(|j| &blind_pred + &map.predict(test.conditioned(j).view()))
+                    .collect()
+            };
+            Ok(Maps {
+                params,
+                predicted,
+                blind_pred,
+                blind_valid_error,
+                aware_valid_error,
+            })
+        };
+        // Parameter prediction: θ from the pair, and the clean-view control.
+        let theta_train = Targets::Values(train.pair_theta());
+        let theta_valid = Targets::Values(valid.pair_theta());
+        let probes = self.spec.probe_list();
+        let read = |pi: usize, probe: &ProbeSpec, with_view: bool| -> Result<ProbeRead> {
+            let kind = probe.kind();
+            let (xt, xv, xs) = (
+                train.pair_features(with_view),
+                valid.pair_features(with_view),
+                test.pair_features(with_view),
+            );
+            let data = FitData {
+                x_train: xt.view(),
+                t_train: &theta_train,
+                x_valid: xv.view(),
+                t_valid: &theta_valid,
+            };
+            let probe_seed = seed::derive(
+                input.seed,
+                &["probe", task, &pi.to_string(), &with_view.to_string()],
+            );
+            let fitted = probe
+                .fit_select(&data, probe_seed)
+                .map_err(|e| self.fail(format!("{kind} probe reading θ: {e}")))?;
+            let Scores::Values(pred) = fitted.model.predict(xs.view()) else {
+                return Err(self.fail("θ probe returned non-numeric scores"));
+            };
+            Ok(ProbeRead {
+                pred,
+                params: fitted.params,
+                valid_score: fitted.valid_score,
+            })
+        };
+        let fit_probes = || -> Result<Vec<(ProbeRead, ProbeRead)>> {
+            probes
+                .par_iter()
+                .enumerate()
+                .map(|(pi, probe)| {
+                    let (pair, control) =
+                        rayon::join(|| read(pi, probe, true), || read(pi, probe, false));
+                    Ok((pair?, control?))
+                })
                 .collect()
         };
+        let (maps, fits) = rayon::join(fit_maps, fit_probes);
+        let Maps {
+            params,
+            predicted,
+            blind_pred,
+            blind_valid_error,
+            aware_valid_error,
+        } = maps?;
+        let fits = fits?;
+
         let e_aware: Vec<Vec<f64>> = (0..k)
             .map(|j| squared_distances(predicted[j].view(), test.views[j].view()))
             .collect();
@@ -505,9 +587,7 @@ impl Evaluator for EquivarianceEvaluator {
             ));
         }
 
-        // Parameter prediction: θ from the pair, and the clean-view control.
-        let theta_train = Targets::Values(train.pair_theta());
-        let theta_valid = Targets::Values(valid.pair_theta());
+        // θ probes' scores on test pairs.
         let theta_test = test.pair_theta();
         let train_mean = theta_train.dense().mean().unwrap_or(f64::NAN);
         let test_mean = theta_test.iter().sum::<f64>() / theta_test.len() as f64;
@@ -520,34 +600,11 @@ impl Evaluator for EquivarianceEvaluator {
         let around_train_mean = by_pair(&|p| (theta_test[p] - train_mean).powi(2));
         let ones = by_pair(&|_| 1.0);
         let mut probe_selection = BTreeMap::new();
-        for (pi, probe) in self.spec.probe_list().iter().enumerate() {
+        for (probe, (pair, control)) in probes.iter().zip(&fits) {
             let kind = probe.kind();
-            let read = |with_view: bool| -> Result<(Vec<f64>, BTreeMap<String, f64>, f64)> {
-                let (xt, xv, xs) = (
-                    train.pair_features(with_view),
-                    valid.pair_features(with_view),
-                    test.pair_features(with_view),
-                );
-                let data = FitData {
-                    x_train: xt.view(),
-                    t_train: &theta_train,
-                    x_valid: xv.view(),
-                    t_valid: &theta_valid,
-                };
-                let probe_seed = seed::derive(
-                    input.seed,
-                    &["probe", task, &pi.to_string(), &with_view.to_string()],
-                );
-                let fitted = probe
-                    .fit_select(&data, probe_seed)
-                    .map_err(|e| self.fail(format!("{kind} probe reading θ: {e}")))?;
-                let Scores::Values(pred) = fitted.model.predict(xs.view()) else {
-                    return Err(self.fail("θ probe returned non-numeric scores"));
-                };
-                Ok((pred, fitted.params, fitted.valid_score))
-            };
-            let (pred, probe_params, valid_score) = read(true)?;
-            let (control, _, _) = read(false)?;
+            let (pred, probe_params, valid_score) =
+                (&pair.pred, pair.params.clone(), pair.valid_score);
+            let control = &control.pred;
             let errors = by_pair(&|p| (pred[p] - theta_test[p]).powi(2));
             let control_errors = by_pair(&|p| (control[p] - theta_test[p]).powi(2));
             let mut p = params.clone();
@@ -609,7 +666,7 @@ impl Evaluator for EquivarianceEvaluator {
         // The layer compared between encoders: its equivariance on valid
         // items (the chosen maps' validation errors).
         let selection_score = 1.0
-            - aware_valid_error.max(f64::MIN_POSITIVE) / blind.valid_error.max(f64::MIN_POSITIVE);
+            - aware_valid_error.max(f64::MIN_POSITIVE) / blind_valid_error.max(f64::MIN_POSITIVE);
         probe_selection.insert("none".into(), selection_score);
         let predictions = PerItem {
             items: splits
