@@ -5,7 +5,8 @@
 use repbench_datasets::DatasetSpec;
 use repbench_framework::encoder::EncoderSpec;
 use repbench_framework::perturb::PerturbationSpec;
-use repbench_framework::runner::{PerturbSplits, DRIFT_TASK};
+use repbench_framework::runner::PerturbSplits;
+use repbench_tasks::drift::DRIFT_TASK;
 use repbench_tasks::TaskSpec;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;

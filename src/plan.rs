@@ -46,7 +46,7 @@ pub fn build(loaded: &LoadedConfig, out_dir: &Path) -> Result<(RunPlan, DataNote
         .iter()
         .map(|e| build_encoder(e, loaded.base_dir()))
         .collect::<Result<Vec<_>>>()?;
-    let tasks = cfg
+    let mut tasks: Vec<TaskEntry> = cfg
         .tasks
         .iter()
         .map(|t| TaskEntry {
@@ -55,6 +55,15 @@ pub fn build(loaded: &LoadedConfig, out_dir: &Path) -> Result<(RunPlan, DataNote
             evaluator: repbench_tasks::build_evaluator(t),
         })
         .collect();
+    // Perturbation sweeps also get measured without a probe: embedding
+    // drift per dataset, an evaluator like any task.
+    if !cfg.perturbations.is_empty() {
+        tasks.extend(datasets.iter().map(|d| TaskEntry {
+            name: repbench_tasks::drift::DRIFT_TASK.into(),
+            dataset: d.name().into(),
+            evaluator: Box::new(repbench_tasks::drift::DriftEvaluator),
+        }));
+    }
     let cache_dir = cfg
         .run
         .cache_dir

@@ -343,8 +343,22 @@ cutoff_hz = [4000, 1000]
             && html.contains("<svg")
     );
     let first = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
+    // Drift relative to the items' spread: larger at 10 dB, and cached
+    // like every evaluation (drift is an evaluator, not a runner stage).
+    let shift = |snr: f64| {
+        find("noise", Some(snr), "relative_shift", "embedding_drift")["value"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        shift(10.0) > shift(30.0),
+        "{} vs {}",
+        shift(10.0),
+        shift(30.0)
+    );
     assert_ok(&repbench(&["run", &cfg, "--quiet"]));
     assert_eq!(stats(&out)["shards_computed"], 0);
+    assert_eq!(stats(&out)["evaluations_computed"], 0);
     assert_eq!(
         std::fs::read_to_string(out.join("results.jsonl")).unwrap(),
         first

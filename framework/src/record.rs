@@ -65,6 +65,34 @@ pub struct Measurement {
     pub undefined_resamples: usize,
 }
 
+impl Measurement {
+    /// A measurement of `metric` from a bootstrap estimate over `n` items,
+    /// with no probe seed.
+    pub fn from_estimate(
+        (evaluator, probe): (&str, Option<&str>),
+        metric: &str,
+        higher_is_better: bool,
+        e: crate::bootstrap::Estimate,
+        n: usize,
+        params: BTreeMap<String, f64>,
+    ) -> Measurement {
+        Measurement {
+            evaluator: evaluator.into(),
+            probe: probe.map(Into::into),
+            metric: metric.into(),
+            higher_is_better,
+            value: e.value,
+            ci_low: e.low,
+            ci_high: e.high,
+            n,
+            params,
+            probe_seed: None,
+            seed_sd: None,
+            undefined_resamples: e.undefined,
+        }
+    }
+}
+
 fn is_zero(n: &usize) -> bool {
     *n == 0
 }

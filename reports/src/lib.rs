@@ -11,6 +11,7 @@ mod answer;
 mod chart;
 mod layers;
 mod leaderboard;
+mod profile;
 mod properties;
 mod provenance;
 mod robustness;
@@ -73,6 +74,7 @@ pub fn render_html(
     let (robustness, drift) = robustness::sections(records, &axis)?;
     let layer_charts = layers::charts(records)?;
     let property_curves = properties::curves(records)?;
+    let profile = profile::profile(records);
     let skipped: Vec<serde_json::Value> = run
         .get("skipped_items")
         .and_then(|v| v.as_array())
@@ -105,6 +107,7 @@ pub fn render_html(
                 drift,
                 layer_charts,
                 property_curves,
+                profile,
                 skipped,
                 warnings,
                 run => run_rows,

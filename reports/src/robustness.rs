@@ -129,6 +129,11 @@ pub fn sections(
                 "linear CKA with clean",
                 "embedding similarity (CKA)",
             ),
+            (
+                "relative_shift",
+                "shift / distance between items",
+                "relative shift",
+            ),
         ] {
             let curve: Vec<&ResultRecord> = recs
                 .iter()

@@ -22,6 +22,7 @@
 
 pub use repbench_framework::bootstrap;
 pub mod disentanglement;
+pub mod drift;
 pub mod geometry;
 pub mod informativeness;
 pub mod metrics;

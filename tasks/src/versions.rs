@@ -45,3 +45,6 @@ pub const INVARIANCE_EVALUATOR: u32 = 1;
 pub const EQUIVARIANCE_EVALUATOR: u32 = 1;
 /// Invariance, self-retrieval, variance-weighted R², row cosines.
 pub const METRICS_PROPERTIES: u32 = 1;
+/// Embedding drift. 2: a zero vector has no direction (NaN). 3: an
+/// evaluator (cached), train-split standardisation, `relative_shift`.
+pub const DRIFT: u32 = 3;

@@ -6,22 +6,20 @@
 //! 2. [`evaluate`]: evaluate every (task, encoder, layer) on clean
 //!    embeddings and, per perturbation sweep, on its perturbed variants
 //!    (robustness), reusing cached results;
-//! 3. [`drift`]: how far perturbation moves each embedding (no probe);
-//! 4. [`compare`]: paired comparisons between encoders on clean data.
+//! 3. [`compare`]: paired comparisons between encoders on clean data.
+//!
+//! The runner knows no metric: embedding drift, like every measurement, is
+//! an evaluator (`repbench_tasks::drift`), added to the plan's tasks.
 //!
 //! Items are processed in parallel (rayon) but every output is collected in
 //! item order and every random choice is seeded by name, so records do not
 //! depend on the thread count.
 
 mod compare;
-mod drift;
 mod embed;
 mod evaluate;
 
 pub use embed::embedding_key;
-
-/// The `task` value of embedding-drift records (reserved in configs).
-pub const DRIFT_TASK: &str = "embedding_drift";
 
 use crate::cache::Cache;
 use crate::dataset::Dataset;
@@ -113,8 +111,8 @@ pub struct RunStats {
 
 /// What a run produced.
 pub struct RunOutcome {
-    /// Records: per task (config order) clean then robustness values, then
-    /// embedding drift.
+    /// Records: per task (config order, then the plan's drift tasks) clean
+    /// then robustness values.
     pub records: Vec<ResultRecord>,
     /// Paired comparisons between encoders, per task, in config order.
     pub comparisons: Vec<ComparisonRecord>,
@@ -130,8 +128,7 @@ pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
     stats.embed_seconds = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let evaluated = evaluate::run(plan, &embeddings, progress, &mut stats)?;
-    let mut records = evaluated.records;
-    records.extend(drift::measure(plan, &embeddings));
+    let records = evaluated.records;
     let comparisons = compare::encoders(plan, &evaluated.clean, &embeddings, &mut stats)?;
     stats.evaluate_seconds = t1.elapsed().as_secs_f64();
     Ok(RunOutcome {

@@ -282,20 +282,14 @@ impl Evaluator for InvarianceEvaluator {
             } else {
                 interval(point, &stats)
             };
-            measurements.push(Measurement {
-                evaluator: "invariance".into(),
-                probe: None,
-                metric: metric.into(),
-                higher_is_better: true,
-                value: e.value,
-                ci_low: e.low,
-                ci_high: e.high,
+            measurements.push(Measurement::from_estimate(
+                ("invariance", None),
+                metric,
+                true,
+                e,
                 n,
-                params: params.clone(),
-                probe_seed: None,
-                seed_sd: None,
-                undefined_resamples: e.undefined,
-            });
+                params.clone(),
+            ));
         }
 
         // Invariance per quartile bin of |θ| over every (item, view) pair.

@@ -256,20 +256,15 @@ pub(crate) fn measure(
     params: BTreeMap<String, f64>,
 ) -> Measurement {
     let e: Estimate = estimate(stat.len(), resamples, |idx| stat.value(idx));
-    Measurement {
-        evaluator: evaluator.into(),
-        probe: probe.map(Into::into),
-        metric: metric.into(),
-        higher_is_better: stat.form != Form::SqrtRatio,
-        value: e.value,
-        ci_low: e.low,
-        ci_high: e.high,
-        n: stat.len(),
+    let higher_is_better = stat.form != Form::SqrtRatio;
+    Measurement::from_estimate(
+        (evaluator, probe),
+        metric,
+        higher_is_better,
+        e,
+        stat.len(),
         params,
-        probe_seed: None,
-        seed_sd: None,
-        undefined_resamples: e.undefined,
-    }
+    )
 }
 
 /// Paired comparisons of every statistic two evaluations share.
