@@ -14,7 +14,7 @@ use crate::{versions, TaskSpec};
 use ndarray::{Array2, Axis};
 use rayon::prelude::*;
 use repbench_framework::dataset::{rows_in, Item, Label, Split};
-use repbench_framework::evaluator::{EvalInput, Evaluation, Evaluator};
+use repbench_framework::evaluator::{EvalInput, Evaluation, Evaluator, VariantResults, Variants};
 use repbench_framework::record::Measurement;
 use repbench_framework::{seed, Error, Result};
 use std::collections::BTreeMap;
@@ -156,6 +156,26 @@ impl Evaluator for DisentanglementEvaluator {
         )
     }
 
+    /// A perturbation sweep does not change which factors a representation
+    /// separates on clean audio, and each severity would cost a full DCI
+    /// with its interval: nothing is measured per severity.
+    fn evaluate_variants(
+        &self,
+        _input: &EvalInput<'_>,
+        variants: &Variants<'_>,
+    ) -> Result<VariantResults> {
+        let nothing = || Evaluation {
+            measurements: Vec::new(),
+            predictions: serde_json::Value::Null,
+            selection_score: f64::NEG_INFINITY,
+            probe_selection: BTreeMap::new(),
+        };
+        Ok(VariantResults {
+            per_variant: (0..variants.len()).map(|_| nothing()).collect(),
+            summary: Vec::new(),
+        })
+    }
+
     fn evaluate(&self, input: &EvalInput<'_>) -> Result<Evaluation> {
         let rows: Vec<usize> = rows_in(input.items, Split::Test);
         if rows.len() < 3 {
@@ -291,5 +311,28 @@ mod tests {
             err.contains("item \"n5\"") && err.contains("non-finite"),
             "{err}"
         );
+    }
+
+    /// A sweep of three severities costs nothing: no DCI per severity.
+    #[test]
+    fn perturbation_sweeps_are_not_re_measured() {
+        let spec: TaskSpec = toml::from_str(
+            "name = \"d\"\ndataset = \"x\"\ntype = \"disentanglement\"\nfactors = [\"pitch\", \"velocity\"]",
+        )
+        .unwrap();
+        let items = items(|i| (i % 2) as f64);
+        let codes = Array2::from_shape_fn((12, 3), |(i, j)| ((i * (j + 3)) % 7) as f32);
+        let input = EvalInput {
+            task: "d",
+            items: &items,
+            embeddings: codes.view(),
+            seed: 1,
+        };
+        let variants = Variants::Full(vec![codes.view(); 3]);
+        let r = DisentanglementEvaluator::new(spec)
+            .evaluate_variants(&input, &variants)
+            .unwrap();
+        assert_eq!(r.per_variant.len(), 3);
+        assert!(r.per_variant.iter().all(|e| e.measurements.is_empty()));
     }
 }

@@ -12,8 +12,9 @@
 pub const PROBE_EVALUATOR: u32 = 2;
 /// The retrieval evaluator. 2: train-mean centring before cosine.
 pub const RETRIEVAL_EVALUATOR: u32 = 2;
-/// The axis-based disentanglement evaluator. 2: undefined resamples counted.
-pub const DISENTANGLEMENT_EVALUATOR: u32 = 2;
+/// The axis-based disentanglement evaluator. 2: undefined resamples
+/// counted. 3: nothing measured per perturbation severity.
+pub const DISENTANGLEMENT_EVALUATOR: u32 = 3;
 /// Logistic probe. 2: scikit-learn's `tol`, binary models for two classes
 /// and tags, strong-Wolfe line search, grid extension at an edge.
 pub const LOGISTIC: u32 = 2;
@@ -33,8 +34,9 @@ pub const METRICS_MULTILABEL: u32 = 1;
 pub const METRICS_REGRESSION: u32 = 2;
 /// mAP, precision@k, nDCG@k.
 pub const METRICS_RETRIEVAL: u32 = 1;
-/// MIG, SAP, DCI.
-pub const METRICS_DISENTANGLEMENT: u32 = 1;
+/// MIG, SAP, DCI. 2: DCI's Lasso by coordinate descent on the Gram
+/// matrix (same optimum to scikit-learn's tolerance, 13× faster).
+pub const METRICS_DISENTANGLEMENT: u32 = 2;
 /// The intrinsic-geometry evaluator.
 pub const GEOMETRY_EVALUATOR: u32 = 1;
 /// RankMe and α-ReQ.
