@@ -548,7 +548,18 @@ fn disentanglement_reports_mig_sap_and_dci_and_names_bad_factors() {
             .collect();
         assert_eq!(
             metrics,
-            ["mig", "sap", "dci_disentanglement", "dci_completeness"],
+            [
+                "mig",
+                "sap",
+                "dci_disentanglement",
+                "dci_completeness",
+                "mig_pitch",
+                "mig_timbre",
+                "sap_pitch",
+                "sap_timbre",
+                "dci_completeness_pitch",
+                "dci_completeness_timbre"
+            ],
             "{encoder}"
         );
     }

@@ -9,7 +9,9 @@
 //! an interval need not contain its point estimate.
 
 use crate::bootstrap::{interval, resample_indices, Estimate};
-use crate::metrics::disentanglement::{dci_from, mig, sap, DciFits, Factor};
+use crate::metrics::disentanglement::{
+    dci_from, mig, mig_per_factor, sap, sap_per_factor, DciFits, Factor,
+};
 use crate::{versions, TaskSpec};
 use ndarray::{Array2, Axis};
 use rayon::prelude::*;
@@ -18,6 +20,43 @@ use repbench_framework::evaluator::{EvalInput, Evaluation, Evaluator, VariantRes
 use repbench_framework::record::Measurement;
 use repbench_framework::{seed, Error, Result};
 use std::collections::BTreeMap;
+
+/// What the axis-based scores read as codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Codes {
+    /// The embedding's own dimensions.
+    #[default]
+    Raw,
+    /// Principal components fitted on the train items. Axis-aligned scores
+    /// on a wide pretrained embedding mostly measure its basis; PCA undoes
+    /// a rotation of factors that vary independently with distinct
+    /// variances (components are then the factors' directions), not of
+    /// factors with equal variance (any rotation of them is principal).
+    Pca,
+}
+
+/// Principal components kept per factor by default with `codes = "pca"`.
+pub const PCA_COMPONENTS_PER_FACTOR: usize = 10;
+
+/// The train rows' mean and their covariance's top `k` eigenvectors
+/// (columns, by decreasing eigenvalue; faer's self-adjoint EVD).
+fn pca_basis(
+    train: &Array2<f64>,
+    k: usize,
+) -> std::result::Result<(ndarray::Array1<f64>, Array2<f64>), String> {
+    let mean = train.mean_axis(Axis(0)).ok_or("no train items")?;
+    let centred = train - &mean;
+    let cov = crate::probes::gram::gram(centred.view()) / train.nrows() as f64;
+    let d = cov.nrows();
+    let evd = faer::Mat::from_fn(d, d, |i, j| cov[[i, j]])
+        .self_adjoint_eigen(faer::Side::Lower)
+        .map_err(|e| format!("PCA eigendecomposition failed: {e:?}"))?;
+    let u = evd.U();
+    // faer sorts eigenvalues ascending: the last k columns, reversed.
+    let basis = Array2::from_shape_fn((d, k), |(i, j)| u[(i, d - 1 - j)]);
+    Ok((mean, basis))
+}
 
 /// Equal-width bins per code for MIG (disentanglement_lib's default).
 pub const MIG_BINS: usize = 20;
@@ -102,7 +141,13 @@ impl DisentanglementEvaluator {
             .collect()
     }
 
-    fn measurement(&self, metric: &str, e: Estimate, n: usize) -> Measurement {
+    fn measurement(
+        &self,
+        metric: &str,
+        e: Estimate,
+        n: usize,
+        components: Option<usize>,
+    ) -> Measurement {
         Measurement {
             evaluator: "disentanglement".into(),
             probe: None,
@@ -112,10 +157,15 @@ impl DisentanglementEvaluator {
             ci_low: e.low,
             ci_high: e.high,
             n,
-            params: BTreeMap::from([
-                ("mig_bins".to_string(), MIG_BINS as f64),
-                ("dci_alpha".to_string(), DCI_ALPHA),
-            ]),
+            params: BTreeMap::from_iter(
+                [
+                    Some(("mig_bins".to_string(), MIG_BINS as f64)),
+                    Some(("dci_alpha".to_string(), DCI_ALPHA)),
+                    components.map(|k| ("pca_components".to_string(), k as f64)),
+                ]
+                .into_iter()
+                .flatten(),
+            ),
             probe_seed: None,
             seed_sd: None,
             undefined_resamples: e.undefined,
@@ -129,15 +179,36 @@ fn subset(codes: &Array2<f64>, factors: &[Factor], rows: &[usize]) -> (Array2<f6
     (codes.select(Axis(0), rows), f)
 }
 
-/// `[mig, sap, dci_disentanglement, dci_completeness]`; DCI is NaN when
-/// `dci` is `None` (resamples past [`DCI_MAX_RESAMPLES`]), else warm-started
-/// from the full-data fits it holds.
-fn scores(x: &Array2<f64>, f: &[Factor], dci: Option<&DciFits>) -> [f64; 4] {
-    let (d, c) = dci.map_or((f64::NAN, f64::NAN), |fits| {
-        let (d, c, _) = dci_from(x.view(), f, DCI_ALPHA, Some(fits));
-        (d, c)
+/// `[mig, sap, dci_disentanglement, dci_completeness]`, then per factor
+/// MIG, SAP and DCI completeness (the order of [`metric_names`]); DCI is
+/// NaN when `dci` is `None` (resamples past [`DCI_MAX_RESAMPLES`]), else
+/// warm-started from the full-data fits it holds.
+fn scores(x: &Array2<f64>, f: &[Factor], dci: Option<&DciFits>) -> Vec<f64> {
+    let k = f.len();
+    let (d, c, per_factor_c) = dci.map_or((f64::NAN, f64::NAN, vec![f64::NAN; k]), |fits| {
+        let r = dci_from(x.view(), f, DCI_ALPHA, Some(fits));
+        (r.disentanglement, r.completeness, r.completeness_per_factor)
     });
-    [mig(x.view(), f, MIG_BINS), sap(x.view(), f), d, c]
+    let (migs, saps) = (
+        mig_per_factor(x.view(), f, MIG_BINS),
+        sap_per_factor(x.view(), f),
+    );
+    let mut out = vec![mig(x.view(), f, MIG_BINS), sap(x.view(), f), d, c];
+    out.extend(migs);
+    out.extend(saps);
+    out.extend(per_factor_c);
+    out
+}
+
+/// The metric of each entry of [`scores`].
+fn metric_names(factors: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = ["mig", "sap", "dci_disentanglement", "dci_completeness"]
+        .map(String::from)
+        .to_vec();
+    for prefix in ["mig", "sap", "dci_completeness"] {
+        names.extend(factors.iter().map(|f| format!("{prefix}_{f}")));
+    }
+    names
 }
 
 impl Evaluator for DisentanglementEvaluator {
@@ -191,15 +262,34 @@ impl Evaluator for DisentanglementEvaluator {
         if codes.iter().any(|v| !v.is_finite()) {
             return Err(self.fail("an embedding contains NaN or infinity"));
         }
+        let (codes, components) = match self.spec.codes {
+            Codes::Raw => (codes, None),
+            Codes::Pca => {
+                let train_rows = rows_in(input.items, Split::Train);
+                let train: Array2<f64> = input
+                    .embeddings
+                    .select(Axis(0), &train_rows)
+                    .mapv(f64::from);
+                if train.nrows() < 3 || train.iter().any(|v| !v.is_finite()) {
+                    return Err(self.fail(
+                        "codes = \"pca\" fits the components on train items: the dataset needs at least 3, with finite embeddings",
+                    ));
+                }
+                let k = self
+                    .spec
+                    .pca_components
+                    .unwrap_or(PCA_COMPONENTS_PER_FACTOR * self.spec.factors.len())
+                    .min(codes.ncols())
+                    .min(train.nrows() - 1)
+                    .max(2);
+                let (mean, basis) = pca_basis(&train, k).map_err(|e| self.fail(e))?;
+                ((codes - &mean).dot(&basis), Some(k))
+            }
+        };
         let factors = self.factors(input.items, &rows)?;
         let n = rows.len();
-        let (d, c, fits) = dci_from(codes.view(), &factors, DCI_ALPHA, None);
-        let point = [
-            mig(codes.view(), &factors, MIG_BINS),
-            sap(codes.view(), &factors),
-            d,
-            c,
-        ];
+        let fits = dci_from(codes.view(), &factors, DCI_ALPHA, None).fits;
+        let point = scores(&codes, &factors, Some(&fits));
         let resamples = resample_indices(
             n,
             self.spec.bootstrap.min(MAX_RESAMPLES),
@@ -207,7 +297,7 @@ impl Evaluator for DisentanglementEvaluator {
         );
         // Resamples are independent and collected in order: thread count
         // does not change the result.
-        let per_resample: Vec<[f64; 4]> = resamples
+        let per_resample: Vec<Vec<f64>> = resamples
             .par_iter()
             .enumerate()
             .map(|(i, idx)| {
@@ -215,7 +305,7 @@ impl Evaluator for DisentanglementEvaluator {
                 scores(&x, &f, (i < DCI_MAX_RESAMPLES).then_some(&fits))
             })
             .collect();
-        let names = ["mig", "sap", "dci_disentanglement", "dci_completeness"];
+        let names = metric_names(&self.spec.factors);
         let measurements = names
             .iter()
             .enumerate()
@@ -226,7 +316,7 @@ impl Evaluator for DisentanglementEvaluator {
                 } else {
                     interval(point[m], &stats)
                 };
-                self.measurement(name, e, n)
+                self.measurement(name, e, n, components)
             })
             .collect();
         Ok(Evaluation {
@@ -287,8 +377,26 @@ mod tests {
         let names: Vec<&str> = e.measurements.iter().map(|m| m.metric.as_str()).collect();
         assert_eq!(
             names,
-            ["mig", "sap", "dci_disentanglement", "dci_completeness"]
+            [
+                "mig",
+                "sap",
+                "dci_disentanglement",
+                "dci_completeness",
+                "mig_pitch",
+                "mig_instrument",
+                "mig_velocity",
+                "sap_pitch",
+                "sap_instrument",
+                "sap_velocity",
+                "dci_completeness_pitch",
+                "dci_completeness_instrument",
+                "dci_completeness_velocity"
+            ]
         );
+        // The overall scores are the per-factor means.
+        let v = |m: &str| e.measurements.iter().find(|r| r.metric == m).unwrap().value;
+        let per = (v("sap_pitch") + v("sap_instrument") + v("sap_velocity")) / 3.0;
+        assert!((v("sap") - per).abs() < 1e-12);
         assert!(e
             .measurements
             .iter()
@@ -334,5 +442,87 @@ mod tests {
             .unwrap();
         assert_eq!(r.per_variant.len(), 3);
         assert!(r.per_variant.iter().all(|e| e.measurements.is_empty()));
+    }
+
+    /// An axis-aligned code of three independent factors with distinct
+    /// variances: MIG and DCI near 1 raw; a rotation of it scores clearly
+    /// lower raw and about as high again with `codes = "pca"` (components
+    /// fitted on train items recover the factors' directions).
+    #[test]
+    fn pca_codes_undo_a_rotation_of_factors_with_distinct_variances() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let n = 400;
+        let f: Vec<[f64; 3]> = (0..n)
+            .map(|_| {
+                [
+                    rng.gen_range(-1.0..1.0),
+                    rng.gen_range(-1.0..1.0),
+                    rng.gen_range(-1.0..1.0),
+                ]
+            })
+            .collect();
+        let items: Vec<Item> = (0..n)
+            .map(|i| Item {
+                id: format!("n{i}"),
+                split: if i % 2 == 0 {
+                    Split::Train
+                } else {
+                    Split::Test
+                },
+                labels: ["a", "b", "c"]
+                    .iter()
+                    .enumerate()
+                    .map(|(j, name)| (name.to_string(), Label::Number(f[i][j])))
+                    .collect(),
+                content_key: String::new(),
+                source: String::new(),
+            })
+            .collect();
+        let scale = [3.0, 2.0, 1.0];
+        let aligned = Array2::from_shape_fn((n, 3), |(i, j)| (scale[j] * f[i][j]) as f32);
+        // A rotation mixing all three axes (orthonormal: Householder reflection).
+        let v = [1.0f32, 1.0, 1.0];
+        let vv: f32 = v.iter().map(|x| x * x).sum();
+        let house = Array2::from_shape_fn((3, 3), |(i, j)| {
+            f32::from(u8::from(i == j)) - 2.0 * v[i] * v[j] / vv
+        });
+        let rotated = aligned.dot(&house);
+        let run = |codes: &Array2<f32>, extra: &str| {
+            let spec: TaskSpec = toml::from_str(&format!(
+                "name = \"d\"\ndataset = \"x\"\ntype = \"disentanglement\"\nfactors = [\"a\", \"b\", \"c\"]\nbootstrap = 10\n{extra}"
+            ))
+            .unwrap();
+            spec.validate("tasks[0]").unwrap();
+            let e = DisentanglementEvaluator::new(spec)
+                .evaluate(&EvalInput {
+                    task: "d",
+                    items: &items,
+                    embeddings: codes.view(),
+                    seed: 1,
+                })
+                .unwrap();
+            let get = |m: &str| e.measurements.iter().find(|r| r.metric == m).unwrap().value;
+            (get("mig"), get("dci_disentanglement"))
+        };
+        let (mig_aligned, dci_aligned) = run(&aligned, "");
+        let (mig_rotated, dci_rotated) = run(&rotated, "");
+        let (mig_pca, dci_pca) = run(&rotated, "codes = \"pca\"");
+        // MIG's plug-in mutual information on 200 items and 20 × 20 bins
+        // is biased up for the unrelated codes, so "near 1" is about 0.7.
+        assert!(
+            mig_aligned > 0.6 && dci_aligned > 0.9,
+            "{mig_aligned} {dci_aligned}"
+        );
+        assert!(
+            mig_rotated < mig_aligned - 0.3 && dci_rotated < dci_aligned - 0.2,
+            "{mig_rotated} {dci_rotated}"
+        );
+        assert!(
+            // (0.55 and 0.94 against 0.67 and 1.0 aligned, 0.02 and 0.11
+            // rotated: components from 200 train items are slightly off axis.)
+            mig_pca > mig_aligned - 0.2 && dci_pca > dci_aligned - 0.1,
+            "{mig_pca} {dci_pca}"
+        );
     }
 }

@@ -123,10 +123,22 @@ pub struct TaskSpec {
     /// a perturbation kind with θ as `range` or `grid`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transform: Option<repbench_framework::perturb::TransformSpec>,
+    /// What a disentanglement task scores: the embedding's own dimensions
+    /// (`raw`) or its principal components fitted on train items (`pca`).
+    #[serde(default, skip_serializing_if = "is_default_codes")]
+    pub codes: disentanglement::Codes,
+    /// Principal components kept with `codes = "pca"` (default 10 per factor,
+    /// at most the dimensions and the train items − 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pca_components: Option<usize>,
     /// How a property task normalises embeddings (`standardize` or
     /// `unit_norm`).
     #[serde(default, skip_serializing_if = "is_default_normalization")]
     pub normalization: properties::Normalization,
+}
+
+fn is_default_codes(c: &disentanglement::Codes) -> bool {
+    *c == disentanglement::Codes::default()
 }
 
 fn is_default_normalization(n: &properties::Normalization) -> bool {
@@ -231,6 +243,17 @@ impl TaskSpec {
                 )
             }
             _ => {}
+        }
+        if self.task_type != TaskType::Disentanglement
+            && (!is_default_codes(&self.codes) || self.pca_components.is_some())
+        {
+            return bad(
+                "codes",
+                "only disentanglement tasks take `codes` and `pca_components`; remove them".into(),
+            );
+        }
+        if self.pca_components == Some(0) {
+            return bad("pca_components", "must be at least 1".into());
         }
         if !self.task_type.reads_transform() && !is_default_normalization(&self.normalization) {
             return bad(
@@ -365,5 +388,31 @@ probes = [{ kind = "logistic", alpha = [1.0] }]
             .unwrap_err()
             .to_string();
         assert!(err.contains("logstic") && err.contains("logistic"), "{err}");
+    }
+
+    #[test]
+    fn only_disentanglement_tasks_take_pca_codes() {
+        let base = "name = \"t\"\ndataset = \"d\"\n";
+        let probe: TaskSpec =
+            toml::from_str(&format!("{base}target = \"x\"\ncodes = \"pca\"")).unwrap();
+        let err = probe.validate("tasks[0]").unwrap_err().to_string();
+        assert!(
+            err.starts_with("tasks[0].codes") && err.contains("only disentanglement"),
+            "{err}"
+        );
+        let ok: TaskSpec = toml::from_str(&format!(
+            "{base}type = \"disentanglement\"\nfactors = [\"a\", \"b\"]\ncodes = \"pca\"\npca_components = 8"
+        ))
+        .unwrap();
+        ok.validate("tasks[0]").unwrap();
+        let zero = TaskSpec {
+            pca_components: Some(0),
+            ..ok
+        };
+        assert!(zero
+            .validate("tasks[0]")
+            .unwrap_err()
+            .to_string()
+            .contains("pca_components"));
     }
 }

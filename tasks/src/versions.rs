@@ -13,8 +13,9 @@ pub const PROBE_EVALUATOR: u32 = 2;
 /// The retrieval evaluator. 2: train-mean centring before cosine.
 pub const RETRIEVAL_EVALUATOR: u32 = 2;
 /// The axis-based disentanglement evaluator. 2: undefined resamples
-/// counted. 3: nothing measured per perturbation severity.
-pub const DISENTANGLEMENT_EVALUATOR: u32 = 3;
+/// counted. 3: nothing measured per perturbation severity. 4: per-factor
+/// MIG, SAP and DCI completeness; `codes = "pca"`.
+pub const DISENTANGLEMENT_EVALUATOR: u32 = 4;
 /// Logistic probe. 2: scikit-learn's `tol`, binary models for two classes
 /// and tags, strong-Wolfe line search, grid extension at an edge.
 pub const LOGISTIC: u32 = 2;

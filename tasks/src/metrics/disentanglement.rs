@@ -125,34 +125,52 @@ pub fn mutual_information(a: &[usize], b: &[usize]) -> f64 {
 }
 
 /// Mutual information gap with `bins` equal-width bins per code (and per
-/// continuous factor, see [`Factor::binned_labels`]). Factors with a single
-/// value carry no information and are left out; NaN when none is left or
-/// there are fewer than two codes.
+/// continuous factor, see [`Factor::binned_labels`]), averaged over the
+/// factors [`mig_per_factor`] defines; NaN when none is or there are fewer
+/// than two codes.
 pub fn mig(codes: ArrayView2<f64>, factors: &[Factor], bins: usize) -> f64 {
+    mean_defined(&mig_per_factor(codes, factors, bins))
+}
+
+/// Each factor's mutual information gap: the best code's mutual
+/// information with it minus the second best's, over the factor's entropy
+/// (Chen et al. 2018). NaN for a factor with a single value (no
+/// information) and for fewer than two codes.
+pub fn mig_per_factor(codes: ArrayView2<f64>, factors: &[Factor], bins: usize) -> Vec<f64> {
     if codes.ncols() < 2 {
-        return f64::NAN;
+        return vec![f64::NAN; factors.len()];
     }
     let binned: Vec<Vec<usize>> = codes
         .axis_iter(Axis(1))
         .map(|c| discretize(c, bins))
         .collect();
-    let gaps: Vec<f64> = factors
+    factors
         .iter()
-        .filter_map(|f| {
+        .map(|f| {
             let labels = f.binned_labels(bins);
             let entropy = mutual_information(&labels, &labels);
             if entropy <= 0.0 {
-                return None;
+                return f64::NAN;
             }
             let mut mi: Vec<f64> = binned
                 .iter()
                 .map(|b| mutual_information(b, &labels))
                 .collect();
             mi.sort_by(|a, b| b.total_cmp(a));
-            Some((mi[0] - mi[1]) / entropy)
+            (mi[0] - mi[1]) / entropy
         })
-        .collect();
-    mean(&gaps)
+        .collect()
+}
+
+/// Mean of the values that are not NaN; NaN when none is.
+fn mean_defined(values: &[f64]) -> f64 {
+    mean(
+        &values
+            .iter()
+            .copied()
+            .filter(|v| !v.is_nan())
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// Fraction of a code's variance one factor explains: the squared Pearson
@@ -198,10 +216,15 @@ pub fn explained_variance(code: ArrayView1<f64>, factor: &Factor) -> f64 {
 /// (disentanglement_lib's continuous-factor SAP; η² for categorical
 /// factors). NaN with fewer than two codes.
 pub fn sap(codes: ArrayView2<f64>, factors: &[Factor]) -> f64 {
+    mean(&sap_per_factor(codes, factors))
+}
+
+/// Each factor's SAP gap (see [`sap`]); NaN with fewer than two codes.
+pub fn sap_per_factor(codes: ArrayView2<f64>, factors: &[Factor]) -> Vec<f64> {
     if codes.ncols() < 2 {
-        return f64::NAN;
+        return vec![f64::NAN; factors.len()];
     }
-    let gaps: Vec<f64> = factors
+    factors
         .iter()
         .map(|f| {
             let mut scores: Vec<f64> = codes
@@ -211,8 +234,7 @@ pub fn sap(codes: ArrayView2<f64>, factors: &[Factor]) -> f64 {
             scores.sort_by(|a, b| b.total_cmp(a));
             scores[0] - scores[1]
         })
-        .collect();
-    mean(&gaps)
+        .collect()
 }
 
 /// Columns scaled to zero mean and unit (population) variance; constant
@@ -334,8 +356,21 @@ pub fn lasso_gram(
 /// factors and D codes). NaN when nothing is important or there are fewer
 /// than two codes or factors.
 pub fn dci(codes: ArrayView2<f64>, factors: &[Factor], alpha: f64) -> (f64, f64) {
-    let (d, c, _) = dci_from(codes, factors, alpha, None);
-    (d, c)
+    let r = dci_from(codes, factors, alpha, None);
+    (r.disentanglement, r.completeness)
+}
+
+/// A DCI computation: the scores, each factor's completeness, and the
+/// Lasso fits (to warm-start resamples).
+pub struct Dci {
+    /// DCI disentanglement.
+    pub disentanglement: f64,
+    /// DCI completeness (mean over factors).
+    pub completeness: f64,
+    /// `1 − H_D` of each factor's importances over the codes.
+    pub completeness_per_factor: Vec<f64>,
+    /// Lasso coefficients by (factor, class).
+    pub fits: DciFits,
 }
 
 /// Lasso coefficients of a DCI computation by (factor, class) — class 0
@@ -343,17 +378,23 @@ pub fn dci(codes: ArrayView2<f64>, factors: &[Factor], alpha: f64) -> (f64, f64)
 pub type DciFits = std::collections::HashMap<(usize, usize), Vec<f64>>;
 
 /// [`dci`], warm-started from `start` (the fits on the full data), also
-/// returning this computation's fits.
+/// returning each factor's completeness and this computation's fits.
 pub fn dci_from(
     codes: ArrayView2<f64>,
     factors: &[Factor],
     alpha: f64,
     start: Option<&DciFits>,
-) -> (f64, f64, DciFits) {
+) -> Dci {
     let (d, k) = (codes.ncols(), factors.len());
     let mut fits = DciFits::new();
+    let undefined = |fits| Dci {
+        disentanglement: f64::NAN,
+        completeness: f64::NAN,
+        completeness_per_factor: vec![f64::NAN; k],
+        fits,
+    };
     if d < 2 || k < 2 {
-        return (f64::NAN, f64::NAN, fits);
+        return undefined(fits);
     }
     let x = standardized(codes);
     // One Gram matrix serves every factor's and class's Lasso.
@@ -391,7 +432,7 @@ pub fn dci_from(
     }
     let total = importance.sum();
     if total <= 0.0 {
-        return (f64::NAN, f64::NAN, fits);
+        return undefined(fits);
     }
     let disentanglement = importance
         .rows()
@@ -405,20 +446,23 @@ pub fn dci_from(
             }
         })
         .sum();
-    let completeness = mean(
-        &importance
-            .columns()
-            .into_iter()
-            .map(|col| {
-                if col.sum() > 0.0 {
-                    1.0 - entropy_base(col, d)
-                } else {
-                    0.0
-                }
-            })
-            .collect::<Vec<_>>(),
-    );
-    (disentanglement, completeness, fits)
+    let per_factor: Vec<f64> = importance
+        .columns()
+        .into_iter()
+        .map(|col| {
+            if col.sum() > 0.0 {
+                1.0 - entropy_base(col, d)
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    Dci {
+        disentanglement,
+        completeness: mean(&per_factor),
+        completeness_per_factor: per_factor,
+        fits,
+    }
 }
 
 /// Entropy of the normalised weights in base `base`.
