@@ -201,11 +201,11 @@ pub trait Evaluator: Send + Sync {
     /// draw or grid value, in [`TransformSpec::views`] order).
     fn evaluate_transformed(
         &self,
-        _input: &EvalInput<'_>,
+        input: &EvalInput<'_>,
         _views: &[TransformedView<'_>],
     ) -> Result<Evaluation> {
         Err(crate::Error::Task {
-            task: _input.task.into(),
+            task: input.task.into(),
             reason: "this evaluator reads no transformed views".into(),
         })
     }

@@ -10,7 +10,7 @@
 
 use crate::bootstrap::{interval, resample_indices, Estimate};
 use crate::metrics::disentanglement::{
-    dci_from, mig, mig_per_factor, sap, sap_per_factor, DciFits, Factor,
+    dci_from, mig, mig_per_factor, sap, sap_per_factor, Dci, Factor,
 };
 use crate::{versions, TaskSpec};
 use ndarray::{Array2, Axis};
@@ -180,23 +180,22 @@ fn subset(codes: &Array2<f64>, factors: &[Factor], rows: &[usize]) -> (Array2<f6
 }
 
 /// `[mig, sap, dci_disentanglement, dci_completeness]`, then per factor
-/// MIG, SAP and DCI completeness (the order of [`metric_names`]); DCI is
-/// NaN when `dci` is `None` (resamples past [`DCI_MAX_RESAMPLES`]), else
-/// warm-started from the full-data fits it holds.
-fn scores(x: &Array2<f64>, f: &[Factor], dci: Option<&DciFits>) -> Vec<f64> {
-    let k = f.len();
-    let (d, c, per_factor_c) = dci.map_or((f64::NAN, f64::NAN, vec![f64::NAN; k]), |fits| {
-        let r = dci_from(x.view(), f, DCI_ALPHA, Some(fits));
-        (r.disentanglement, r.completeness, r.completeness_per_factor)
+/// MIG, SAP and DCI completeness (the order of [`metric_names`]), from a
+/// DCI computed elsewhere; `None` leaves DCI NaN (resamples past
+/// [`DCI_MAX_RESAMPLES`]).
+fn scores(x: &Array2<f64>, f: &[Factor], dci: Option<&Dci>) -> Vec<f64> {
+    let nan = vec![f64::NAN; f.len()];
+    let (d, c, per_factor_c) = dci.map_or((f64::NAN, f64::NAN, &nan), |r| {
+        (
+            r.disentanglement,
+            r.completeness,
+            &r.completeness_per_factor,
+        )
     });
-    let (migs, saps) = (
-        mig_per_factor(x.view(), f, MIG_BINS),
-        sap_per_factor(x.view(), f),
-    );
     let mut out = vec![mig(x.view(), f, MIG_BINS), sap(x.view(), f), d, c];
-    out.extend(migs);
-    out.extend(saps);
-    out.extend(per_factor_c);
+    out.extend(mig_per_factor(x.view(), f, MIG_BINS));
+    out.extend(sap_per_factor(x.view(), f));
+    out.extend(per_factor_c.iter().copied());
     out
 }
 
@@ -288,8 +287,8 @@ impl Evaluator for DisentanglementEvaluator {
         };
         let factors = self.factors(input.items, &rows)?;
         let n = rows.len();
-        let fits = dci_from(codes.view(), &factors, DCI_ALPHA, None).fits;
-        let point = scores(&codes, &factors, Some(&fits));
+        let full = dci_from(codes.view(), &factors, DCI_ALPHA, None);
+        let point = scores(&codes, &factors, Some(&full));
         let resamples = resample_indices(
             n,
             self.spec.bootstrap.min(MAX_RESAMPLES),
@@ -302,7 +301,10 @@ impl Evaluator for DisentanglementEvaluator {
             .enumerate()
             .map(|(i, idx)| {
                 let (x, f) = subset(&codes, &factors, idx);
-                scores(&x, &f, (i < DCI_MAX_RESAMPLES).then_some(&fits))
+                // DCI warm-started from the full-data fits.
+                let dci = (i < DCI_MAX_RESAMPLES)
+                    .then(|| dci_from(x.view(), &f, DCI_ALPHA, Some(&full.fits)));
+                scores(&x, &f, dci.as_ref())
             })
             .collect();
         let names = metric_names(&self.spec.factors);

@@ -272,3 +272,40 @@ fn encoders_are_compared_on_the_same_resamples_of_the_same_items() {
     assert!(c.delta > 0.0 && c.ci_low > 0.0 && c.p_value < 0.05, "{c:?}");
     assert_eq!(c.n, n / 5);
 }
+
+/// An encoder whose transformed output has another width is an error
+/// naming both shapes, not a panic.
+#[test]
+fn views_of_another_width_are_an_error() {
+    let n = 50;
+    let items = items(n, random_split);
+    let clean = Array2::from_elem((n, 4), 1.0f32);
+    let wide = Array2::from_elem((n, 5), 1.0f32);
+    let view = TransformedView {
+        theta: vec![0.0; n],
+        embeddings: wide.view(),
+    };
+    for kind in ["invariance", "equivariance"] {
+        let e = task(
+            kind,
+            serde_json::json!({"kind": "gain", "range": [-6, 6]}),
+            serde_json::json!({}),
+        );
+        let err = e
+            .evaluate_transformed(
+                &EvalInput {
+                    task: "t",
+                    items: &items,
+                    embeddings: clean.view(),
+                    seed: 1,
+                },
+                std::slice::from_ref(&view),
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("(50, 5)") && err.contains("(50, 4)"),
+            "{kind}: {err}"
+        );
+    }
+}

@@ -90,6 +90,9 @@ pub struct TransformSpec {
     axis: &'static str,
     scale: ThetaScale,
     plan: ThetaPlan,
+    /// [`TransformSpec::id`], computed once: every item's θ and effect
+    /// seed hash it.
+    id: String,
 }
 
 /// The severity axis of `kind` (given the table, for reverb's two forms),
@@ -207,13 +210,15 @@ impl TryFrom<Map<String, Value>> for TransformSpec {
                 return Err(format!("{axis} must be positive (got {})", num(*v)));
             }
         }
-        let spec = TransformSpec {
+        let mut spec = TransformSpec {
             kind,
             settings,
             axis,
             scale,
             plan,
+            id: String::new(),
         };
+        spec.id = spec.compute_id();
         // Every value the plan can produce must make a valid effect: the
         // ends of a range (the checks are intervals) or each grid value.
         for value in spec.values_to_check() {
@@ -284,7 +289,11 @@ impl TransformSpec {
 
     /// Canonical fingerprint of everything that decides the transformed
     /// audio (kind, settings, θ plan); part of embedding cache keys.
-    pub fn id(&self) -> String {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn compute_id(&self) -> String {
         let settings = serde_json::to_string(&self.settings).expect("JSON values serialise");
         let plan = match &self.plan {
             ThetaPlan::Range { ends, draws } => {
@@ -322,15 +331,17 @@ impl TransformSpec {
 
     /// θ of `item` in `view`: the grid value's θ, or a uniform draw on
     /// the θ scale seeded by run seed, transform, view and item.
+    /// A view that is not one of [`Self::views`] (a grid view without its
+    /// value) has θ NaN, which no effect accepts.
     pub fn theta(&self, view: &View, item: &str, run_seed: u64) -> f64 {
         match (&self.plan, view.fixed) {
             (_, Some(v)) => self.scale.theta(v),
             (ThetaPlan::Range { ends, .. }, None) => {
                 let (a, b) = (self.scale.theta(ends[0]), self.scale.theta(ends[1]));
-                let mut rng = seed::rng(run_seed, &["theta", &self.id(), &view.label, item]);
+                let mut rng = seed::rng(run_seed, &["theta", &self.id, &view.label, item]);
                 a.min(b) + (a - b).abs() * rng.gen::<f64>()
             }
-            (ThetaPlan::Grid(_), None) => unreachable!("grid views are fixed"),
+            (ThetaPlan::Grid(_), None) => f64::NAN,
         }
     }
 
@@ -344,7 +355,7 @@ impl TransformSpec {
     /// The seed stream of the effect's own randomness (noise, reverb) for
     /// `item` in `view`.
     pub fn effect_rng(&self, view: &View, item: &str, run_seed: u64) -> seed::Rng {
-        seed::rng(run_seed, &["transform", &self.id(), &view.label, item])
+        seed::rng(run_seed, &["transform", &self.id, &view.label, item])
     }
 
     /// Resolves a relative `ir_path` against the config's directory.
@@ -355,6 +366,7 @@ impl TransformSpec {
                 *p = base.join(path).display().to_string();
             }
         }
+        self.id = self.compute_id();
     }
 
     /// Checks every value θ can take against an encoder's sample rate

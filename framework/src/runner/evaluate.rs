@@ -93,11 +93,18 @@ pub fn run(
         .iter()
         .map(|d| test_set_fingerprint(d.items()))
         .collect();
+    let thetas = task_thetas(plan, &units);
     let stage = progress.stage("evaluate", units.len() as u64);
     let results: Vec<Result<UnitOutput>> = units
         .par_iter()
         .map(|unit| {
-            let out = evaluate_unit(plan, emb, &sweeps, &test_sets[unit.dataset], unit);
+            let out = evaluate_unit(
+                plan,
+                emb,
+                (&sweeps, &thetas[unit.task]),
+                &test_sets[unit.dataset],
+                unit,
+            );
             stage.inc(1);
             out
         })
@@ -148,10 +155,38 @@ pub(super) fn cached<T: serde::Serialize + serde::de::DeserializeOwned>(
     Ok((v, false, corrupt))
 }
 
+/// Each property task's θ per view and item (empty for other tasks):
+/// drawn once here, shared by every encoder and layer of the task.
+fn task_thetas(plan: &RunPlan, units: &[Unit]) -> Vec<Vec<Vec<f64>>> {
+    plan.tasks
+        .iter()
+        .enumerate()
+        .map(|(ti, task)| {
+            let (Some(transform), Some(unit)) = (
+                task.evaluator.transform(),
+                units.iter().find(|u| u.task == ti),
+            ) else {
+                return Vec::new();
+            };
+            let items = plan.datasets[unit.dataset].items();
+            transform
+                .views()
+                .iter()
+                .map(|view| {
+                    items
+                        .iter()
+                        .map(|item| transform.theta(view, &item.id, plan.seed))
+                        .collect()
+                })
+                .collect()
+        })
+        .collect()
+}
+
 fn evaluate_unit(
     plan: &RunPlan,
     emb: &Embeddings,
-    sweeps: &[std::ops::Range<usize>],
+    (sweeps, thetas): (&[std::ops::Range<usize>], &[Vec<f64>]),
     test_set: &str,
     unit: &Unit,
 ) -> Result<UnitOutput> {
@@ -194,14 +229,12 @@ fn evaluate_unit(
     let mut corrupt = Vec::new();
     let (clean, was_cached, bad) = cached(plan, &clean_key, || match task.evaluator.transform() {
         None => task.evaluator.evaluate(&input),
-        Some(transform) => {
+        Some(_) => {
             let views: Vec<TransformedView> = view_stores
                 .iter()
-                .map(|(store, view)| TransformedView {
-                    theta: items
-                        .iter()
-                        .map(|item| transform.theta(view, &item.id, plan.seed))
-                        .collect(),
+                .zip(thetas)
+                .map(|((store, _), theta)| TransformedView {
+                    theta: theta.clone(),
                     embeddings: store.shard.layers[unit.layer].matrix.view(),
                 })
                 .collect();

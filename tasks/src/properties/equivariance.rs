@@ -38,7 +38,7 @@
 //! Intervals: 95% percentile bootstrap over test items, each with all its
 //! views (a cluster bootstrap).
 
-use super::{measure, resamples, rows_f64, Form, Normalizer, PerItem, Splits, SumStat};
+use super::{measure, prepare, resamples, rows_f64, Form, PerItem, SumStat};
 use crate::metrics::properties::{row_cosines, squared_distances};
 use crate::probes::ridge::RidgePath;
 use crate::probes::{FitData, ProbeSpec};
@@ -292,21 +292,13 @@ impl Evaluator for EquivarianceEvaluator {
         views: &[TransformedView<'_>],
     ) -> Result<Evaluation> {
         let task = &self.spec.name;
-        if views.is_empty() {
-            return Err(self.fail("the transform has no views"));
-        }
-        let splits = Splits::of(task, input.items)?;
+        let (splits, normalizer) = prepare(task, self.spec.normalization, input, views)?;
         if splits.valid.len() < 2 {
             return Err(self.fail(
                 "an equivariance task chooses λ and probe settings on valid items: the dataset needs at least two",
             ));
         }
         let raw = |x: ArrayView2<f32>, rows: &[usize]| rows_f64(task, input.items, x, rows);
-        let normalizer = Normalizer::fit(
-            self.spec.normalization,
-            raw(input.embeddings, &splits.train)?.view(),
-            raw(input.embeddings, &splits.test)?.view(),
-        );
         let split = |rows: &[usize]| -> Result<Split> {
             Ok(Split {
                 x: normalizer.apply(raw(input.embeddings, rows)?.view()),
@@ -423,13 +415,17 @@ impl Evaluator for EquivarianceEvaluator {
         let theta_train = Targets::Values(train.pair_theta());
         let theta_valid = Targets::Values(valid.pair_theta());
         let probes = self.spec.probe_list();
-        let read = |pi: usize, probe: &ProbeSpec, with_view: bool| -> Result<ProbeRead> {
-            let kind = probe.kind();
-            let (xt, xv, xs) = (
+        // Built once, read by every probe: `[z(x); z(T x)]` and `z(x)` alone.
+        let features = [true, false].map(|with_view| {
+            (
                 train.pair_features(with_view),
                 valid.pair_features(with_view),
                 test.pair_features(with_view),
-            );
+            )
+        });
+        let read = |pi: usize, probe: &ProbeSpec, with_view: bool| -> Result<ProbeRead> {
+            let kind = probe.kind();
+            let (xt, xv, xs) = &features[usize::from(!with_view)];
             let data = FitData {
                 x_train: xt.view(),
                 t_train: &theta_train,

@@ -24,7 +24,7 @@
 //! [`CKA_MAX_ITEMS`] items (a seeded subsample above that; the point
 //! estimate uses every item).
 
-use super::{measure, resamples, rows_f64, Form, Normalizer, PerItem, Splits, SumStat};
+use super::{measure, prepare, resamples, rows_f64, Form, PerItem, SumStat};
 use crate::bootstrap::interval;
 use crate::metrics::properties::{pair_distance_shares, self_retrieval_ranks, squared_distances};
 use crate::{versions, TaskSpec};
@@ -181,16 +181,8 @@ impl Evaluator for InvarianceEvaluator {
         views: &[TransformedView<'_>],
     ) -> Result<Evaluation> {
         let task = &self.spec.name;
-        if views.is_empty() {
-            return Err(self.fail("the transform has no views"));
-        }
-        let splits = Splits::of(task, input.items)?;
+        let (splits, normalizer) = prepare(task, self.spec.normalization, input, views)?;
         let raw = |x: ArrayView2<f32>, rows: &[usize]| rows_f64(task, input.items, x, rows);
-        let normalizer = Normalizer::fit(
-            self.spec.normalization,
-            raw(input.embeddings, &splits.train)?.view(),
-            raw(input.embeddings, &splits.test)?.view(),
-        );
         let normalised = |rows: &[usize]| -> Result<Views> {
             let clean_raw = raw(input.embeddings, rows)?;
             let views_raw: Vec<Array2<f64>> = views

@@ -26,6 +26,7 @@ use crate::bootstrap::{estimate, paired, resample_indices, Estimate};
 use crate::standardize::Standardizer;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use repbench_framework::dataset::{rows_in, Item, Split};
+use repbench_framework::evaluator::{EvalInput, TransformedView};
 use repbench_framework::record::{Comparison, Measurement};
 use repbench_framework::{seed, Error, Result};
 use serde::{Deserialize, Serialize};
@@ -208,8 +209,7 @@ pub struct PerItem {
     pub stats: BTreeMap<String, SumStat>,
 }
 
-/// Shared pieces of the property evaluators: the task's name (errors,
-/// seeds), resample count and the split rows.
+/// The train, valid and test rows of a property task.
 pub(crate) struct Splits {
     pub train: Vec<usize>,
     pub valid: Vec<usize>,
@@ -238,6 +238,43 @@ impl Splits {
         }
         Ok(s)
     }
+}
+
+/// The common start of every property evaluation: the views checked
+/// against the clean embeddings (same items, same width), the split rows,
+/// and the normalisation fitted on the clean train items.
+pub(crate) fn prepare(
+    task: &str,
+    normalization: Normalization,
+    input: &EvalInput<'_>,
+    views: &[TransformedView<'_>],
+) -> Result<(Splits, Normalizer)> {
+    let fail = |reason: String| Error::Task {
+        task: task.into(),
+        reason,
+    };
+    if views.is_empty() {
+        return Err(fail("the transform has no views".into()));
+    }
+    let shape = input.embeddings.dim();
+    if let Some(v) = views
+        .iter()
+        .find(|v| v.embeddings.dim() != shape || v.theta.len() != shape.0)
+    {
+        return Err(fail(format!(
+            "transformed embeddings are {:?} (θ for {} items), clean ones {shape:?}: an encoder must give every input the same dimensions",
+            v.embeddings.dim(),
+            v.theta.len()
+        )));
+    }
+    let splits = Splits::of(task, input.items)?;
+    let raw = |rows: &[usize]| rows_f64(task, input.items, input.embeddings, rows);
+    let normalizer = Normalizer::fit(
+        normalization,
+        raw(&splits.train)?.view(),
+        raw(&splits.test)?.view(),
+    );
+    Ok((splits, normalizer))
 }
 
 /// Seeded resamples of `n` test items, shared by every encoder of `task`
