@@ -184,7 +184,7 @@ pub fn load(path: &Path) -> Result<LoadedConfig, String> {
     config
         .tasks
         .iter_mut()
-        .filter_map(|t| t.transform.as_mut())
+        .flat_map(|t| t.transform_specs_mut())
         .for_each(|t| t.resolve_paths(base));
     check(&config).map_err(|e| format!("{}: {e}", path.display()))?;
     // Where outputs go is not part of the experiment: the same config run
@@ -277,17 +277,17 @@ fn check(config: &ExperimentConfig) -> Result<(), String> {
     for (i, t) in config.tasks.iter().enumerate() {
         t.validate(&format!("tasks[{i}]"))
             .map_err(|e| e.to_string())?;
-        if let Some(transform) = &t.transform {
+        for (field, transform) in t.transform_specs() {
             for e in &config.encoders {
                 if !e.reads_audio() {
                     return Err(format!(
-                        "tasks[{i}].transform: encoder \"{}\" is precomputed (made elsewhere from clean audio) and cannot be transformed; \
+                        "tasks[{i}].{field}: encoder \"{}\" is precomputed (made elsewhere from clean audio) and cannot be transformed; \
                          run property tasks in a config without it",
                         e.name()
                     ));
                 }
                 transform
-                    .validate_at(&format!("tasks[{i}].transform"), e.sample_rate())
+                    .validate_at(&format!("tasks[{i}].{field}"), e.sample_rate())
                     .map_err(|err| {
                         format!(
                             "{err} (encoder \"{}\" runs at {} Hz)",

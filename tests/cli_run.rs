@@ -714,8 +714,36 @@ fn properties_config_measures_invariance_and_equivariance() {
         })
         .expect("logmel vs mfcc equivariance comparison");
     assert!(equi["ci_low"].as_f64().unwrap() > 0.0, "{equi}");
+    // Cross-transform: a gain does not change what log-mel statistics say
+    // about the instrument; a pitch shift is declared to alter pitch.
+    for encoder in ["logmel", "mfcc"] {
+        let d = get(
+            "cross_transform",
+            encoder,
+            Some("logistic"),
+            "degradation_instrument_under_gain",
+        );
+        assert!(d.len() == 1 && d[0].abs() < 0.02, "{encoder}: {d:?}");
+        assert_eq!(
+            get(
+                "cross_transform",
+                encoder,
+                None,
+                "cross_transform_disentanglement"
+            )
+            .len(),
+            1
+        );
+    }
+    assert!(rows
+        .iter()
+        .filter(|r| r["metric"] == "degradation_pitch_under_pitch_shift")
+        .all(|r| r["params"]["transform_alters_factor"] == 1.0));
     let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
     assert!(html.contains("Properties by θ") && html.contains("pitch_equivariance: map_r2 by θ"));
+    assert!(
+        html.contains("Cross-transform disentanglement") && html.contains("factor \\ transform")
+    );
     let again = repbench(&["run", "configs/properties.toml", "--out", &out_s, "--quiet"]);
     assert_ok(&again);
     assert_eq!(stats(&out)["evaluations_computed"], 0);

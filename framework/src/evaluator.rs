@@ -146,6 +146,7 @@ pub struct VariantResults {
 
 /// One transformed view of every item (a property task's transform at one
 /// draw or grid value): θ per item and the item's embedding after it.
+#[derive(Clone)]
 pub struct TransformedView<'a> {
     /// θ of each item, in item order, on the transform's θ scale.
     pub theta: Vec<f64>,
@@ -190,19 +191,21 @@ pub trait Evaluator: Send + Sync {
         })
     }
 
-    /// The transform whose views this evaluator reads (property tasks);
-    /// the runner then embeds every item once per view and calls
+    /// The transforms whose views this evaluator reads (property tasks
+    /// read one, a cross-transform disentanglement task several); the
+    /// runner then embeds every item once per view of each and calls
     /// [`Evaluator::evaluate_transformed`] instead of [`Evaluator::evaluate`].
-    fn transform(&self) -> Option<&TransformSpec> {
-        None
+    fn transforms(&self) -> Vec<&TransformSpec> {
+        Vec::new()
     }
 
-    /// Measures clean embeddings against their transformed views (one per
-    /// draw or grid value, in [`TransformSpec::views`] order).
+    /// Measures clean embeddings against their transformed views:
+    /// `views[t]` holds transform `t`'s views (in [`Evaluator::transforms`]
+    /// order), one per draw or grid value in [`TransformSpec::views`] order.
     fn evaluate_transformed(
         &self,
         input: &EvalInput<'_>,
-        _views: &[TransformedView<'_>],
+        _views: &[Vec<TransformedView<'_>>],
     ) -> Result<Evaluation> {
         Err(crate::Error::Task {
             task: input.task.into(),

@@ -9,6 +9,7 @@
 
 mod answer;
 mod chart;
+mod cross;
 mod layers;
 mod leaderboard;
 mod profile;
@@ -75,6 +76,7 @@ pub fn render_html(
     let layer_charts = layers::charts(records)?;
     let property_curves = properties::curves(records)?;
     let profile = profile::profile(records);
+    let cross_matrices = cross::matrices(records);
     let skipped: Vec<serde_json::Value> = run
         .get("skipped_items")
         .and_then(|v| v.as_array())
@@ -108,6 +110,7 @@ pub fn render_html(
                 layer_charts,
                 property_curves,
                 profile,
+                cross_matrices,
                 skipped,
                 warnings,
                 run => run_rows,

@@ -22,6 +22,10 @@ fn property(evaluator: &str) -> Option<&'static str> {
     })
 }
 
+/// The headline of cross-transform disentanglement (the tasks crate's
+/// `cross_transform::SUMMARY_METRIC`).
+const CROSS_TRANSFORM_SUMMARY: &str = "cross_transform_disentanglement";
+
 const ORDER: [&str; 5] = [
     "informativeness",
     "invariance",
@@ -97,8 +101,14 @@ pub fn profile(records: &[ResultRecord]) -> Option<Profile> {
     let mut columns: Vec<Column> = Vec::new();
     for p in ORDER {
         for r in recs.iter().filter(|r| property(&r.evaluator) == Some(p)) {
-            if !columns.iter().any(|c| c.task == r.task) {
-                // A task's first record carries its primary metric.
+            // A task's first record carries its primary metric; a
+            // disentanglement task with transforms adds its
+            // cross-transform summary.
+            let summary = r.metric == CROSS_TRANSFORM_SUMMARY;
+            if !columns
+                .iter()
+                .any(|c| c.task == r.task && (!summary || c.metric == r.metric))
+            {
                 columns.push(Column {
                     property: p,
                     task: r.task.clone(),
@@ -243,5 +253,28 @@ mod tests {
             p.readings[1].contains("not invariant") && p.readings[1].contains("most of the move")
         );
         assert!(profile(&records[..1]).is_none());
+    }
+
+    /// A disentanglement task with transforms shows its axis-based
+    /// headline and its cross-transform summary, not its other metrics.
+    #[test]
+    fn cross_transform_summary_is_a_second_disentanglement_column() {
+        let records = vec![
+            rec("a", "probe", "pitch", "accuracy", 0.9),
+            rec("a", "disentanglement", "dis", "mig", 0.3),
+            rec("a", "disentanglement", "dis", "sap", 0.2),
+            rec(
+                "a",
+                "disentanglement",
+                "dis",
+                "degradation_pitch_under_gain",
+                0.1,
+            ),
+            rec("a", "disentanglement", "dis", CROSS_TRANSFORM_SUMMARY, 0.8),
+        ];
+        let p = profile(&records).unwrap();
+        let metrics: Vec<&str> = p.columns.iter().map(|c| c.metric.as_str()).collect();
+        assert_eq!(metrics, ["accuracy", "mig", CROSS_TRANSFORM_SUMMARY]);
+        assert_eq!(p.rows[0].cells[2].as_ref().unwrap().value, "0.800");
     }
 }

@@ -53,10 +53,10 @@ fn main() {
     let moved = Array2::from_shape_fn((n, d), |(i, j)| {
         (f64::from(clean[[i, j]]) + 0.2 * theta[i] * w[j] + 0.3 * normal(&mut rng)) as f32
     });
-    let views = [TransformedView {
+    let views = [vec![TransformedView {
         theta: theta.clone(),
         embeddings: moved.view(),
-    }];
+    }]];
     let input = EvalInput {
         task: "bench",
         items: &items,

@@ -12,11 +12,15 @@ use crate::bootstrap::{interval, resample_indices, Estimate};
 use crate::metrics::disentanglement::{
     dci_from, mig, mig_per_factor, sap, sap_per_factor, Dci, Factor,
 };
+use crate::probes::ProbeSpec;
 use crate::{versions, TaskSpec};
 use ndarray::{Array2, Axis};
 use rayon::prelude::*;
 use repbench_framework::dataset::{rows_in, Item, Label, Split};
-use repbench_framework::evaluator::{EvalInput, Evaluation, Evaluator, VariantResults, Variants};
+use repbench_framework::evaluator::{
+    EvalInput, Evaluation, Evaluator, TransformedView, VariantResults, Variants,
+};
+use repbench_framework::perturb::TransformSpec;
 use repbench_framework::record::Measurement;
 use repbench_framework::{seed, Error, Result};
 use std::collections::BTreeMap;
@@ -212,11 +216,40 @@ fn metric_names(factors: &[String]) -> Vec<String> {
 
 impl Evaluator for DisentanglementEvaluator {
     fn implementation(&self) -> String {
-        format!(
+        let mut s = format!(
             "disentanglement-evaluator/{} metrics-disentanglement/{}",
             versions::DISENTANGLEMENT_EVALUATOR,
             versions::METRICS_DISENTANGLEMENT
-        )
+        );
+        if !self.spec.transforms.is_empty() {
+            let probes = [
+                ProbeSpec::Logistic(Default::default()),
+                ProbeSpec::Ridge(Default::default()),
+            ];
+            s.push_str(&format!(" cross-transform/{}", versions::CROSS_TRANSFORM));
+            for p in probes {
+                s.push(' ');
+                s.push_str(&p.implementation());
+            }
+        }
+        s
+    }
+
+    fn transforms(&self) -> Vec<&TransformSpec> {
+        self.spec.transforms.iter().map(|c| &c.transform).collect()
+    }
+
+    /// The axis-based scores of [`Evaluator::evaluate`], then the
+    /// cross-transform ones ([`crate::cross_transform`]).
+    fn evaluate_transformed(
+        &self,
+        input: &EvalInput<'_>,
+        views: &[Vec<TransformedView<'_>>],
+    ) -> Result<Evaluation> {
+        let mut e = self.evaluate(input)?;
+        e.measurements
+            .extend(crate::cross_transform::measure(&self.spec, input, views)?);
+        Ok(e)
     }
 
     fn fingerprint(&self) -> String {

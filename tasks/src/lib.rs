@@ -21,6 +21,7 @@
 //! ```
 
 pub use repbench_framework::bootstrap;
+pub mod cross_transform;
 pub mod disentanglement;
 pub mod drift;
 pub mod geometry;
@@ -123,6 +124,11 @@ pub struct TaskSpec {
     /// a perturbation kind with θ as `range` or `grid`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transform: Option<repbench_framework::perturb::TransformSpec>,
+    /// Transforms a disentanglement task applies to test items to see
+    /// whether each factor's probe survives them (cross-transform
+    /// disentanglement, [`cross_transform`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transforms: Vec<cross_transform::CrossTransform>,
     /// What a disentanglement task scores: the embedding's own dimensions
     /// (`raw`) or its principal components fitted on train items (`pca`).
     #[serde(default, skip_serializing_if = "is_default_codes")]
@@ -187,6 +193,62 @@ impl TaskSpec {
             .unwrap_or_default()
     }
 
+    /// Every transform the task applies, with its key in the config
+    /// (`transform` or `transforms[j]`).
+    pub fn transform_specs(&self) -> Vec<(String, &repbench_framework::perturb::TransformSpec)> {
+        self.transform
+            .iter()
+            .map(|t| ("transform".to_string(), t))
+            .chain(
+                self.transforms
+                    .iter()
+                    .enumerate()
+                    .map(|(j, c)| (format!("transforms[{j}]"), &c.transform)),
+            )
+            .collect()
+    }
+
+    /// [`TaskSpec::transform_specs`], mutable (to resolve paths).
+    pub fn transform_specs_mut(
+        &mut self,
+    ) -> impl Iterator<Item = &mut repbench_framework::perturb::TransformSpec> {
+        self.transform
+            .iter_mut()
+            .chain(self.transforms.iter_mut().map(|c| &mut c.transform))
+    }
+
+    /// What is wrong with `transforms`, if anything.
+    fn transforms_problem(&self) -> Option<String> {
+        if self.transforms.is_empty() {
+            return None;
+        }
+        if self.task_type != TaskType::Disentanglement {
+            return Some(
+                "only disentanglement tasks take `transforms` (invariance and equivariance take one `transform`); remove it"
+                    .into(),
+            );
+        }
+        let mut kinds: Vec<&str> = self.transforms.iter().map(|c| c.transform.kind()).collect();
+        kinds.sort_unstable();
+        if let Some(w) = kinds.windows(2).find(|w| w[0] == w[1]) {
+            return Some(format!(
+                "kind \"{}\" is listed twice: results name transforms by kind, so list each kind once",
+                w[0]
+            ));
+        }
+        self.transforms.iter().enumerate().find_map(|(j, c)| {
+            c.alters
+                .iter()
+                .find(|a| !self.factors.contains(a))
+                .map(|a| {
+                    format!(
+                        "transforms[{j}].alters names \"{a}\", which is not one of the task's factors {:?}",
+                        self.factors
+                    )
+                })
+        })
+    }
+
     /// Range checks; `key` is this entry's path in the config.
     pub fn validate(&self, key: &str) -> Result<()> {
         let bad = |field: &str, why: String| Err(Error::config(format!("{key}.{field}"), why));
@@ -243,6 +305,9 @@ impl TaskSpec {
                 )
             }
             _ => {}
+        }
+        if let Some(why) = self.transforms_problem() {
+            return bad("transforms", why);
         }
         if self.task_type != TaskType::Disentanglement
             && (!is_default_codes(&self.codes) || self.pca_components.is_some())

@@ -38,6 +38,9 @@ pub const METRICS_RETRIEVAL: u32 = 1;
 /// MIG, SAP, DCI. 2: DCI's Lasso by coordinate descent on the Gram
 /// matrix (same optimum to scikit-learn's tolerance, 13× faster).
 pub const METRICS_DISENTANGLEMENT: u32 = 2;
+/// Cross-transform disentanglement (a factor's probe under another
+/// factor's transform).
+pub const CROSS_TRANSFORM: u32 = 1;
 /// The intrinsic-geometry evaluator.
 pub const GEOMETRY_EVALUATOR: u32 = 1;
 /// RankMe and α-ReQ.

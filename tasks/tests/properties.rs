@@ -63,7 +63,7 @@ fn run(
                 embeddings: clean.view(),
                 seed: 3,
             },
-            &views,
+            &[views],
         )
         .unwrap()
 }
@@ -299,7 +299,7 @@ fn views_of_another_width_are_an_error() {
                     embeddings: clean.view(),
                     seed: 1,
                 },
-                std::slice::from_ref(&view),
+                &[vec![view.clone()]],
             )
             .unwrap_err()
             .to_string();

@@ -108,10 +108,12 @@ fn view_jobs(plan: &RunPlan, di: usize) -> Vec<ViewJob> {
     let name = plan.datasets[di].name();
     let mut out: Vec<ViewJob> = Vec::new();
     for task in plan.tasks.iter().filter(|t| t.dataset == name) {
-        let Some(transform) = task.evaluator.transform() else {
-            continue;
-        };
-        for view in transform.views() {
+        for (transform, view) in task
+            .evaluator
+            .transforms()
+            .into_iter()
+            .flat_map(|t| t.views().into_iter().map(move |v| (t, v)))
+        {
             let job = ViewJob {
                 transform: transform.clone(),
                 view,

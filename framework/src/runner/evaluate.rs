@@ -155,27 +155,33 @@ pub(super) fn cached<T: serde::Serialize + serde::de::DeserializeOwned>(
     Ok((v, false, corrupt))
 }
 
-/// Each property task's θ per view and item (empty for other tasks):
-/// drawn once here, shared by every encoder and layer of the task.
-fn task_thetas(plan: &RunPlan, units: &[Unit]) -> Vec<Vec<Vec<f64>>> {
+/// θ of every item in one view.
+type ViewThetas = Vec<f64>;
+
+/// Each task's θ per transform, view and item (empty for tasks that read
+/// no transform): drawn once here, shared by every encoder and layer.
+fn task_thetas(plan: &RunPlan, units: &[Unit]) -> Vec<Vec<Vec<ViewThetas>>> {
     plan.tasks
         .iter()
         .enumerate()
         .map(|(ti, task)| {
-            let (Some(transform), Some(unit)) = (
-                task.evaluator.transform(),
-                units.iter().find(|u| u.task == ti),
-            ) else {
+            let Some(unit) = units.iter().find(|u| u.task == ti) else {
                 return Vec::new();
             };
             let items = plan.datasets[unit.dataset].items();
-            transform
-                .views()
-                .iter()
-                .map(|view| {
-                    items
+            task.evaluator
+                .transforms()
+                .into_iter()
+                .map(|transform| {
+                    transform
+                        .views()
                         .iter()
-                        .map(|item| transform.theta(view, &item.id, plan.seed))
+                        .map(|view| {
+                            items
+                                .iter()
+                                .map(|item| transform.theta(view, &item.id, plan.seed))
+                                .collect()
+                        })
                         .collect()
                 })
                 .collect()
@@ -186,7 +192,7 @@ fn task_thetas(plan: &RunPlan, units: &[Unit]) -> Vec<Vec<Vec<f64>>> {
 fn evaluate_unit(
     plan: &RunPlan,
     emb: &Embeddings,
-    (sweeps, thetas): (&[std::ops::Range<usize>], &[Vec<f64>]),
+    (sweeps, thetas): (&[std::ops::Range<usize>], &[Vec<ViewThetas>]),
     test_set: &str,
     unit: &Unit,
 ) -> Result<UnitOutput> {
@@ -201,19 +207,18 @@ fn evaluate_unit(
         seed: plan.seed,
     };
     let implementation = task.evaluator.implementation();
-    let view_stores: Vec<(&Stored, crate::perturb::View)> = task
+    // Per transform, the stored embeddings of each of its views.
+    let view_stores: Vec<Vec<&Stored>> = task
         .evaluator
-        .transform()
+        .transforms()
+        .into_iter()
         .map(|t| {
             t.views()
-                .into_iter()
-                .map(|v| {
-                    let id = view_id(t, &v);
-                    (&emb.views[&(unit.dataset, unit.encoder, id)], v)
-                })
+                .iter()
+                .map(|v| &emb.views[&(unit.dataset, unit.encoder, view_id(t, v))])
                 .collect()
         })
-        .unwrap_or_default();
+        .collect();
     let mut key = KeyBuilder::new("result");
     key.field("repbench", VERSION)
         .field("embeddings", &clean_store.key)
@@ -222,24 +227,30 @@ fn evaluate_unit(
         .field("implementation", &implementation)
         .field("items", &digest(items))
         .field("seed", &plan.seed.to_string());
-    for (store, _) in &view_stores {
+    for store in view_stores.iter().flatten() {
         key.field("view", &store.key);
     }
     let clean_key = key.finish();
     let mut corrupt = Vec::new();
-    let (clean, was_cached, bad) = cached(plan, &clean_key, || match task.evaluator.transform() {
-        None => task.evaluator.evaluate(&input),
-        Some(_) => {
-            let views: Vec<TransformedView> = view_stores
-                .iter()
-                .zip(thetas)
-                .map(|((store, _), theta)| TransformedView {
-                    theta: theta.clone(),
-                    embeddings: store.shard.layers[unit.layer].matrix.view(),
-                })
-                .collect();
-            task.evaluator.evaluate_transformed(&input, &views)
+    let (clean, was_cached, bad) = cached(plan, &clean_key, || {
+        if view_stores.is_empty() {
+            return task.evaluator.evaluate(&input);
         }
+        let views: Vec<Vec<TransformedView>> = view_stores
+            .iter()
+            .zip(thetas)
+            .map(|(stores, thetas)| {
+                stores
+                    .iter()
+                    .zip(thetas)
+                    .map(|(store, theta)| TransformedView {
+                        theta: theta.clone(),
+                        embeddings: store.shard.layers[unit.layer].matrix.view(),
+                    })
+                    .collect()
+            })
+            .collect();
+        task.evaluator.evaluate_transformed(&input, &views)
     })?;
     corrupt.extend(bad);
     let (mut n_cached, mut n_computed) = (usize::from(was_cached), usize::from(!was_cached));

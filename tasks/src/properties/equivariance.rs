@@ -38,7 +38,7 @@
 //! Intervals: 95% percentile bootstrap over test items, each with all its
 //! views (a cluster bootstrap).
 
-use super::{measure, prepare, resamples, rows_f64, Form, PerItem, SumStat};
+use super::{measure, only_transform, prepare, resamples, rows_f64, Form, PerItem, SumStat};
 use crate::metrics::properties::{row_cosines, squared_distances};
 use crate::probes::ridge::RidgePath;
 use crate::probes::{FitData, ProbeSpec};
@@ -282,16 +282,17 @@ impl Evaluator for EquivarianceEvaluator {
             .fail("an equivariance task needs its transform's views (the runner provides them)"))
     }
 
-    fn transform(&self) -> Option<&TransformSpec> {
-        Some(&self.transform)
+    fn transforms(&self) -> Vec<&TransformSpec> {
+        vec![&self.transform]
     }
 
     fn evaluate_transformed(
         &self,
         input: &EvalInput<'_>,
-        views: &[TransformedView<'_>],
+        views: &[Vec<TransformedView<'_>>],
     ) -> Result<Evaluation> {
         let task = &self.spec.name;
+        let views = only_transform(task, views)?;
         let (splits, normalizer) = prepare(task, self.spec.normalization, input, views)?;
         if splits.valid.len() < 2 {
             return Err(self.fail(

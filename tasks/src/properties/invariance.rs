@@ -24,7 +24,7 @@
 //! [`CKA_MAX_ITEMS`] items (a seeded subsample above that; the point
 //! estimate uses every item).
 
-use super::{measure, prepare, resamples, rows_f64, Form, PerItem, SumStat};
+use super::{measure, only_transform, prepare, resamples, rows_f64, Form, PerItem, SumStat};
 use crate::bootstrap::interval;
 use crate::metrics::properties::{pair_distance_shares, self_retrieval_ranks, squared_distances};
 use crate::{versions, TaskSpec};
@@ -171,16 +171,17 @@ impl Evaluator for InvarianceEvaluator {
         Err(self.fail("an invariance task needs its transform's views (the runner provides them)"))
     }
 
-    fn transform(&self) -> Option<&TransformSpec> {
-        Some(&self.transform)
+    fn transforms(&self) -> Vec<&TransformSpec> {
+        vec![&self.transform]
     }
 
     fn evaluate_transformed(
         &self,
         input: &EvalInput<'_>,
-        views: &[TransformedView<'_>],
+        views: &[Vec<TransformedView<'_>>],
     ) -> Result<Evaluation> {
         let task = &self.spec.name;
+        let views = only_transform(task, views)?;
         let (splits, normalizer) = prepare(task, self.spec.normalization, input, views)?;
         let raw = |x: ArrayView2<f32>, rows: &[usize]| rows_f64(task, input.items, x, rows);
         let normalised = |rows: &[usize]| -> Result<Views> {

@@ -147,6 +147,8 @@ pub enum Form {
     OneMinusSqrtRatio,
     /// `√(Σa / Σb)` (an RMSE: lower is better).
     SqrtRatio,
+    /// `min(Σa / Σb, 1)` (a relative loss: lower is better).
+    RatioAtMostOne,
 }
 
 /// A score that is a function of per-test-item sums, so resampling items
@@ -185,6 +187,7 @@ impl SumStat {
             Form::Ratio => a / b,
             Form::OneMinusSqrtRatio => 1.0 - (a / b).sqrt(),
             Form::SqrtRatio => (a / b).sqrt(),
+            Form::RatioAtMostOne => (a / b).min(1.0),
         }
     }
 
@@ -237,6 +240,21 @@ impl Splits {
             return Err(fail("at least three test items"));
         }
         Ok(s)
+    }
+}
+
+/// The views of a task's single transform (invariance and equivariance
+/// read one).
+pub(crate) fn only_transform<'v, 'a>(
+    task: &str,
+    views: &'v [Vec<TransformedView<'a>>],
+) -> Result<&'v [TransformedView<'a>]> {
+    match views {
+        [one] => Ok(one),
+        _ => Err(Error::Task {
+            task: task.into(),
+            reason: format!("expected the views of one transform, got {}", views.len()),
+        }),
     }
 }
 
@@ -293,7 +311,7 @@ pub(crate) fn measure(
     params: BTreeMap<String, f64>,
 ) -> Measurement {
     let e: Estimate = estimate(stat.len(), resamples, |idx| stat.value(idx));
-    let higher_is_better = stat.form != Form::SqrtRatio;
+    let higher_is_better = !matches!(stat.form, Form::SqrtRatio | Form::RatioAtMostOne);
     Measurement::from_estimate(
         (evaluator, probe),
         metric,

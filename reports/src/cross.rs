@@ -1,0 +1,182 @@
+//! The cross-transform disentanglement matrix in the report: per task,
+//! encoder and layer, a factor × transform heatmap of
+//! `degradation_<factor>_under_<transform>` with the value and its
+//! interval written in each cell, and the cells whose transform changes
+//! the factor itself marked as such.
+
+use repbench_framework::record::ResultRecord;
+use serde::Serialize;
+
+/// Metric prefix of a degradation record.
+const PREFIX: &str = "degradation_";
+/// Separator between factor and transform kind in the metric name.
+const UNDER: &str = "_under_";
+
+/// One cell of a matrix.
+#[derive(Serialize)]
+pub struct Cell {
+    value: String,
+    interval: String,
+    /// Inline CSS: background shade by degradation, readable text colour.
+    style: String,
+    /// The transform changes this factor by declaration.
+    alters: bool,
+}
+
+/// One factor × transform matrix.
+#[derive(Serialize)]
+pub struct Matrix {
+    task: String,
+    encoder: String,
+    layer: String,
+    transforms: Vec<String>,
+    /// `(factor, cells in transform order)`.
+    rows: Vec<(String, Vec<Option<Cell>>)>,
+}
+
+/// `(factor, transform kind)` of a degradation record.
+fn pair(r: &ResultRecord) -> Option<(&str, &str)> {
+    if r.evaluator != "disentanglement" || r.perturbation != "none" {
+        return None;
+    }
+    r.metric.strip_prefix(PREFIX)?.rsplit_once(UNDER)
+}
+
+/// White at 0 (or better), dark orange at a degradation of 1 or more.
+fn shade(value: f64) -> String {
+    if value.is_nan() {
+        return "background:#eeeeee".into();
+    }
+    let t = value.clamp(0.0, 1.0);
+    // #d95f02 (ColorBrewer Dark2, colour-blind safe) mixed with white.
+    let mix = |c: f64| (255.0 + (c - 255.0) * t).round() as u8;
+    let text = if t > 0.6 { "#ffffff" } else { "#1d1d1f" };
+    format!(
+        "background:#{:02x}{:02x}{:02x};color:{text}",
+        mix(217.0),
+        mix(95.0),
+        mix(2.0)
+    )
+}
+
+fn push_unique(list: &mut Vec<String>, value: &str) {
+    if !list.iter().any(|v| v == value) {
+        list.push(value.to_owned());
+    }
+}
+
+/// Every matrix of `records`, in first-seen order of task and unit.
+pub fn matrices(records: &[ResultRecord]) -> Vec<Matrix> {
+    let points: Vec<(&ResultRecord, &str, &str)> = records
+        .iter()
+        .filter(|r| !r.metric.ends_with("_curve"))
+        .filter_map(|r| pair(r).map(|(f, t)| (r, f, t)))
+        .collect();
+    let mut units: Vec<(String, String, String)> = Vec::new();
+    for (r, _, _) in &points {
+        let u = (r.task.clone(), r.encoder.clone(), r.layer.clone());
+        if !units.contains(&u) {
+            units.push(u);
+        }
+    }
+    units
+        .into_iter()
+        .map(|(task, encoder, layer)| {
+            let mine: Vec<&(&ResultRecord, &str, &str)> = points
+                .iter()
+                .filter(|(r, _, _)| r.task == task && r.encoder == encoder && r.layer == layer)
+                .collect();
+            let (mut factors, mut transforms) = (Vec::new(), Vec::new());
+            for (_, f, t) in &mine {
+                push_unique(&mut factors, f);
+                push_unique(&mut transforms, t);
+            }
+            let rows = factors
+                .into_iter()
+                .map(|f| {
+                    let cells = transforms
+                        .iter()
+                        .map(|t| {
+                            mine.iter()
+                                .find(|(_, rf, rt)| *rf == f && rt == t)
+                                .map(|(r, _, _)| Cell {
+                                    // Undefined: the clean score is not positive.
+                                    value: if r.value.is_nan() {
+                                        "undefined".into()
+                                    } else {
+                                        format!("{:.3}", r.value)
+                                    },
+                                    interval: if r.value.is_nan() {
+                                        String::new()
+                                    } else {
+                                        format!("[{:.3}, {:.3}]", r.ci_low, r.ci_high)
+                                    },
+                                    style: shade(r.value),
+                                    alters: r.params.contains_key("transform_alters_factor"),
+                                })
+                        })
+                        .collect();
+                    (f, cells)
+                })
+                .collect();
+            Matrix {
+                task,
+                encoder,
+                layer,
+                transforms,
+                rows,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn rec(metric: &str, value: f64, alters: bool) -> ResultRecord {
+        let mut r = ResultRecord {
+            evaluator: "disentanglement".into(),
+            task: "x".into(),
+            metric: metric.into(),
+            value,
+            ci_low: value - 0.1,
+            ci_high: value + 0.1,
+            ..crate::tests::record("e", value)
+        };
+        if alters {
+            r.params = BTreeMap::from([("transform_alters_factor".to_string(), 1.0)]);
+        }
+        r
+    }
+
+    #[test]
+    fn factors_by_transforms_with_factor_names_that_contain_underscores() {
+        let records = vec![
+            rec("degradation_pitch_class_under_pitch_shift", 0.8, true),
+            rec("degradation_pitch_class_under_gain", 0.0, false),
+            rec("degradation_instrument_under_gain", 0.25, false),
+            rec("degradation_instrument_under_gain_curve", 0.3, false),
+            rec("degradation_velocity_under_gain", f64::NAN, false),
+            rec("mig", 0.4, false),
+        ];
+        let m = matrices(&records);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].transforms, ["pitch_shift", "gain"]);
+        let factors: Vec<&str> = m[0].rows.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(factors, ["pitch_class", "instrument", "velocity"]);
+        let undefined = m[0].rows[2].1[1].as_ref().unwrap();
+        assert!(undefined.value == "undefined" && undefined.interval.is_empty());
+        let cell = m[0].rows[0].1[0].as_ref().unwrap();
+        assert!(cell.alters && cell.value == "0.800");
+        // instrument was not measured under pitch_shift.
+        assert!(m[0].rows[1].1[0].is_none());
+        assert_eq!(
+            m[0].rows[1].1[1].as_ref().unwrap().interval,
+            "[0.150, 0.350]"
+        );
+        assert_eq!(shade(0.0), "background:#ffffff;color:#1d1d1f");
+        assert_eq!(shade(1.0), "background:#d95f02;color:#ffffff");
+    }
+}
