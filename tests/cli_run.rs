@@ -553,19 +553,30 @@ fn disentanglement_reports_mig_sap_and_dci_and_names_bad_factors() {
                 "sap",
                 "dci_disentanglement",
                 "dci_completeness",
+                "dci_informativeness",
                 "mig_pitch",
                 "mig_timbre",
                 "sap_pitch",
                 "sap_timbre",
                 "dci_completeness_pitch",
-                "dci_completeness_timbre"
+                "dci_completeness_timbre",
+                "dci_informativeness_pitch",
+                "dci_informativeness_timbre"
             ],
             "{encoder}"
         );
     }
     for r in &rows {
         let v = r["value"].as_f64().unwrap();
-        assert!((0.0..=1.0).contains(&v), "{r}");
+        // Informativeness of a numeric factor is an R² (may be below 0).
+        let informativeness = r["metric"]
+            .as_str()
+            .unwrap()
+            .starts_with("dci_informativeness");
+        assert!(
+            (0.0..=1.0).contains(&v) || (informativeness && v <= 1.0),
+            "{r}"
+        );
         assert!(r["ci_low"].as_f64().is_some() && r["evaluator"] == "disentanglement");
     }
 

@@ -1,20 +1,24 @@
 //! Disentanglement: do a dataset's known factors (pitch, instrument,
-//! loudness…) live in separate embedding dimensions? MIG, SAP and DCI
-//! (see [`crate::metrics::disentanglement`]) on the test items' raw
-//! embeddings, each with a bootstrap interval over those items (seeded by
-//! task, so paired across encoders; at most [`MAX_RESAMPLES`] resamples,
-//! [`DCI_MAX_RESAMPLES`] for DCI). Nothing is fitted on other splits:
-//! these are descriptive statistics of the representation. Resampling
-//! repeats items, which biases mutual-information and Lasso statistics, so
-//! an interval need not contain its point estimate.
+//! loudness…) live in separate embedding dimensions? MIG and SAP (see
+//! [`crate::metrics::disentanglement`]) on the test items' codes, with a
+//! bootstrap interval over those items (seeded by task, so paired across
+//! encoders; at most [`MAX_RESAMPLES`] resamples). DCI as its authors
+//! define it: Lasso regressors fitted on the train items give
+//! disentanglement and completeness (interval: refits on at most
+//! [`DCI_MAX_RESAMPLES`] resamples of [`DCI_BLOCKS`] random groups of the
+//! train items, the bootstrap of random groups) and are scored on
+//! the test items for informativeness (interval over test items).
+//! Resampling repeats items, which biases mutual-information and Lasso
+//! statistics, so an interval need not contain its point estimate.
 
 use crate::bootstrap::{interval, resample_indices, Estimate};
 use crate::metrics::disentanglement::{
-    dci_from, mig, mig_per_factor, sap, sap_per_factor, Dci, Factor,
+    dci_train_test, mig, mig_per_factor, sap, sap_per_factor, DciBlocks, Factor, ItemLosses,
 };
 use crate::probes::ProbeSpec;
 use crate::{versions, TaskSpec};
 use ndarray::{Array2, Axis};
+use rand::seq::SliceRandom;
 use rayon::prelude::*;
 use repbench_framework::dataset::{rows_in, Item, Label, Split};
 use repbench_framework::evaluator::{
@@ -72,6 +76,10 @@ pub const MAX_RESAMPLES: usize = 200;
 /// DCI refits one Lasso per factor (per class of a categorical one) on
 /// every resample; its interval uses at most this many resamples.
 pub const DCI_MAX_RESAMPLES: usize = 100;
+/// DCI's interval resamples at most this many random groups of train
+/// items (the bootstrap of random groups: each group's sums are computed
+/// once, so a resample costs `groups · d²`, not `items · d²`).
+pub const DCI_BLOCKS: usize = 32;
 
 /// The disentanglement evaluator.
 pub struct DisentanglementEvaluator {
@@ -183,35 +191,52 @@ fn subset(codes: &Array2<f64>, factors: &[Factor], rows: &[usize]) -> (Array2<f6
     (codes.select(Axis(0), rows), f)
 }
 
-/// `[mig, sap, dci_disentanglement, dci_completeness]`, then per factor
-/// MIG, SAP and DCI completeness (the order of [`metric_names`]), from a
-/// DCI computed elsewhere; `None` leaves DCI NaN (resamples past
-/// [`DCI_MAX_RESAMPLES`]).
-fn scores(x: &Array2<f64>, f: &[Factor], dci: Option<&Dci>) -> Vec<f64> {
-    let nan = vec![f64::NAN; f.len()];
-    let (d, c, per_factor_c) = dci.map_or((f64::NAN, f64::NAN, &nan), |r| {
-        (
-            r.disentanglement,
-            r.completeness,
-            &r.completeness_per_factor,
-        )
-    });
-    let mut out = vec![mig(x.view(), f, MIG_BINS), sap(x.view(), f), d, c];
-    out.extend(mig_per_factor(x.view(), f, MIG_BINS));
-    out.extend(sap_per_factor(x.view(), f));
-    out.extend(per_factor_c.iter().copied());
+/// Statistics of the test items `idx`: `[mig, sap, informativeness]`, then
+/// per factor MIG, SAP and informativeness.
+fn test_scores(
+    codes: &Array2<f64>,
+    factors: &[Factor],
+    losses: &[ItemLosses],
+    idx: &[usize],
+) -> Vec<f64> {
+    let (x, f) = subset(codes, factors, idx);
+    let informativeness: Vec<f64> = losses.iter().map(|l| l.score(idx)).collect();
+    let mut out = vec![
+        mig(x.view(), &f, MIG_BINS),
+        sap(x.view(), &f),
+        informativeness.iter().sum::<f64>() / informativeness.len() as f64,
+    ];
+    out.extend(mig_per_factor(x.view(), &f, MIG_BINS));
+    out.extend(sap_per_factor(x.view(), &f));
+    out.extend(informativeness);
     out
 }
 
-/// The metric of each entry of [`scores`].
-fn metric_names(factors: &[String]) -> Vec<String> {
-    let mut names: Vec<String> = ["mig", "sap", "dci_disentanglement", "dci_completeness"]
+/// The metrics of [`test_scores`], in its order.
+fn test_metric_names(factors: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = ["mig", "sap", "dci_informativeness"]
         .map(String::from)
         .to_vec();
-    for prefix in ["mig", "sap", "dci_completeness"] {
+    for prefix in ["mig", "sap", "dci_informativeness"] {
         names.extend(factors.iter().map(|f| format!("{prefix}_{f}")));
     }
     names
+}
+
+/// DCI statistics of a fit: `[disentanglement, completeness]`, then each
+/// factor's completeness.
+fn train_metric_names(factors: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = ["dci_disentanglement", "dci_completeness"]
+        .map(String::from)
+        .to_vec();
+    names.extend(factors.iter().map(|f| format!("dci_completeness_{f}")));
+    names
+}
+
+fn dci_values(d: &crate::metrics::disentanglement::Dci) -> Vec<f64> {
+    let mut out = vec![d.disentanglement, d.completeness];
+    out.extend(d.completeness_per_factor.iter().copied());
+    out
 }
 
 impl Evaluator for DisentanglementEvaluator {
@@ -254,7 +279,7 @@ impl Evaluator for DisentanglementEvaluator {
 
     fn fingerprint(&self) -> String {
         format!(
-            "disentanglement/v1:mig_bins={MIG_BINS},dci_alpha={DCI_ALPHA},max_resamples={MAX_RESAMPLES},dci_max_resamples={DCI_MAX_RESAMPLES}:{}",
+            "disentanglement/v1:mig_bins={MIG_BINS},dci_alpha={DCI_ALPHA},max_resamples={MAX_RESAMPLES},dci_max_resamples={DCI_MAX_RESAMPLES},dci_blocks={DCI_BLOCKS}:{}",
             serde_json::to_string(&self.spec).expect("task specs serialise")
         )
     }
@@ -280,80 +305,127 @@ impl Evaluator for DisentanglementEvaluator {
     }
 
     fn evaluate(&self, input: &EvalInput<'_>) -> Result<Evaluation> {
-        let rows: Vec<usize> = rows_in(input.items, Split::Test);
-        if rows.len() < 3 {
+        let test_rows: Vec<usize> = rows_in(input.items, Split::Test);
+        let train_rows: Vec<usize> = rows_in(input.items, Split::Train);
+        if test_rows.len() < 3 {
             return Err(self.fail(format!(
                 "disentanglement needs at least 3 test items (got {})",
-                rows.len()
+                test_rows.len()
+            )));
+        }
+        if train_rows.len() < 3 {
+            return Err(self.fail(format!(
+                "DCI fits its regressors on train items: the dataset needs at least 3 (got {}); check its split",
+                train_rows.len()
             )));
         }
         if input.embeddings.ncols() < 2 {
             return Err(self.fail("disentanglement needs embeddings of at least 2 dimensions"));
         }
-        let codes: Array2<f64> = input.embeddings.select(Axis(0), &rows).mapv(f64::from);
-        if codes.iter().any(|v| !v.is_finite()) {
-            return Err(self.fail("an embedding contains NaN or infinity"));
-        }
-        let (codes, components) = match self.spec.codes {
-            Codes::Raw => (codes, None),
+        let raw = |rows: &[usize]| -> Result<Array2<f64>> {
+            let x: Array2<f64> = input.embeddings.select(Axis(0), rows).mapv(f64::from);
+            if x.iter().any(|v| !v.is_finite()) {
+                return Err(self.fail("an embedding contains NaN or infinity"));
+            }
+            Ok(x)
+        };
+        let (train, test) = (raw(&train_rows)?, raw(&test_rows)?);
+        let (train, test, components) = match self.spec.codes {
+            Codes::Raw => (train, test, None),
             Codes::Pca => {
-                let train_rows = rows_in(input.items, Split::Train);
-                let train: Array2<f64> = input
-                    .embeddings
-                    .select(Axis(0), &train_rows)
-                    .mapv(f64::from);
-                if train.nrows() < 3 || train.iter().any(|v| !v.is_finite()) {
-                    return Err(self.fail(
-                        "codes = \"pca\" fits the components on train items: the dataset needs at least 3, with finite embeddings",
-                    ));
-                }
                 let k = self
                     .spec
                     .pca_components
                     .unwrap_or(PCA_COMPONENTS_PER_FACTOR * self.spec.factors.len())
-                    .min(codes.ncols())
+                    .min(test.ncols())
                     .min(train.nrows() - 1)
                     .max(2);
                 let (mean, basis) = pca_basis(&train, k).map_err(|e| self.fail(e))?;
-                ((codes - &mean).dot(&basis), Some(k))
+                let project = |x: Array2<f64>| (x - &mean).dot(&basis);
+                (project(train), project(test), Some(k))
             }
         };
-        let factors = self.factors(input.items, &rows)?;
-        let n = rows.len();
-        let full = dci_from(codes.view(), &factors, DCI_ALPHA, None);
-        let point = scores(&codes, &factors, Some(&full));
-        let resamples = resample_indices(
-            n,
+        // Checked on the test items (the error names them), then numbered
+        // over train and test items alike.
+        self.factors(input.items, &test_rows)?;
+        let all_rows: Vec<usize> = train_rows.iter().chain(&test_rows).copied().collect();
+        let all_factors = self.factors(input.items, &all_rows)?;
+        let (n_train, n_test) = (train_rows.len(), test_rows.len());
+        let train_idx: Vec<usize> = (0..n_train).collect();
+        let test_idx: Vec<usize> = (n_train..n_train + n_test).collect();
+        let train_factors: Vec<Factor> = all_factors.iter().map(|f| f.select(&train_idx)).collect();
+        let factors: Vec<Factor> = all_factors.iter().map(|f| f.select(&test_idx)).collect();
+
+        let (full, losses) = dci_train_test(
+            (train.view(), &train_factors),
+            (test.view(), &factors),
+            DCI_ALPHA,
+            None,
+        );
+        let all_test: Vec<usize> = (0..n_test).collect();
+        let test_point = test_scores(&test, &factors, &losses, &all_test);
+        let train_point = dci_values(&full);
+        // Resamples are independent and collected in order: thread count
+        // does not change the result.
+        let test_resamples = resample_indices(
+            n_test,
             self.spec.bootstrap.min(MAX_RESAMPLES),
             &mut seed::rng(input.seed, &["bootstrap", &self.spec.name]),
         );
-        // Resamples are independent and collected in order: thread count
-        // does not change the result.
-        let per_resample: Vec<Vec<f64>> = resamples
+        let test_stats: Vec<Vec<f64>> = test_resamples
             .par_iter()
-            .enumerate()
-            .map(|(i, idx)| {
-                let (x, f) = subset(&codes, &factors, idx);
-                // DCI warm-started from the full-data fits.
-                let dci = (i < DCI_MAX_RESAMPLES)
-                    .then(|| dci_from(x.view(), &f, DCI_ALPHA, Some(&full.fits)));
-                scores(&x, &f, dci.as_ref())
-            })
+            .map(|idx| test_scores(&test, &factors, &losses, idx))
             .collect();
-        let names = metric_names(&self.spec.factors);
-        let measurements = names
-            .iter()
-            .enumerate()
-            .map(|(m, name)| {
-                let stats: Vec<f64> = per_resample.iter().map(|s| s[m]).collect();
-                let e = if resamples.is_empty() {
-                    interval(point[m], &[point[m]])
-                } else {
-                    interval(point[m], &stats)
-                };
-                self.measurement(name, e, n, components)
-            })
+        // DCI's interval: refits on resamples of random groups of train
+        // items, from each group's sums (one item per group up to
+        // DCI_BLOCKS items: then it is the item bootstrap).
+        let mut rng = seed::rng(input.seed, &["bootstrap", &self.spec.name, "dci-train"]);
+        let mut order: Vec<usize> = (0..n_train).collect();
+        order.shuffle(&mut rng);
+        let groups = n_train.min(DCI_BLOCKS);
+        let blocks: Vec<Vec<usize>> = (0..groups)
+            .map(|g| order.iter().skip(g).step_by(groups).copied().collect())
             .collect();
+        let sums = DciBlocks::new(train.view(), &train_factors, &blocks);
+        let train_stats: Vec<Vec<f64>> =
+            resample_indices(groups, self.spec.bootstrap.min(DCI_MAX_RESAMPLES), &mut rng)
+                .par_iter()
+                .map(|idx| {
+                    let mut weights = vec![0.0; groups];
+                    idx.iter().for_each(|&g| weights[g] += 1.0);
+                    // Warm-started from the full train fits.
+                    dci_values(&sums.dci(&weights, DCI_ALPHA, Some(&full.fits)))
+                })
+                .collect();
+        let measure = |names: Vec<String>, point: &[f64], stats: &[Vec<f64>], n: usize| {
+            names
+                .into_iter()
+                .enumerate()
+                .map(|(m, name)| {
+                    let column: Vec<f64> = stats.iter().map(|s| s[m]).collect();
+                    let e = if column.is_empty() {
+                        interval(point[m], &[point[m]])
+                    } else {
+                        interval(point[m], &column)
+                    };
+                    self.measurement(&name, e, n, components)
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut measurements = measure(
+            test_metric_names(&self.spec.factors),
+            &test_point,
+            &test_stats,
+            n_test,
+        );
+        measurements.extend(measure(
+            train_metric_names(&self.spec.factors),
+            &train_point,
+            &train_stats,
+            n_train,
+        ));
+        let order = metric_names(&self.spec.factors);
+        measurements.sort_by_key(|m| order.iter().position(|n| *n == m.metric));
         Ok(Evaluation {
             measurements,
             predictions: serde_json::Value::Null,
@@ -364,16 +436,35 @@ impl Evaluator for DisentanglementEvaluator {
     }
 }
 
+/// Every metric, in the order of the records: the overall scores, then
+/// per factor MIG, SAP, DCI completeness and DCI informativeness.
+fn metric_names(factors: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = [
+        "mig",
+        "sap",
+        "dci_disentanglement",
+        "dci_completeness",
+        "dci_informativeness",
+    ]
+    .map(String::from)
+    .to_vec();
+    for prefix in ["mig", "sap", "dci_completeness", "dci_informativeness"] {
+        names.extend(factors.iter().map(|f| format!("{prefix}_{f}")));
+    }
+    names
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use ndarray::Array2;
 
+    /// 12 test items, then 12 train items with the same factors.
     fn items(velocity: impl Fn(usize) -> f64) -> Vec<Item> {
-        (0..12)
+        (0..24)
             .map(|i| Item {
                 id: format!("n{i}"),
-                split: Split::Test,
+                split: if i < 12 { Split::Test } else { Split::Train },
                 labels: BTreeMap::from([
                     ("pitch".to_string(), Label::Number((i % 4) as f64)),
                     (
@@ -417,6 +508,7 @@ mod tests {
                 "sap",
                 "dci_disentanglement",
                 "dci_completeness",
+                "dci_informativeness",
                 "mig_pitch",
                 "mig_instrument",
                 "mig_velocity",
@@ -425,13 +517,21 @@ mod tests {
                 "sap_velocity",
                 "dci_completeness_pitch",
                 "dci_completeness_instrument",
-                "dci_completeness_velocity"
+                "dci_completeness_velocity",
+                "dci_informativeness_pitch",
+                "dci_informativeness_instrument",
+                "dci_informativeness_velocity"
             ]
         );
         // The overall scores are the per-factor means.
         let v = |m: &str| e.measurements.iter().find(|r| r.metric == m).unwrap().value;
         let per = (v("sap_pitch") + v("sap_instrument") + v("sap_velocity")) / 3.0;
         assert!((v("sap") - per).abs() < 1e-12);
+        let per = (v("dci_informativeness_pitch")
+            + v("dci_informativeness_instrument")
+            + v("dci_informativeness_velocity"))
+            / 3.0;
+        assert!((v("dci_informativeness") - per).abs() < 1e-12);
         assert!(e
             .measurements
             .iter()
@@ -464,7 +564,7 @@ mod tests {
         )
         .unwrap();
         let items = items(|i| (i % 2) as f64);
-        let codes = Array2::from_shape_fn((12, 3), |(i, j)| ((i * (j + 3)) % 7) as f32);
+        let codes = Array2::from_shape_fn((24, 3), |(i, j)| ((i * (j + 3)) % 7) as f32);
         let input = EvalInput {
             task: "d",
             items: &items,

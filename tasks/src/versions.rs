@@ -14,8 +14,9 @@ pub const PROBE_EVALUATOR: u32 = 2;
 pub const RETRIEVAL_EVALUATOR: u32 = 2;
 /// The axis-based disentanglement evaluator. 2: undefined resamples
 /// counted. 3: nothing measured per perturbation severity. 4: per-factor
-/// MIG, SAP and DCI completeness; `codes = "pca"`.
-pub const DISENTANGLEMENT_EVALUATOR: u32 = 4;
+/// MIG, SAP and DCI completeness; `codes = "pca"`. 5: DCI fitted on train
+/// items with its informativeness on test items.
+pub const DISENTANGLEMENT_EVALUATOR: u32 = 5;
 /// Logistic probe. 2: scikit-learn's `tol`, binary models for two classes
 /// and tags, strong-Wolfe line search, grid extension at an edge.
 pub const LOGISTIC: u32 = 2;
@@ -37,7 +38,8 @@ pub const METRICS_REGRESSION: u32 = 2;
 pub const METRICS_RETRIEVAL: u32 = 1;
 /// MIG, SAP, DCI. 2: DCI's Lasso by coordinate descent on the Gram
 /// matrix (same optimum to scikit-learn's tolerance, 13× faster).
-pub const METRICS_DISENTANGLEMENT: u32 = 2;
+/// 3: completeness in base "codes used"; train/test DCI.
+pub const METRICS_DISENTANGLEMENT: u32 = 3;
 /// Cross-transform disentanglement (a factor's probe under another
 /// factor's transform).
 pub const CROSS_TRANSFORM: u32 = 1;

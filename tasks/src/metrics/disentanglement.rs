@@ -237,19 +237,6 @@ pub fn sap_per_factor(codes: ArrayView2<f64>, factors: &[Factor]) -> Vec<f64> {
         .collect()
 }
 
-/// Columns scaled to zero mean and unit (population) variance; constant
-/// columns become zeros.
-fn standardized(x: ArrayView2<f64>) -> Array2<f64> {
-    let mut out = x.to_owned();
-    for mut col in out.axis_iter_mut(Axis(1)) {
-        let n = col.len() as f64;
-        let m = col.sum() / n;
-        let sd = (col.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n).sqrt();
-        col.mapv_inplace(|v| if sd > 0.0 { (v - m) / sd } else { 0.0 });
-    }
-    out
-}
-
 /// Lasso coefficients minimising `‖y − Xw‖² / (2n) + alpha ‖w‖₁` for
 /// centred `x` and `y` (scikit-learn's `Lasso` objective); see
 /// [`lasso_gram`], which this calls with `XᵀX` and `Xᵀy`.
@@ -353,7 +340,7 @@ pub fn lasso_gram(
 /// importance is the mean over its one-vs-rest indicators). Disentanglement
 /// weights each code's `1 − H_K` by its share of the total importance;
 /// completeness averages `1 − H_D` over factors (entropies in base K
-/// factors and D codes). NaN when nothing is important or there are fewer
+/// factors and D = the codes any factor uses, at least 2). NaN when nothing is important or there are fewer
 /// than two codes or factors.
 pub fn dci(codes: ArrayView2<f64>, factors: &[Factor], alpha: f64) -> (f64, f64) {
     let r = dci_from(codes, factors, alpha, None);
@@ -385,37 +372,171 @@ pub fn dci_from(
     alpha: f64,
     start: Option<&DciFits>,
 ) -> Dci {
+    dci_fit(&ColumnScale::of(codes), codes, factors, alpha, start).0
+}
+
+/// Per-item parts of a factor's informativeness on test items: the score
+/// is `1 − Σ loss / Σ scale` (accuracy: loss 1 for a wrong class, scale
+/// 1; R²: squared error, squared deviation from the test mean).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemLosses {
+    /// Loss per test item.
+    pub loss: Vec<f64>,
+    /// Scale per test item.
+    pub scale: Vec<f64>,
+}
+
+impl ItemLosses {
+    /// The score on the items `idx` (repeats allowed); NaN when the scale
+    /// sums to zero.
+    pub fn score(&self, idx: &[usize]) -> f64 {
+        let loss: f64 = idx.iter().map(|&i| self.loss[i]).sum();
+        let scale: f64 = idx.iter().map(|&i| self.scale[i]).sum();
+        if scale > 0.0 {
+            1.0 - loss / scale
+        } else {
+            f64::NAN
+        }
+    }
+}
+
+/// DCI as Eastwood & Williams define it: the Lasso regressors fitted on
+/// the train items (codes and targets standardised with the train
+/// statistics), disentanglement and completeness from their importances
+/// (as [`dci_from`] on the train codes), and **informativeness** scored
+/// on the test items: per factor, R² of the de-standardised prediction
+/// for a numeric factor, accuracy of the argmax over the de-standardised
+/// class indicators (classes unseen in train are never predicted) for a
+/// categorical one. `train_factors` and `test_factors` must number classes
+/// alike. Checked against scikit-learn in
+/// `tests/fixtures/dci_reference.json` (`scripts/make_dci_reference.py`).
+pub fn dci_train_test(
+    (train, train_factors): (ArrayView2<f64>, &[Factor]),
+    (test, test_factors): (ArrayView2<f64>, &[Factor]),
+    alpha: f64,
+    start: Option<&DciFits>,
+) -> (Dci, Vec<ItemLosses>) {
+    let scale = ColumnScale::of(train);
+    let (dci, targets) = dci_fit(&scale, train, train_factors, alpha, start);
+    let x_test = scale.apply(test);
+    let losses = test_factors
+        .iter()
+        .enumerate()
+        .map(|(j, factor)| {
+            let predict = |t: &TargetFit| -> Vec<f64> {
+                let w = dci.fits.get(&(j, t.class)).expect("fitted");
+                x_test
+                    .dot(&ndarray::ArrayView1::from(w.as_slice()))
+                    .iter()
+                    .map(|v| v * t.sd + t.mean)
+                    .collect()
+            };
+            let mine: Vec<&TargetFit> = targets.iter().filter(|t| t.factor == j).collect();
+            match factor {
+                Factor::Numeric(y) => {
+                    let mean = y.iter().sum::<f64>() / y.len().max(1) as f64;
+                    let pred = mine.first().map(|t| predict(t));
+                    ItemLosses {
+                        loss: y
+                            .iter()
+                            .enumerate()
+                            .map(|(i, v)| pred.as_ref().map_or(f64::NAN, |p| (v - p[i]).powi(2)))
+                            .collect(),
+                        scale: y.iter().map(|v| (v - mean).powi(2)).collect(),
+                    }
+                }
+                Factor::Categorical(y) => {
+                    let scores: Vec<(usize, Vec<f64>)> =
+                        mine.iter().map(|t| (t.class, predict(t))).collect();
+                    let loss =
+                        y.iter()
+                            .enumerate()
+                            .map(|(i, &truth)| {
+                                // The first class (lowest index) wins ties.
+                                let best =
+                                    scores.iter().fold(None::<(usize, f64)>, |best, (c, s)| {
+                                        match best {
+                                            Some((_, b)) if s[i] <= b => best,
+                                            _ => Some((*c, s[i])),
+                                        }
+                                    });
+                                f64::from(u8::from(best.map(|b| b.0) != Some(truth)))
+                            })
+                            .collect();
+                    ItemLosses {
+                        loss,
+                        scale: vec![1.0; y.len()],
+                    }
+                }
+            }
+        })
+        .collect();
+    (dci, losses)
+}
+
+/// Column means and population standard deviations of the items a DCI is
+/// fitted on; applied to other items alike (constant columns become 0).
+struct ColumnScale {
+    mean: ndarray::Array1<f64>,
+    sd: ndarray::Array1<f64>,
+}
+
+impl ColumnScale {
+    fn of(x: ArrayView2<f64>) -> ColumnScale {
+        let n = x.nrows().max(1) as f64;
+        let mean = x.sum_axis(Axis(0)) / n;
+        let sd = x
+            .axis_iter(Axis(1))
+            .zip(&mean)
+            .map(|(col, m)| (col.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n).sqrt())
+            .collect();
+        ColumnScale { mean, sd }
+    }
+
+    fn apply(&self, x: ArrayView2<f64>) -> Array2<f64> {
+        let mut out = x.to_owned();
+        for ((mut col, m), sd) in out.axis_iter_mut(Axis(1)).zip(&self.mean).zip(&self.sd) {
+            col.mapv_inplace(|v| if *sd > 0.0 { (v - m) / sd } else { 0.0 });
+        }
+        out
+    }
+}
+
+/// One Lasso target of a DCI: a numeric factor, or one class's 0/1
+/// indicator of a categorical one, with its mean and standard deviation
+/// on the fitted items.
+struct TargetFit {
+    factor: usize,
+    class: usize,
+    mean: f64,
+    sd: f64,
+}
+
+/// The Lasso fits on `codes` (standardised by `scale`) and the DCI scores
+/// from their importances.
+fn dci_fit(
+    scale: &ColumnScale,
+    codes: ArrayView2<f64>,
+    factors: &[Factor],
+    alpha: f64,
+    start: Option<&DciFits>,
+) -> (Dci, Vec<TargetFit>) {
     let (d, k) = (codes.ncols(), factors.len());
     let mut fits = DciFits::new();
-    let undefined = |fits| Dci {
-        disentanglement: f64::NAN,
-        completeness: f64::NAN,
-        completeness_per_factor: vec![f64::NAN; k],
-        fits,
-    };
+    let mut targets_fitted = Vec::new();
     if d < 2 || k < 2 {
-        return undefined(fits);
+        return (dci_scores(Array2::zeros((d, k)), fits), targets_fitted);
     }
-    let x = standardized(codes);
+    let x = scale.apply(codes);
     // One Gram matrix serves every factor's and class's Lasso.
     let gram = crate::probes::gram::gram(x.view());
     let mut importance = Array2::<f64>::zeros((d, k));
     for (j, factor) in factors.iter().enumerate() {
-        let targets: Vec<(usize, Vec<f64>)> = match factor {
-            Factor::Numeric(v) => vec![(0, v.clone())],
-            Factor::Categorical(c) => {
-                let classes = c.iter().max().map_or(0, |m| m + 1);
-                (0..classes)
-                    .map(|class| {
-                        let t = c.iter().map(|&y| f64::from(u8::from(y == class))).collect();
-                        (class, t)
-                    })
-                    .filter(|(_, t): &(usize, Vec<f64>)| t.iter().any(|&v| v > 0.0))
-                    .collect()
-            }
-        };
+        let targets = lasso_targets(factor);
         for (class, t) in &targets {
-            let y = standardized(ndarray::ArrayView2::from_shape((t.len(), 1), t).expect("column"));
+            let column = ndarray::ArrayView2::from_shape((t.len(), 1), t).expect("column");
+            let target_scale = ColumnScale::of(column);
+            let y = target_scale.apply(column);
             let warm = start.and_then(|s| s.get(&(j, *class))).map(Vec::as_slice);
             let (y, n) = (y.column(0), x.nrows());
             let w = lasso_gram(
@@ -428,11 +549,47 @@ pub fn dci_from(
                 importance[[i, j]] += w.abs() / targets.len() as f64;
             }
             fits.insert((j, *class), w);
+            targets_fitted.push(TargetFit {
+                factor: j,
+                class: *class,
+                mean: target_scale.mean[0],
+                sd: target_scale.sd[0],
+            });
         }
     }
+    (dci_scores(importance, fits), targets_fitted)
+}
+
+/// The Lasso targets of a factor: `(class, values)` — the numbers of a
+/// numeric factor (class 0), the 0/1 indicator of each class present.
+fn lasso_targets(factor: &Factor) -> Vec<(usize, Vec<f64>)> {
+    match factor {
+        Factor::Numeric(v) => vec![(0, v.clone())],
+        Factor::Categorical(c) => {
+            let classes = c.iter().max().map_or(0, |m| m + 1);
+            (0..classes)
+                .map(|class| {
+                    let t = c.iter().map(|&y| f64::from(u8::from(y == class))).collect();
+                    (class, t)
+                })
+                .filter(|(_, t): &(usize, Vec<f64>)| t.iter().any(|&v| v > 0.0))
+                .collect()
+        }
+    }
+}
+
+/// DCI disentanglement and completeness from the `(codes, factors)`
+/// importance matrix; NaN when nothing is important.
+fn dci_scores(importance: Array2<f64>, fits: DciFits) -> Dci {
+    let (d, k) = importance.dim();
     let total = importance.sum();
-    if total <= 0.0 {
-        return undefined(fits);
+    if total <= 0.0 || d < 2 || k < 2 {
+        return Dci {
+            disentanglement: f64::NAN,
+            completeness: f64::NAN,
+            completeness_per_factor: vec![f64::NAN; k],
+            fits,
+        };
     }
     let disentanglement = importance
         .rows()
@@ -446,12 +603,20 @@ pub fn dci_from(
             }
         })
         .sum();
+    // Completeness in base "codes used": the dimensions no factor uses
+    // would otherwise make any factor look complete in a wide embedding.
+    let used = importance
+        .rows()
+        .into_iter()
+        .filter(|row| row.sum() > 0.0)
+        .count()
+        .max(2);
     let per_factor: Vec<f64> = importance
         .columns()
         .into_iter()
         .map(|col| {
             if col.sum() > 0.0 {
-                1.0 - entropy_base(col, d)
+                1.0 - entropy_base(col, used)
             } else {
                 0.0
             }
@@ -462,6 +627,165 @@ pub fn dci_from(
         completeness: mean(&per_factor),
         completeness_per_factor: per_factor,
         fits,
+    }
+}
+
+/// The sums of each block of items that a DCI refit on a resample of
+/// blocks needs (the bootstrap of random groups): item count, `Σx`,
+/// `Σxxᵀ` and per Lasso target `Σy`, `Σy²`, `Σxy`. A resample's
+/// standardised Gram matrix and targets then cost `O(blocks · d²)` instead
+/// of `O(items · d²)`; with one item per block it is the item bootstrap.
+pub struct DciBlocks {
+    count: Vec<f64>,
+    sum_x: Array2<f64>,
+    sum_xx: Vec<Array2<f64>>,
+    targets: Vec<BlockTarget>,
+    factors: usize,
+}
+
+/// One Lasso target's block sums.
+struct BlockTarget {
+    factor: usize,
+    class: usize,
+    /// A class indicator (absent from a resample → not a target).
+    categorical: bool,
+    sum_y: Vec<f64>,
+    sum_yy: Vec<f64>,
+    sum_xy: Array2<f64>,
+}
+
+impl DciBlocks {
+    /// The block sums of `codes` and `factors` for the item groups
+    /// `blocks` (indices into the rows).
+    pub fn new(codes: ArrayView2<f64>, factors: &[Factor], blocks: &[Vec<usize>]) -> DciBlocks {
+        let d = codes.ncols();
+        let rows: Vec<Array2<f64>> = blocks.iter().map(|b| codes.select(Axis(0), b)).collect();
+        let mut sum_x = Array2::zeros((blocks.len(), d));
+        for (b, x) in rows.iter().enumerate() {
+            sum_x.row_mut(b).assign(&x.sum_axis(Axis(0)));
+        }
+        let sum_xx = rows
+            .iter()
+            .map(|x| crate::probes::gram::gram(x.view()))
+            .collect();
+        let mut targets = Vec::new();
+        for (j, factor) in factors.iter().enumerate() {
+            for (class, t) in lasso_targets(factor) {
+                let mut sum_xy = Array2::zeros((blocks.len(), d));
+                let (mut sum_y, mut sum_yy) = (Vec::new(), Vec::new());
+                for (b, (block, x)) in blocks.iter().zip(&rows).enumerate() {
+                    let y = ndarray::Array1::from_iter(block.iter().map(|&i| t[i]));
+                    sum_xy.row_mut(b).assign(&x.t().dot(&y));
+                    sum_y.push(y.sum());
+                    sum_yy.push(y.dot(&y));
+                }
+                targets.push(BlockTarget {
+                    factor: j,
+                    class,
+                    categorical: matches!(factor, Factor::Categorical(_)),
+                    sum_y,
+                    sum_yy,
+                    sum_xy,
+                });
+            }
+        }
+        DciBlocks {
+            count: blocks.iter().map(|b| b.len() as f64).collect(),
+            sum_x,
+            sum_xx,
+            targets,
+            factors: factors.len(),
+        }
+    }
+
+    /// Number of blocks.
+    pub fn len(&self) -> usize {
+        self.count.len()
+    }
+
+    /// True without blocks.
+    pub fn is_empty(&self) -> bool {
+        self.count.is_empty()
+    }
+
+    /// [`dci_from`] on the items of the blocks taken `weights[b]` times
+    /// each (equal to it on those items up to rounding), warm-started from
+    /// `start`.
+    pub fn dci(&self, weights: &[f64], alpha: f64, start: Option<&DciFits>) -> Dci {
+        let d = self.sum_x.ncols();
+        let k = self.factors;
+        let n: f64 = weights.iter().zip(&self.count).map(|(w, c)| w * c).sum();
+        let weighted = |rows: &Array2<f64>| -> ndarray::Array1<f64> {
+            ndarray::ArrayView1::from(weights).dot(rows)
+        };
+        let mean = weighted(&self.sum_x) / n;
+        let mut gram = Array2::<f64>::zeros((d, d));
+        for (w, sxx) in weights.iter().zip(&self.sum_xx) {
+            if *w != 0.0 {
+                gram.scaled_add(*w, sxx);
+            }
+        }
+        // Centre, then scale to unit population variance; a column whose
+        // variance is at rounding level of its second moment is constant
+        // (→ 0, as [`ColumnScale`] makes it).
+        let inv: Vec<f64> = (0..d)
+            .map(|j| inverse_sd(gram[[j, j]] / n, mean[j]))
+            .collect();
+        for ((i, j), g) in gram.indexed_iter_mut() {
+            *g = (*g - n * mean[i] * mean[j]) * inv[i] * inv[j];
+        }
+        let mut fits = DciFits::new();
+        let mut importance = Array2::<f64>::zeros((d, k));
+        let mut per_factor_targets = vec![0usize; k];
+        let mut fitted: Vec<(usize, Vec<f64>)> = Vec::new();
+        for t in &self.targets {
+            let sy = ndarray::ArrayView1::from(weights).dot(&ndarray::ArrayView1::from(&t.sum_y));
+            // A class absent from the resample is not a target (as in [`dci_from`]).
+            if sy <= 0.0 && t.categorical {
+                continue;
+            }
+            let syy = ndarray::ArrayView1::from(weights).dot(&ndarray::ArrayView1::from(&t.sum_yy));
+            let y_mean = sy / n;
+            let y_inv = inverse_sd(syy / n, y_mean);
+            let sxy = weighted(&t.sum_xy);
+            let (q, yty) = if y_inv > 0.0 {
+                let q: ndarray::Array1<f64> = (0..d)
+                    .map(|j| (sxy[j] - n * mean[j] * y_mean) * inv[j] * y_inv)
+                    .collect();
+                (q, n)
+            } else {
+                (ndarray::Array1::zeros(d), 0.0)
+            };
+            let warm = start
+                .and_then(|s| s.get(&(t.factor, t.class)))
+                .map(Vec::as_slice);
+            let w = lasso_gram(
+                (gram.view(), q.view(), yty),
+                n.round() as usize,
+                alpha,
+                warm,
+            );
+            per_factor_targets[t.factor] += 1;
+            fitted.push((t.factor, w.clone()));
+            fits.insert((t.factor, t.class), w);
+        }
+        for (factor, w) in &fitted {
+            for (i, w) in w.iter().enumerate() {
+                importance[[i, *factor]] += w.abs() / per_factor_targets[*factor] as f64;
+            }
+        }
+        dci_scores(importance, fits)
+    }
+}
+
+/// `1 / sd` from a column's mean square and mean; 0 for a constant column
+/// (variance within rounding of the mean square).
+fn inverse_sd(mean_square: f64, mean: f64) -> f64 {
+    let var = mean_square - mean * mean;
+    if var > 1e-12 * mean_square {
+        1.0 / var.sqrt()
+    } else {
+        0.0
     }
 }
 
@@ -520,11 +844,13 @@ mod tests {
         let noise = Array2::from_shape_fn((n, d), |(i, j)| {
             (((i * 31 + j * 17) % 11) as f64 - 5.0) * 0.05
         });
-        let x = standardized((latent.dot(&mix) + noise).view());
+        let raw = latent.dot(&mix) + noise;
+        let x = ColumnScale::of(raw.view()).apply(raw.view());
         let t: Vec<f64> = (0..n)
             .map(|i| latent[[i, 0]] - 0.5 * latent[[i, 2]])
             .collect();
-        let y = standardized(ndarray::ArrayView2::from_shape((n, 1), &t).unwrap());
+        let column = ndarray::ArrayView2::from_shape((n, 1), &t).unwrap();
+        let y = ColumnScale::of(column).apply(column);
         let y = y.column(0);
         for alpha in [0.02, 0.2] {
             let cold = lasso(x.view(), y, alpha, None);
@@ -558,9 +884,114 @@ mod tests {
         };
         close(mig(codes.view(), &factors, 20), "mig_20_bins", 1e-9);
         close(sap(codes.view(), &factors), "sap_continuous", 1e-9);
-        let (d, c) = dci(codes.view(), &factors, 0.02);
+        // This fixture's completeness is in base "all codes"; completeness
+        // in base "codes used" is checked by the DCI train/test fixture.
+        let (d, _) = dci(codes.view(), &factors, 0.02);
         close(d, "dci_lasso_alpha_0.02_disentanglement", 1e-3);
-        close(c, "dci_lasso_alpha_0.02_completeness", 1e-3);
+    }
+
+    /// DCI fitted on train items, informativeness on test items, against
+    /// scikit-learn's Lasso (`scripts/make_dci_reference.py`), two cases
+    /// with different α and mixing.
+    #[test]
+    fn dci_train_test_equals_the_reference_values() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/dci_reference.json"
+        ))
+        .unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for case in json["cases"].as_array().unwrap() {
+            let factors = |key: &str| -> Vec<Factor> {
+                case[key]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .zip(case["kinds"].as_array().unwrap())
+                    .map(|(values, kind)| {
+                        let v = values
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|x| x.as_f64().unwrap());
+                        if kind == "numeric" {
+                            Factor::Numeric(v.collect())
+                        } else {
+                            Factor::Categorical(v.map(|x| x as usize).collect())
+                        }
+                    })
+                    .collect()
+            };
+            let (train, test) = (matrix(&case["train_codes"]), matrix(&case["test_codes"]));
+            let alpha = case["alpha"].as_f64().unwrap();
+            let (dci, losses) = dci_train_test(
+                (train.view(), &factors("factors_train")),
+                (test.view(), &factors("factors_test")),
+                alpha,
+                None,
+            );
+            let want = &case["expected"];
+            let close = |got: f64, want: &serde_json::Value, what: &str| {
+                let want = want.as_f64().unwrap();
+                assert!(
+                    (got - want).abs() < 1e-3,
+                    "α {alpha} {what}: {got} vs {want}"
+                );
+            };
+            close(dci.disentanglement, &want["disentanglement"], "D");
+            close(dci.completeness, &want["completeness"], "C");
+            for (j, l) in losses.iter().enumerate() {
+                close(
+                    dci.completeness_per_factor[j],
+                    &want["completeness_per_factor"][j],
+                    "C per factor",
+                );
+                let all: Vec<usize> = (0..l.loss.len()).collect();
+                close(l.score(&all), &want["informativeness_per_factor"][j], "I");
+            }
+        }
+    }
+
+    /// A resample of blocks from block sums equals DCI on the same items
+    /// repeated, with a class absent from the resample and a constant code.
+    #[test]
+    fn block_resamples_equal_dci_on_the_repeated_items() {
+        let (train, test) = {
+            let text = std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/dci_reference.json"
+            ))
+            .unwrap();
+            let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let case = &json["cases"][1];
+            (matrix(&case["train_codes"]), case["factors_train"].clone())
+        };
+        let n = train.nrows();
+        let mut codes = train.clone();
+        codes.column_mut(3).fill(2.5);
+        let a: Vec<f64> = serde_json::from_value(test[0].clone()).unwrap();
+        // Class 3 only in the first item's block.
+        let mut b: Vec<usize> = serde_json::from_value::<Vec<f64>>(test[1].clone())
+            .unwrap()
+            .iter()
+            .map(|&x| x as usize)
+            .collect();
+        b[0] = 3;
+        let factors = vec![Factor::Numeric(a), Factor::Categorical(b)];
+        let blocks: Vec<Vec<usize>> = (0..10).map(|g| (g..n).step_by(10).collect()).collect();
+        let sums = DciBlocks::new(codes.view(), &factors, &blocks);
+        let weights = [0.0, 2.0, 1.0, 0.0, 3.0, 1.0, 0.0, 1.0, 2.0, 0.0];
+        let rows: Vec<usize> = blocks
+            .iter()
+            .zip(weights)
+            .flat_map(|(blk, w)| std::iter::repeat_n(blk.clone(), w as usize).flatten())
+            .collect();
+        let f: Vec<Factor> = factors.iter().map(|f| f.select(&rows)).collect();
+        let want = dci_from(codes.select(Axis(0), &rows).view(), &f, 0.05, None);
+        let got = sums.dci(&weights, 0.05, None);
+        assert!((got.disentanglement - want.disentanglement).abs() < 1e-6);
+        assert!((got.completeness - want.completeness).abs() < 1e-6);
+        assert_eq!(got.fits.len(), want.fits.len(), "class 3 is not a target");
     }
 
     #[test]
