@@ -612,11 +612,24 @@ fn geometry_reports_rankme_and_alpha_without_labels() {
     for encoder in ["logmel", "mfcc"] {
         let metrics: Vec<&str> = rows
             .iter()
-            .filter(|r| r["encoder"] == encoder && r["task"] == "shape")
+            .filter(|r| {
+                r["encoder"] == encoder && r["task"] == "shape" && r.get("versus_encoder").is_none()
+            })
             .map(|r| r["metric"].as_str().unwrap())
             .collect();
         assert_eq!(metrics, ["rankme", "alpha_req"], "{encoder}");
     }
+    // The similarity matrix: one linear CKA between the two encoders.
+    let pairs: Vec<&serde_json::Value> = rows
+        .iter()
+        .filter(|r| r.get("versus_encoder").is_some())
+        .collect();
+    assert_eq!(pairs.len(), 1, "{pairs:?}");
+    let cka = pairs[0]["value"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&cka) && pairs[0]["metric"] == "linear_cka");
+    assert_ne!(pairs[0]["encoder"], pairs[0]["versus_encoder"]);
+    let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
+    assert!(html.contains("Similarity between encoders and layers"));
     let rank = rows.iter().find(|r| r["metric"] == "rankme").unwrap();
     let dims = rank["params"]["dimensions"].as_f64().unwrap();
     let value = rank["value"].as_f64().unwrap();

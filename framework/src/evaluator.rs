@@ -154,6 +154,28 @@ pub struct TransformedView<'a> {
     pub embeddings: ArrayView2<'a, f32>,
 }
 
+/// One encoder × layer of a task, for measurements across units.
+pub struct UnitEmbeddings<'a> {
+    /// Encoder name.
+    pub encoder: &'a str,
+    /// Layer name.
+    pub layer: &'a str,
+    /// `(items, dim)` embeddings, in item order.
+    pub embeddings: ArrayView2<'a, f32>,
+}
+
+/// A value measured between units `a` and `b` (indices into the units
+/// given to [`Evaluator::evaluate_across`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairMeasurement {
+    /// First unit.
+    pub a: usize,
+    /// Second unit.
+    pub b: usize,
+    /// The value.
+    pub measurement: Measurement,
+}
+
 /// Turns embeddings plus targets into measurements.
 pub trait Evaluator: Send + Sync {
     /// Canonical description of every setting that changes the output; the
@@ -210,6 +232,25 @@ pub trait Evaluator: Send + Sync {
         Err(crate::Error::Task {
             task: input.task.into(),
             reason: "this evaluator reads no transformed views".into(),
+        })
+    }
+
+    /// Whether the evaluator also measures across every encoder × layer
+    /// of its task at once ([`Evaluator::evaluate_across`]).
+    fn across_units(&self) -> bool {
+        false
+    }
+
+    /// Values between pairs of units of the task (e.g. a similarity
+    /// matrix), from every unit's embeddings of the same items.
+    fn evaluate_across(
+        &self,
+        input: &EvalInput<'_>,
+        _units: &[UnitEmbeddings<'_>],
+    ) -> Result<Vec<PairMeasurement>> {
+        Err(crate::Error::Task {
+            task: input.task.into(),
+            reason: "this evaluator measures nothing across units".into(),
         })
     }
 

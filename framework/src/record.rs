@@ -215,12 +215,27 @@ pub struct ResultRecord {
     /// where there is none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_score: Option<f64>,
+    /// For a value measured between two encoder × layer units (a
+    /// similarity), the other unit's encoder; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versus_encoder: Option<String>,
+    /// The other unit's layer (see `versus_encoder`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versus_layer: Option<String>,
     /// Cache key of the embeddings evaluated.
     pub embedding_key: String,
     /// Hash of the canonical config.
     pub config_hash: String,
     /// repbench version that computed it.
     pub repbench_version: String,
+}
+
+impl ResultRecord {
+    /// True for a value measured between two units (it has a
+    /// `versus_encoder`): a matrix entry, not a score of this unit.
+    pub fn is_pairwise(&self) -> bool {
+        self.versus_encoder.is_some()
+    }
 }
 
 /// Serialises records one per line.

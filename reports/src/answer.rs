@@ -41,7 +41,12 @@ pub(crate) fn best_by_validation<'a, T, K: PartialEq>(
 pub fn representatives(records: &[ResultRecord]) -> Vec<&ResultRecord> {
     let clean: Vec<&ResultRecord> = records
         .iter()
-        .filter(|r| r.perturbation == "none" && r.probe_seed.is_none() && r.evaluator != "drift")
+        .filter(|r| {
+            r.perturbation == "none"
+                && r.probe_seed.is_none()
+                && r.evaluator != "drift"
+                && !r.is_pairwise()
+        })
         .collect();
     let mut tasks: Vec<&str> = Vec::new();
     for r in &clean {

@@ -4,6 +4,7 @@
 //! interval written in each cell, and the cells whose transform changes
 //! the factor itself marked as such.
 
+use crate::heat::{shade, ORANGE};
 use repbench_framework::record::ResultRecord;
 use serde::Serialize;
 
@@ -40,23 +41,6 @@ fn pair(r: &ResultRecord) -> Option<(&str, &str)> {
         return None;
     }
     r.metric.strip_prefix(PREFIX)?.rsplit_once(UNDER)
-}
-
-/// White at 0 (or better), dark orange at a degradation of 1 or more.
-fn shade(value: f64) -> String {
-    if value.is_nan() {
-        return "background:#eeeeee".into();
-    }
-    let t = value.clamp(0.0, 1.0);
-    // #d95f02 (ColorBrewer Dark2, colour-blind safe) mixed with white.
-    let mix = |c: f64| (255.0 + (c - 255.0) * t).round() as u8;
-    let text = if t > 0.6 { "#ffffff" } else { "#1d1d1f" };
-    format!(
-        "background:#{:02x}{:02x}{:02x};color:{text}",
-        mix(217.0),
-        mix(95.0),
-        mix(2.0)
-    )
 }
 
 fn push_unique(list: &mut Vec<String>, value: &str) {
@@ -111,7 +95,7 @@ pub fn matrices(records: &[ResultRecord]) -> Vec<Matrix> {
                                     } else {
                                         format!("[{:.3}, {:.3}]", r.ci_low, r.ci_high)
                                     },
-                                    style: shade(r.value),
+                                    style: shade(r.value, ORANGE),
                                     alters: r.params.contains_key("transform_alters_factor"),
                                 })
                         })
@@ -176,7 +160,5 @@ mod tests {
             m[0].rows[1].1[1].as_ref().unwrap().interval,
             "[0.150, 0.350]"
         );
-        assert_eq!(shade(0.0), "background:#ffffff;color:#1d1d1f");
-        assert_eq!(shade(1.0), "background:#d95f02;color:#ffffff");
     }
 }

@@ -29,6 +29,7 @@ pub fn charts(records: &[ResultRecord]) -> Result<Vec<LayerChart>> {
                 && r.probe_seed.is_none()
                 && r.evaluator != "drift"
                 && r.evaluator != "robustness"
+                && !r.is_pairwise()
         })
         .collect();
     let mut tasks = Vec::new();

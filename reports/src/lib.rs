@@ -10,12 +10,14 @@
 mod answer;
 mod chart;
 mod cross;
+mod heat;
 mod layers;
 mod leaderboard;
 mod profile;
 mod properties;
 mod provenance;
 mod robustness;
+mod similarity;
 mod table;
 
 pub use answer::representatives;
@@ -77,6 +79,7 @@ pub fn render_html(
     let property_curves = properties::curves(records)?;
     let profile = profile::profile(records);
     let cross_matrices = cross::matrices(records);
+    let similarity = similarity::matrices(records);
     let skipped: Vec<serde_json::Value> = run
         .get("skipped_items")
         .and_then(|v| v.as_array())
@@ -111,6 +114,7 @@ pub fn render_html(
                 property_curves,
                 profile,
                 cross_matrices,
+                similarity,
                 skipped,
                 warnings,
                 run => run_rows,
@@ -209,6 +213,8 @@ pub(crate) mod tests {
             implementation: String::new(),
             test_set: "t".into(),
             valid_score: Some(value),
+            versus_encoder: None,
+            versus_layer: None,
             embedding_key: "k".into(),
             config_hash: "h".into(),
             repbench_version: VERSION.into(),

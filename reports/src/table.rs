@@ -105,6 +105,7 @@ pub fn task_tables(records: &[ResultRecord]) -> Vec<TaskTable> {
             r.perturbation == "none"
                 && r.probe_seed.is_none()
                 && !crate::properties::is_curve_point(r)
+                && !r.is_pairwise()
         })
         .collect();
     let mut task_names = Vec::new();

@@ -9,6 +9,8 @@
 //! the spectrum RankMe's entropy reads), so an interval need not contain
 //! its point estimate. Neither statistic is "higher is better" in
 //! general (α-ReQ argues for α near 1), so reports mark no best value.
+//! Across units, the task measures the linear-CKA similarity matrix of
+//! every encoder × layer pair ([`crate::similarity`]).
 
 use crate::bootstrap::{interval, resample_indices, Estimate};
 use crate::metrics::geometry::{alpha_req, covariance_spectrum, rankme};
@@ -16,7 +18,9 @@ use crate::{versions, TaskSpec};
 use ndarray::{Array2, Axis};
 use rayon::prelude::*;
 use repbench_framework::dataset::{rows_in, Split};
-use repbench_framework::evaluator::{EvalInput, Evaluation, Evaluator};
+use repbench_framework::evaluator::{
+    EvalInput, Evaluation, Evaluator, PairMeasurement, UnitEmbeddings,
+};
 use repbench_framework::record::Measurement;
 use repbench_framework::{seed, Error, Result};
 use std::collections::BTreeMap;
@@ -47,9 +51,10 @@ impl GeometryEvaluator {
 impl Evaluator for GeometryEvaluator {
     fn implementation(&self) -> String {
         format!(
-            "geometry-evaluator/{} metrics-geometry/{}",
+            "geometry-evaluator/{} metrics-geometry/{} similarity/{}",
             versions::GEOMETRY_EVALUATOR,
-            versions::METRICS_GEOMETRY
+            versions::METRICS_GEOMETRY,
+            versions::SIMILARITY
         )
     }
 
@@ -57,6 +62,25 @@ impl Evaluator for GeometryEvaluator {
         format!(
             "geometry:max_resamples={MAX_RESAMPLES}:{}",
             serde_json::to_string(&self.spec).expect("task specs serialise")
+        )
+    }
+
+    /// The similarity matrix between every encoder × layer of the task.
+    fn across_units(&self) -> bool {
+        true
+    }
+
+    fn evaluate_across(
+        &self,
+        input: &EvalInput<'_>,
+        units: &[UnitEmbeddings<'_>],
+    ) -> Result<Vec<PairMeasurement>> {
+        crate::similarity::matrix(
+            &self.spec.name,
+            input.items,
+            input.seed,
+            self.spec.bootstrap,
+            units,
         )
     }
 

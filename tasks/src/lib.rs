@@ -30,6 +30,7 @@ pub mod metrics;
 pub mod probes;
 pub mod properties;
 pub mod retrieval;
+pub mod similarity;
 pub mod standardize;
 pub mod suite;
 pub mod targets;

@@ -45,6 +45,8 @@ pub const METRICS_DISENTANGLEMENT: u32 = 3;
 pub const CROSS_TRANSFORM: u32 = 1;
 /// The intrinsic-geometry evaluator.
 pub const GEOMETRY_EVALUATOR: u32 = 1;
+/// The similarity matrix (linear CKA between encoder × layer units).
+pub const SIMILARITY: u32 = 1;
 /// RankMe and α-ReQ.
 pub const METRICS_GEOMETRY: u32 = 1;
 /// The invariance evaluator.

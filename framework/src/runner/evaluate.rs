@@ -5,7 +5,10 @@ use super::embed::{view_id, Embeddings, Stored};
 use super::{PerturbSplits, RunPlan, RunStats};
 use crate::cache::{KeyBuilder, Lookup};
 use crate::dataset::{digest, test_set_fingerprint};
-use crate::evaluator::{EvalInput, Evaluation, TransformedView, VariantResults, Variants};
+use crate::evaluator::{
+    EvalInput, Evaluation, PairMeasurement, TransformedView, UnitEmbeddings, VariantResults,
+    Variants,
+};
 use crate::progress::Progress;
 use crate::record::{Measurement, ResultRecord};
 use crate::{Error, Result, VERSION};
@@ -126,7 +129,100 @@ pub fn run(
             key: r.clean_key,
         });
     }
+    for (ti, task) in plan.tasks.iter().enumerate() {
+        if task.evaluator.across_units() {
+            let task_units: Vec<&Unit> = units.iter().filter(|u| u.task == ti).collect();
+            out.records
+                .extend(evaluate_across(plan, emb, &test_sets, &task_units, stats)?);
+        }
+    }
     Ok(out)
+}
+
+/// The values a task measures between pairs of its units (cached by every
+/// unit's embeddings), as records of the first unit naming the second.
+fn evaluate_across(
+    plan: &RunPlan,
+    emb: &Embeddings,
+    test_sets: &[String],
+    task_units: &[&Unit],
+    stats: &mut RunStats,
+) -> Result<Vec<ResultRecord>> {
+    let Some(first) = task_units.first() else {
+        return Ok(Vec::new());
+    };
+    if task_units.len() < 2 {
+        return Ok(Vec::new());
+    }
+    let task = &plan.tasks[first.task];
+    let items = plan.datasets[first.dataset].items();
+    let stores: Vec<&Stored> = task_units
+        .iter()
+        .map(|u| &emb.clean[&(u.dataset, u.encoder)])
+        .collect();
+    let embeddings: Vec<UnitEmbeddings> = task_units
+        .iter()
+        .zip(&stores)
+        .map(|(u, store)| {
+            let layer = &store.shard.layers[u.layer];
+            UnitEmbeddings {
+                encoder: plan.encoders[u.encoder].name(),
+                layer: &layer.name,
+                embeddings: layer.matrix.view(),
+            }
+        })
+        .collect();
+    let implementation = task.evaluator.implementation();
+    let mut key = KeyBuilder::new("across");
+    key.field("repbench", VERSION)
+        .field("evaluator", &task.evaluator.fingerprint())
+        .field("implementation", &implementation)
+        .field("items", &digest(items))
+        .field("seed", &plan.seed.to_string());
+    for (store, unit) in stores.iter().zip(&embeddings) {
+        key.field("embeddings", &store.key)
+            .field("layer", unit.layer);
+    }
+    let input = EvalInput {
+        task: &task.name,
+        items,
+        embeddings: embeddings[0].embeddings,
+        seed: plan.seed,
+    };
+    let (pairs, was_cached, bad): (Vec<PairMeasurement>, _, _) =
+        cached(plan, &key.finish(), || {
+            task.evaluator.evaluate_across(&input, &embeddings)
+        })?;
+    stats.evaluations_cached += usize::from(was_cached);
+    stats.evaluations_computed += usize::from(!was_cached);
+    stats.corrupt_entries.extend(bad);
+    let mut records = Vec::new();
+    for p in pairs {
+        let (Some(a), Some(b)) = (embeddings.get(p.a), embeddings.get(p.b)) else {
+            return Err(Error::Task {
+                task: task.name.clone(),
+                reason: format!(
+                    "a pair names unit {} or {} of {}",
+                    p.a,
+                    p.b,
+                    embeddings.len()
+                ),
+            });
+        };
+        let provenance = Provenance {
+            embedding_key: &stores[p.a].key,
+            layer: a.layer,
+            test_set: &test_sets[first.dataset],
+            implementation: &implementation,
+            selection: None,
+        };
+        for mut r in stamp(plan, task_units[p.a], &provenance, &[p.measurement], None) {
+            r.versus_encoder = Some(b.encoder.to_string());
+            r.versus_layer = Some(b.layer.to_string());
+            records.push(r);
+        }
+    }
+    Ok(records)
 }
 
 struct UnitOutput {
@@ -384,6 +480,8 @@ pub fn stamp(
                 implementation: from.implementation.into(),
                 test_set: from.test_set.into(),
                 valid_score,
+                versus_encoder: None,
+                versus_layer: None,
                 embedding_key: from.embedding_key.into(),
                 config_hash: plan.config_hash.clone(),
                 repbench_version: VERSION.into(),
