@@ -24,6 +24,16 @@ pub struct Cell {
     alters: bool,
 }
 
+/// One factor's row: its clean probe score and its cells.
+#[derive(Serialize)]
+pub struct Row {
+    factor: String,
+    /// The factor's probe on clean test items, e.g. `accuracy 0.983 [0.950, 1.000]`.
+    clean: String,
+    /// Cells in transform order.
+    cells: Vec<Option<Cell>>,
+}
+
 /// One factor × transform matrix.
 #[derive(Serialize)]
 pub struct Matrix {
@@ -31,8 +41,14 @@ pub struct Matrix {
     encoder: String,
     layer: String,
     transforms: Vec<String>,
-    /// `(factor, cells in transform order)`.
-    rows: Vec<(String, Vec<Option<Cell>>)>,
+    rows: Vec<Row>,
+}
+
+/// True for a record of cross-transform disentanglement other than its
+/// summary: the only probe records a disentanglement task makes. The
+/// matrix shows them; task tables leave them out.
+pub fn is_cross_transform(r: &ResultRecord) -> bool {
+    r.evaluator == "disentanglement" && r.probe.is_some()
 }
 
 /// `(factor, transform kind)` of a degradation record.
@@ -100,7 +116,31 @@ pub fn matrices(records: &[ResultRecord]) -> Vec<Matrix> {
                                 })
                         })
                         .collect();
-                    (f, cells)
+                    let clean = records
+                        .iter()
+                        .find(|r| {
+                            is_cross_transform(r)
+                                && r.perturbation == "none"
+                                && r.task == task
+                                && r.encoder == encoder
+                                && r.layer == layer
+                                && ["accuracy", "r2"]
+                                    .iter()
+                                    .any(|m| r.metric == format!("{m}_{f}"))
+                        })
+                        .map(|r| {
+                            let metric = r.metric.strip_suffix(&format!("_{f}")).unwrap_or("");
+                            format!(
+                                "{metric} {:.3} [{:.3}, {:.3}]",
+                                r.value, r.ci_low, r.ci_high
+                            )
+                        })
+                        .unwrap_or_default();
+                    Row {
+                        factor: f,
+                        clean,
+                        cells,
+                    }
                 })
                 .collect();
             Matrix {
@@ -138,6 +178,7 @@ mod tests {
     #[test]
     fn factors_by_transforms_with_factor_names_that_contain_underscores() {
         let records = vec![
+            rec("accuracy_pitch_class", 0.9, false),
             rec("degradation_pitch_class_under_pitch_shift", 0.8, true),
             rec("degradation_pitch_class_under_gain", 0.0, false),
             rec("degradation_instrument_under_gain", 0.25, false),
@@ -148,16 +189,18 @@ mod tests {
         let m = matrices(&records);
         assert_eq!(m.len(), 1);
         assert_eq!(m[0].transforms, ["pitch_shift", "gain"]);
-        let factors: Vec<&str> = m[0].rows.iter().map(|(f, _)| f.as_str()).collect();
+        let factors: Vec<&str> = m[0].rows.iter().map(|r| r.factor.as_str()).collect();
         assert_eq!(factors, ["pitch_class", "instrument", "velocity"]);
-        let undefined = m[0].rows[2].1[1].as_ref().unwrap();
+        assert_eq!(m[0].rows[0].clean, "accuracy 0.900 [0.800, 1.000]");
+        assert!(m[0].rows[1].clean.is_empty());
+        let undefined = m[0].rows[2].cells[1].as_ref().unwrap();
         assert!(undefined.value == "undefined" && undefined.interval.is_empty());
-        let cell = m[0].rows[0].1[0].as_ref().unwrap();
+        let cell = m[0].rows[0].cells[0].as_ref().unwrap();
         assert!(cell.alters && cell.value == "0.800");
         // instrument was not measured under pitch_shift.
-        assert!(m[0].rows[1].1[0].is_none());
+        assert!(m[0].rows[1].cells[0].is_none());
         assert_eq!(
-            m[0].rows[1].1[1].as_ref().unwrap().interval,
+            m[0].rows[1].cells[1].as_ref().unwrap().interval,
             "[0.150, 0.350]"
         );
     }

@@ -13,7 +13,7 @@
 
 use crate::bootstrap::{interval, resample_indices, Estimate};
 use crate::metrics::disentanglement::{
-    dci_train_test, mig, mig_per_factor, sap, sap_per_factor, DciBlocks, Factor, ItemLosses,
+    dci_train_test, mig_of, mig_per_factor, sap_of, sap_per_factor, DciBlocks, Factor, ItemLosses,
 };
 use crate::probes::ProbeSpec;
 use crate::{versions, TaskSpec};
@@ -201,13 +201,16 @@ fn test_scores(
 ) -> Vec<f64> {
     let (x, f) = subset(codes, factors, idx);
     let informativeness: Vec<f64> = losses.iter().map(|l| l.score(idx)).collect();
+    // Each per-factor list once; the overall scores are their means.
+    let mig = mig_per_factor(x.view(), &f, MIG_BINS);
+    let sap = sap_per_factor(x.view(), &f);
     let mut out = vec![
-        mig(x.view(), &f, MIG_BINS),
-        sap(x.view(), &f),
+        mig_of(&mig),
+        sap_of(&sap),
         informativeness.iter().sum::<f64>() / informativeness.len() as f64,
     ];
-    out.extend(mig_per_factor(x.view(), &f, MIG_BINS));
-    out.extend(sap_per_factor(x.view(), &f));
+    out.extend(mig);
+    out.extend(sap);
     out.extend(informativeness);
     out
 }

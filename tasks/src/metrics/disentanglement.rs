@@ -129,7 +129,12 @@ pub fn mutual_information(a: &[usize], b: &[usize]) -> f64 {
 /// factors [`mig_per_factor`] defines; NaN when none is or there are fewer
 /// than two codes.
 pub fn mig(codes: ArrayView2<f64>, factors: &[Factor], bins: usize) -> f64 {
-    mean_defined(&mig_per_factor(codes, factors, bins))
+    mig_of(&mig_per_factor(codes, factors, bins))
+}
+
+/// [`mig`] from [`mig_per_factor`]'s values (the mean of the defined ones).
+pub fn mig_of(per_factor: &[f64]) -> f64 {
+    mean_defined(per_factor)
 }
 
 /// Each factor's mutual information gap: the best code's mutual
@@ -216,7 +221,12 @@ pub fn explained_variance(code: ArrayView1<f64>, factor: &Factor) -> f64 {
 /// (disentanglement_lib's continuous-factor SAP; η² for categorical
 /// factors). NaN with fewer than two codes.
 pub fn sap(codes: ArrayView2<f64>, factors: &[Factor]) -> f64 {
-    mean(&sap_per_factor(codes, factors))
+    sap_of(&sap_per_factor(codes, factors))
+}
+
+/// [`sap`] from [`sap_per_factor`]'s values (their mean).
+pub fn sap_of(per_factor: &[f64]) -> f64 {
+    mean(per_factor)
 }
 
 /// Each factor's SAP gap (see [`sap`]); NaN with fewer than two codes.
