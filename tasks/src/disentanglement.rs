@@ -185,25 +185,23 @@ impl DisentanglementEvaluator {
     }
 }
 
-/// The codes and factors of `rows` (a resample, or every test item).
-fn subset(codes: &Array2<f64>, factors: &[Factor], rows: &[usize]) -> (Array2<f64>, Vec<Factor>) {
-    let f = factors.iter().map(|f| f.select(rows)).collect();
-    (codes.select(Axis(0), rows), f)
-}
-
 /// Statistics of the test items `idx`: `[mig, sap, informativeness]`, then
-/// per factor MIG, SAP and informativeness.
+/// per factor MIG, SAP and informativeness. `codes_t` holds the test
+/// items' codes as rows of a `(codes, items)` matrix, so each code the
+/// metrics scan is contiguous in memory.
 fn test_scores(
-    codes: &Array2<f64>,
+    codes_t: &Array2<f64>,
     factors: &[Factor],
     losses: &[ItemLosses],
     idx: &[usize],
 ) -> Vec<f64> {
-    let (x, f) = subset(codes, factors, idx);
+    let x_t = codes_t.select(Axis(1), idx);
+    let x = x_t.t();
+    let f: Vec<Factor> = factors.iter().map(|f| f.select(idx)).collect();
     let informativeness: Vec<f64> = losses.iter().map(|l| l.score(idx)).collect();
     // Each per-factor list once; the overall scores are their means.
-    let mig = mig_per_factor(x.view(), &f, MIG_BINS);
-    let sap = sap_per_factor(x.view(), &f);
+    let mig = mig_per_factor(x, &f, MIG_BINS);
+    let sap = sap_per_factor(x, &f);
     let mut out = vec![
         mig_of(&mig),
         sap_of(&sap),
@@ -366,7 +364,8 @@ impl Evaluator for DisentanglementEvaluator {
             None,
         );
         let all_test: Vec<usize> = (0..n_test).collect();
-        let test_point = test_scores(&test, &factors, &losses, &all_test);
+        let test_t = test.t().as_standard_layout().into_owned();
+        let test_point = test_scores(&test_t, &factors, &losses, &all_test);
         let train_point = dci_values(&full);
         // Resamples are independent and collected in order: thread count
         // does not change the result.
@@ -377,7 +376,7 @@ impl Evaluator for DisentanglementEvaluator {
         );
         let test_stats: Vec<Vec<f64>> = test_resamples
             .par_iter()
-            .map(|idx| test_scores(&test, &factors, &losses, idx))
+            .map(|idx| test_scores(&test_t, &factors, &losses, idx))
             .collect();
         // DCI's interval: refits on resamples of random groups of train
         // items, from each group's sums (one item per group up to

@@ -300,7 +300,8 @@ pub fn lasso_gram(
         let new = rho.signum() * (rho.abs() - penalty).max(0.0) / gjj;
         let delta = new - w[j];
         if delta != 0.0 {
-            h.scaled_add(delta, &gram.column(j));
+            // G is symmetric: its row j is column j, contiguous in memory.
+            h.scaled_add(delta, &gram.row(j));
             w[j] = new;
         }
         delta.abs()
