@@ -59,10 +59,11 @@ pub fn run(config_path: &Path, out_dir: Option<&Path>, quiet: bool) -> Result<()
     let outcome = execute(&plan, progress).map_err(|e| Failure::Run(e.to_string()))?;
     let io = |e: repbench_framework::Error| Failure::Run(e.to_string());
 
+    repbench_reports::outputs::begin(&out).map_err(io)?;
     write_jsonl(&out.join(layout::RESULTS), &outcome.records).map_err(io)?;
     write_jsonl(&out.join(layout::COMPARISONS), &outcome.comparisons).map_err(io)?;
     fsutil::write_atomic(&out.join(layout::CONFIG), loaded.text.as_bytes()).map_err(io)?;
-    fsutil::write_atomic(&out.join("splits.csv"), splits_csv(&plan).as_bytes()).map_err(io)?;
+    fsutil::write_atomic(&out.join(layout::SPLITS), splits_csv(&plan).as_bytes()).map_err(io)?;
     let finished = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -84,6 +85,7 @@ pub fn run(config_path: &Path, out_dir: Option<&Path>, quiet: bool) -> Result<()
     });
     let run_text = serde_json::to_string_pretty(&run_json).expect("run.json serialises");
     fsutil::write_atomic(&out.join(layout::RUN), run_text.as_bytes()).map_err(io)?;
+    repbench_reports::outputs::seal(&out, &loaded.hash).map_err(io)?;
     let page = write_report(&out).map_err(io)?;
 
     let s = &outcome.stats;

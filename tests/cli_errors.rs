@@ -257,6 +257,47 @@ fn report_rerenders_and_rejects_a_directory_without_results() {
     assert!(text(&out).1.contains("results.jsonl"));
 }
 
+/// A directory holding files of two runs (here: results changed after
+/// the run, as a run killed while writing leaves them) is refused by
+/// `report` and `leaderboard` with the file named; a re-run repairs it.
+#[test]
+fn report_refuses_a_mixed_output_set_and_a_rerun_repairs_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    let cfg = write(tmp.path(), "c.toml", &small_config(&out, 40));
+    assert_ok(&repbench(&["run", &cfg, "--quiet"]));
+    let dir = out.display().to_string();
+    assert_ok(&repbench(&["report", &dir]));
+    let results = out.join("results.jsonl");
+    let text_before = std::fs::read_to_string(&results).unwrap();
+    let first_line = text_before.lines().next().unwrap().to_owned();
+    std::fs::write(&results, format!("{text_before}{first_line}\n")).unwrap();
+    let page = tmp.path().join("lb.html").display().to_string();
+    for args in [
+        vec!["report", dir.as_str()],
+        vec!["leaderboard", dir.as_str(), "--out", page.as_str()],
+    ] {
+        let refused = repbench(&args);
+        assert_eq!(refused.status.code(), Some(1), "{args:?}");
+        let err = text(&refused).1;
+        assert!(
+            err.contains("results.jsonl") && err.contains("run its config again"),
+            "{err}"
+        );
+    }
+    // An unfinished write: no manifest at all.
+    std::fs::remove_file(out.join("outputs.json")).unwrap();
+    let err = text(&repbench(&["report", &dir])).1;
+    assert!(err.contains("outputs.json: missing"), "{err}");
+    // Leftovers of a killed atomic write are cleaned by the next run.
+    let leftover = out.join(".results.jsonl.99999.0.tmp");
+    std::fs::write(&leftover, "partial").unwrap();
+    assert_ok(&repbench(&["run", &cfg, "--quiet"]));
+    assert!(!leftover.exists());
+    assert_ok(&repbench(&["report", &dir]));
+    assert_eq!(std::fs::read_to_string(&results).unwrap(), text_before);
+}
+
 #[test]
 fn perturbation_errors_name_the_key_and_range() {
     let tmp = tempfile::tempdir().unwrap();

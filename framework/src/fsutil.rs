@@ -36,6 +36,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// blake3 of `bytes`, hex: the content hash output manifests record.
+pub fn content_hash(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}
+
+/// True for a name [`temp_sibling`] makes (`.NAME.PID.N.tmp`): what a
+/// killed [`write_atomic`] leaves behind.
+pub fn is_temp_sibling(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(".tmp")
+}
+
 /// Reads a whole file, naming it in the error.
 pub fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::io(path, e))

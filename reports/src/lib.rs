@@ -13,6 +13,7 @@ mod cross;
 mod heat;
 mod layers;
 mod leaderboard;
+pub mod outputs;
 mod profile;
 mod properties;
 mod provenance;
@@ -38,6 +39,10 @@ pub mod layout {
     pub const CONFIG: &str = "config.toml";
     /// The report directory.
     pub const REPORT_DIR: &str = "report";
+    /// How each item was split.
+    pub const SPLITS: &str = "splits.csv";
+    /// The output set's manifest, written last (see [`crate::outputs`]).
+    pub const MANIFEST: &str = "outputs.json";
 }
 
 const TEMPLATE: &str = include_str!("../templates/report.html");
@@ -131,6 +136,7 @@ pub fn render_html(
 pub fn leaderboard_html(dirs: &[PathBuf]) -> Result<(String, Vec<String>)> {
     let mut runs = Vec::with_capacity(dirs.len());
     for dir in dirs {
+        outputs::verify(dir)?;
         let records: Vec<ResultRecord> = read_jsonl(&dir.join(layout::RESULTS))?;
         let id = records
             .first()
@@ -158,6 +164,7 @@ pub fn leaderboard_html(dirs: &[PathBuf]) -> Result<(String, Vec<String>)> {
 /// Reads `DIR/results.jsonl` (plus `config.toml` and `run.json` when
 /// present) and writes `DIR/report/index.html`. Returns the page's path.
 pub fn write_report(dir: &Path) -> Result<PathBuf> {
+    outputs::verify(dir)?;
     let records = read_jsonl(&dir.join(layout::RESULTS))?;
     let comparisons_path = dir.join(layout::COMPARISONS);
     let comparisons = if comparisons_path.exists() {
