@@ -242,10 +242,11 @@ pub fn cache_gc(dir: &Path) -> Result<(), Failure> {
         .gc()
         .map_err(|e| Failure::Run(e.to_string()))?;
     println!(
-        "removed {} corrupt entr(y/ies) and {} staging leftover(s), {} bytes freed",
+        "removed {} corrupt entr(y/ies) and {} staging leftover(s), {} bytes freed; kept {} staging entr(y/ies) of running or recent writes",
         report.corrupt_removed.len(),
         report.staging_removed,
-        report.bytes_freed
+        report.bytes_freed,
+        report.staging_kept
     );
     Ok(())
 }

@@ -198,6 +198,17 @@ impl Cache {
     /// Stores `shard` under `key` atomically (any corrupt entry there is
     /// replaced). `about` is provenance written into the manifest.
     pub fn store_shard(&self, key: &str, shard: &Shard, about: serde_json::Value) -> Result<()> {
+        match self.store_shard_once(key, shard, about.clone()) {
+            // Another process (a `cache gc` from an older repbench, a user
+            // clearing tmp/) removed the staging entry mid-write: once more.
+            Err(_) if !matches!(self.load_shard(key), Ok(Lookup::Hit(_))) => {
+                self.store_shard_once(key, shard, about)
+            }
+            done => done,
+        }
+    }
+
+    fn store_shard_once(&self, key: &str, shard: &Shard, about: serde_json::Value) -> Result<()> {
         let tmp_root = self.root.join("tmp");
         let staging = temp_sibling(&tmp_root.join(key));
         std::fs::create_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
@@ -321,8 +332,26 @@ pub struct GcReport {
     pub corrupt_removed: Vec<String>,
     /// Leftover staging directories/files of interrupted writes removed.
     pub staging_removed: usize,
+    /// Staging entries left alone: their writer is running, or they are
+    /// recent enough that a writer elsewhere may still be.
+    pub staging_kept: usize,
     /// Bytes freed.
     pub bytes_freed: u64,
+}
+
+/// How long [`Cache::gc`] leaves a staging entry whose owner it cannot
+/// see running (a writer on another machine sharing the cache).
+pub const STAGING_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Whether the process named in a staging entry (`.KEY.PID.N.tmp`, see
+/// [`temp_sibling`]) is running on this machine (Linux: `/proc/PID`).
+fn staging_owner_alive(name: &str) -> bool {
+    let mut parts = name.rsplit('.');
+    let (Some("tmp"), Some(_n), Some(pid)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    pid.parse::<u32>()
+        .is_ok_and(|pid| Path::new("/proc").join(pid.to_string()).exists())
 }
 
 fn disk_size(path: &Path) -> u64 {
@@ -404,8 +433,17 @@ impl Cache {
     }
 
     /// Removes corrupt entries and leftovers of interrupted writes; valid
-    /// entries are never touched.
+    /// entries are never touched, nor the staging entries of a live run
+    /// (see [`Cache::gc_older_than`] with [`STAGING_GRACE`]).
     pub fn gc(&self) -> Result<GcReport> {
+        self.gc_older_than(STAGING_GRACE)
+    }
+
+    /// [`Cache::gc`], removing a staging entry only when its owner process
+    /// (the pid in its name) is not running on this machine and it was last
+    /// modified more than `grace` ago: a writer on another machine sharing
+    /// the cache cannot be checked, so recent entries are kept for it.
+    pub fn gc_older_than(&self, grace: std::time::Duration) -> Result<GcReport> {
         let mut report = GcReport::default();
         for entry in self.entries()?.into_iter().filter(|e| e.problem.is_some()) {
             let path = match entry.kind {
@@ -424,6 +462,16 @@ impl Cache {
         let staging = self.root.join("tmp");
         for leftover in std::fs::read_dir(&staging).into_iter().flatten().flatten() {
             let path = leftover.path();
+            let name = leftover.file_name().to_string_lossy().into_owned();
+            let age = std::fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .unwrap_or_default();
+            if staging_owner_alive(&name) || age < grace {
+                report.staging_kept += 1;
+                continue;
+            }
             report.bytes_freed += disk_size(&path);
             let removed = if path.is_dir() {
                 std::fs::remove_dir_all(&path)
@@ -553,11 +601,34 @@ mod tests {
         let entries = cache.entries().unwrap();
         assert_eq!(entries.len(), 3);
         assert_eq!(entries.iter().filter(|e| e.problem.is_some()).count(), 1);
+        // The recent staging entry is kept for a writer that may still be
+        // running elsewhere; once old enough it goes.
         let report = cache.gc().unwrap();
         assert_eq!(report.corrupt_removed, vec![bad.clone()]);
+        assert_eq!((report.staging_removed, report.staging_kept), (0, 1));
+        let report = cache.gc_older_than(std::time::Duration::ZERO).unwrap();
         assert_eq!(report.staging_removed, 1);
         assert!(matches!(cache.load_shard(&good).unwrap(), Lookup::Hit(_)));
         assert!(matches!(cache.load_shard(&bad).unwrap(), Lookup::Miss));
+    }
+
+    /// A live run's staging entry survives `gc` whatever its age; a dead
+    /// writer's old one is removed.
+    #[test]
+    fn gc_leaves_a_live_writers_staging_entry_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let live = dir
+            .path()
+            .join(format!("tmp/.k.{}.0.tmp", std::process::id()));
+        // No process has pid u32::MAX - 1 (Linux caps pids far below).
+        let dead = dir.path().join(format!("tmp/.k.{}.0.tmp", u32::MAX - 1));
+        for p in [&live, &dead] {
+            std::fs::create_dir_all(p).unwrap();
+        }
+        let report = cache.gc_older_than(std::time::Duration::ZERO).unwrap();
+        assert_eq!((report.staging_removed, report.staging_kept), (1, 1));
+        assert!(live.exists() && !dead.exists());
     }
 
     #[test]
