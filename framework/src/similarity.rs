@@ -36,26 +36,66 @@ pub fn linear_cka(x: ArrayView2<f64>, y: ArrayView2<f64>) -> f64 {
 /// `O(m²)` time and `O(m)` memory for `m` rows once the Grams exist, using
 /// `⟨HKH, HLH⟩ = ⟨K, L⟩ − (2/m)(K1)·(L1) + (1ᵀK1)(1ᵀL1)/m²`.
 pub fn linear_cka_gram(gx: ArrayView2<f64>, gy: ArrayView2<f64>, rows: &[usize]) -> f64 {
-    let m = rows.len() as f64;
-    let row_sums = |g: ArrayView2<f64>| -> Vec<f64> {
-        rows.iter()
-            .map(|&i| rows.iter().map(|&j| g[[i, j]]).sum())
-            .collect()
-    };
-    let (kx, ky) = (row_sums(gx), row_sums(gy));
-    let centred_dot = |a: ArrayView2<f64>, b: ArrayView2<f64>, ra: &[f64], rb: &[f64]| {
-        let (sa, sb): (f64, f64) = (ra.iter().sum(), rb.iter().sum());
-        let plain: f64 = rows
+    let (cx, cy) = (CentredGram::of(gx, rows), CentredGram::of(gy, rows));
+    linear_cka_centred((gx, &cx), (gy, &cy), rows)
+}
+
+/// What one representation's Gram matrix contributes to [`linear_cka_gram`]
+/// on a set of rows, computed once when it is paired with several others:
+/// `K1` on the rows, `1ᵀK1` and the centred `⟨HKH, HKH⟩`.
+pub struct CentredGram {
+    row_sums: Vec<f64>,
+    total: f64,
+    self_dot: f64,
+}
+
+impl CentredGram {
+    /// The parts of `gram` restricted to `rows` (repeats allowed).
+    pub fn of(gram: ArrayView2<f64>, rows: &[usize]) -> CentredGram {
+        let row_sums: Vec<f64> = rows
             .iter()
-            .map(|&i| rows.iter().map(|&j| a[[i, j]] * b[[i, j]]).sum::<f64>())
-            .sum();
-        let cross: f64 = ra.iter().zip(rb).map(|(p, q)| p * q).sum();
-        plain - 2.0 / m * cross + sa * sb / (m * m)
-    };
-    let xy = centred_dot(gx, gy, &kx, &ky);
-    let xx = centred_dot(gx, gx, &kx, &kx);
-    let yy = centred_dot(gy, gy, &ky, &ky);
-    let denominator = (xx * yy).sqrt();
+            .map(|&i| rows.iter().map(|&j| gram[[i, j]]).sum())
+            .collect();
+        let total: f64 = row_sums.iter().sum();
+        let mut c = CentredGram {
+            row_sums,
+            total,
+            self_dot: 0.0,
+        };
+        c.self_dot = centred_dot((gram, &c), (gram, &c), rows);
+        c
+    }
+}
+
+/// `⟨HKH, HLH⟩` on `rows` from the Grams and their [`CentredGram`]s.
+fn centred_dot(
+    (a, ca): (ArrayView2<f64>, &CentredGram),
+    (b, cb): (ArrayView2<f64>, &CentredGram),
+    rows: &[usize],
+) -> f64 {
+    let m = rows.len() as f64;
+    let plain: f64 = rows
+        .iter()
+        .map(|&i| rows.iter().map(|&j| a[[i, j]] * b[[i, j]]).sum::<f64>())
+        .sum();
+    let cross: f64 = ca
+        .row_sums
+        .iter()
+        .zip(&cb.row_sums)
+        .map(|(p, q)| p * q)
+        .sum();
+    plain - 2.0 / m * cross + ca.total * cb.total / (m * m)
+}
+
+/// [`linear_cka_gram`] from Grams whose [`CentredGram`]s on `rows` are
+/// already known; NaN if either representation is constant.
+pub fn linear_cka_centred(
+    (gx, cx): (ArrayView2<f64>, &CentredGram),
+    (gy, cy): (ArrayView2<f64>, &CentredGram),
+    rows: &[usize],
+) -> f64 {
+    let xy = centred_dot((gx, cx), (gy, cy), rows);
+    let denominator = (cx.self_dot * cy.self_dot).sqrt();
     if denominator <= 0.0 {
         return f64::NAN;
     }

@@ -201,8 +201,9 @@ pub fn measure(
         ));
     }
     let raw = |x: ArrayView2<f32>, rows: &[usize]| rows_f64(task, input.items, x, rows);
-    let standardizer = Standardizer::fit(raw(input.embeddings, &splits.train)?.view());
-    let x_train = standardizer.transform(raw(input.embeddings, &splits.train)?.view());
+    let train = raw(input.embeddings, &splits.train)?;
+    let standardizer = Standardizer::fit(train.view());
+    let x_train = standardizer.transform(train.view());
     let x_valid = standardizer.transform(raw(input.embeddings, &splits.valid)?.view());
     let x_test = standardizer.transform(raw(input.embeddings, &splits.test)?.view());
     let x_moved: Vec<Vec<Array2<f64>>> = views

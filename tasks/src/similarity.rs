@@ -9,7 +9,8 @@
 //! (at most [`MAX_RESAMPLES`] resamples, the same for every pair). Each
 //! resample costs `O(n²)` per unit and per pair, using
 //! `⟨HKH, HLH⟩ = ⟨K, L⟩ − (2/m)(K1)·(L1) + (1ᵀK1)(1ᵀL1)/m²` on the
-//! resampled rows.
+//! resampled rows ([`repbench_framework::similarity::CentredGram`]: each
+//! unit's part once per resample, then one product per pair).
 
 use crate::bootstrap::{interval, resample_indices};
 use ndarray::{Array2, Axis};
@@ -18,6 +19,7 @@ use rayon::prelude::*;
 use repbench_framework::dataset::{rows_in, Item, Split};
 use repbench_framework::evaluator::{PairMeasurement, UnitEmbeddings};
 use repbench_framework::record::Measurement;
+use repbench_framework::similarity::{linear_cka_centred, CentredGram};
 use repbench_framework::{seed, Error, Result};
 use std::collections::BTreeMap;
 
@@ -27,50 +29,6 @@ pub const MAX_ITEMS: usize = 500;
 pub const MAX_RESAMPLES: usize = 50;
 /// Metric name of a matrix entry.
 pub const METRIC: &str = "linear_cka";
-
-/// What one unit contributes on one set of rows: `K1` restricted to them,
-/// `1ᵀK1` and the centred `⟨HKH, HKH⟩`.
-struct Centred {
-    row_sums: Vec<f64>,
-    total: f64,
-    self_dot: f64,
-}
-
-fn centred(gram: &Array2<f64>, rows: &[usize]) -> Centred {
-    let m = rows.len() as f64;
-    let row_sums: Vec<f64> = rows
-        .iter()
-        .map(|&i| rows.iter().map(|&j| gram[[i, j]]).sum())
-        .collect();
-    let total: f64 = row_sums.iter().sum();
-    let plain: f64 = rows
-        .iter()
-        .map(|&i| rows.iter().map(|&j| gram[[i, j]].powi(2)).sum::<f64>())
-        .sum();
-    let cross: f64 = row_sums.iter().map(|r| r * r).sum();
-    Centred {
-        self_dot: plain - 2.0 / m * cross + total * total / (m * m),
-        row_sums,
-        total,
-    }
-}
-
-/// Linear CKA of two units on `rows` from their Grams and [`centred`].
-fn cka(ga: &Array2<f64>, gb: &Array2<f64>, a: &Centred, b: &Centred, rows: &[usize]) -> f64 {
-    let m = rows.len() as f64;
-    let plain: f64 = rows
-        .iter()
-        .map(|&i| rows.iter().map(|&j| ga[[i, j]] * gb[[i, j]]).sum::<f64>())
-        .sum();
-    let cross: f64 = a.row_sums.iter().zip(&b.row_sums).map(|(p, q)| p * q).sum();
-    let dot = plain - 2.0 / m * cross + a.total * b.total / (m * m);
-    let denominator = (a.self_dot * b.self_dot).sqrt();
-    if denominator > 0.0 {
-        dot / denominator
-    } else {
-        f64::NAN
-    }
-}
 
 /// Every pair `a < b` of `units` with its CKA and interval.
 pub fn matrix(
@@ -122,10 +80,15 @@ pub fn matrix(
         .flat_map(|a| (a + 1..units.len()).map(move |b| (a, b)))
         .collect();
     let all_pairs = |idx: &[usize]| -> Vec<f64> {
-        let c: Vec<Centred> = grams.iter().map(|g| centred(g, idx)).collect();
+        let c: Vec<CentredGram> = grams
+            .iter()
+            .map(|g| CentredGram::of(g.view(), idx))
+            .collect();
         pairs
             .iter()
-            .map(|&(a, b)| cka(&grams[a], &grams[b], &c[a], &c[b], idx))
+            .map(|&(a, b)| {
+                linear_cka_centred((grams[a].view(), &c[a]), (grams[b].view(), &c[b]), idx)
+            })
             .collect()
     };
     let all: Vec<usize> = (0..m).collect();
