@@ -96,8 +96,16 @@ pub fn run(config_path: &Path, out_dir: Option<&Path>, quiet: bool) -> Result<()
         for line in summary::lines(&outcome.records, &outcome.comparisons) {
             println!("{line}");
         }
+        let resumed = if s.chunks_cached > 0 {
+            format!(
+                " ({} checkpoint(s) of an interrupted run reused)",
+                s.chunks_cached
+            )
+        } else {
+            String::new()
+        };
         println!(
-            "\nembeddings: {} computed, {} from cache · evaluations: {} computed, {} from cache · {:.2} s",
+            "\nembeddings: {} computed, {} from cache{resumed} · evaluations: {} computed, {} from cache · {:.2} s",
             s.shards_computed,
             s.shards_cached,
             s.evaluations_computed,

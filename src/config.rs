@@ -30,7 +30,15 @@ pub struct RunSection {
     /// perturbed; default) or `all`.
     #[serde(default)]
     pub perturb_splits: PerturbSplits,
+    /// Items per extraction checkpoint (default 256): a larger dataset is
+    /// embedded in chunks of this many items, each cached when done, so a
+    /// killed run loses at most one chunk. Does not change results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_items: Option<usize>,
 }
+
+/// Upper bound of `run.checkpoint_items`.
+const MAX_CHECKPOINT_ITEMS: usize = 1_000_000;
 
 /// The whole experiment.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -192,6 +200,7 @@ pub fn load(path: &Path) -> Result<LoadedConfig, String> {
     let mut experiment = as_written;
     experiment.run.out_dir = PathBuf::new();
     experiment.run.cache_dir = None;
+    experiment.run.checkpoint_items = None;
     let canonical = serde_json::to_string(&experiment).expect("configs serialise");
     Ok(LoadedConfig {
         config,
@@ -238,6 +247,18 @@ fn check(config: &ExperimentConfig) -> Result<(), String> {
         }
     }
     unique_names("run", std::iter::once(config.run.name.as_str()))?;
+    if config.run.out_dir.as_os_str().is_empty() {
+        return Err(
+            "run.out_dir: must not be empty; give a directory, e.g. out_dir = \"runs/my-run\" (\".\" for the current directory)".into(),
+        );
+    }
+    if let Some(n) = config.run.checkpoint_items {
+        if !(1..=MAX_CHECKPOINT_ITEMS).contains(&n) {
+            return Err(format!(
+                "run.checkpoint_items: {n} is out of range; use 1 to {MAX_CHECKPOINT_ITEMS} (default 256)"
+            ));
+        }
+    }
     unique_names("datasets", config.datasets.iter().map(DatasetSpec::name))?;
     unique_names("encoders", config.encoders.iter().map(EncoderSpec::name))?;
     unique_names("tasks", config.tasks.iter().map(|t| t.name.as_str()))?;

@@ -80,6 +80,10 @@ pub fn build(loaded: &LoadedConfig, out_dir: &Path) -> Result<(RunPlan, DataNote
         perturbations,
         perturb_splits: cfg.run.perturb_splits,
         cache: Cache::new(cache_dir),
+        checkpoint_items: cfg
+            .run
+            .checkpoint_items
+            .unwrap_or(repbench_framework::runner::DEFAULT_CHECKPOINT_ITEMS),
     };
     Ok((plan, notes))
 }

@@ -208,6 +208,21 @@ impl Cache {
         }
     }
 
+    /// Removes the embedding entry under `key`, if any. The entry is first
+    /// renamed into `tmp/`, so a concurrent reader sees it whole or not at
+    /// all.
+    pub fn remove_shard(&self, key: &str) -> Result<()> {
+        let dir = self.embedding_dir(key);
+        let tmp_root = self.root.join("tmp");
+        std::fs::create_dir_all(&tmp_root).map_err(|e| Error::io(&tmp_root, e))?;
+        let doomed = temp_sibling(&tmp_root.join(key));
+        match std::fs::rename(&dir, &doomed) {
+            Ok(()) => std::fs::remove_dir_all(&doomed).map_err(|e| Error::io(&doomed, e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(&dir, e)),
+        }
+    }
+
     fn store_shard_once(&self, key: &str, shard: &Shard, about: serde_json::Value) -> Result<()> {
         let tmp_root = self.root.join("tmp");
         let staging = temp_sibling(&tmp_root.join(key));

@@ -169,6 +169,7 @@ fn plan(cache: &std::path::Path, versions: [u32; 2]) -> RunPlan {
         perturbations: Vec::new(),
         perturb_splits: PerturbSplits::Test,
         cache: Cache::new(cache),
+        checkpoint_items: repbench_framework::runner::DEFAULT_CHECKPOINT_ITEMS,
     }
 }
 

@@ -7,7 +7,7 @@ use crate::cache::{KeyBuilder, Layer, Lookup, Shard};
 use crate::dataset::{Dataset, Item, Split};
 use crate::encoder::{check_finite, Encoder};
 use crate::perturb::{TransformSpec, View};
-use crate::progress::Progress;
+use crate::progress::{Progress, Stage};
 use crate::{seed, Error, Result, VERSION};
 use ndarray::{Array1, Array2};
 use rayon::prelude::*;
@@ -201,7 +201,10 @@ pub fn fill(plan: &RunPlan, progress: &dyn Progress, stats: &mut RunStats) -> Re
             }
         }
         if !missing.is_empty() {
-            let shards = embed_jobs(plan, dataset.as_ref(), &missing, &views, progress)?;
+            let any_batched = missing
+                .iter()
+                .any(|j| plan.encoders[j.encoder].batches_items());
+            let shards = embed_jobs(plan, dataset.as_ref(), (&missing, &views), progress, stats)?;
             for (job, shard) in missing.iter().zip(shards) {
                 let encoder = &plan.encoders[job.encoder];
                 let about = serde_json::json!({
@@ -217,6 +220,10 @@ pub fn fill(plan: &RunPlan, progress: &dyn Progress, stats: &mut RunStats) -> Re
                 });
                 plan.cache.store_shard(&job.key, &shard, about)?;
                 stats.shards_computed += 1;
+                // The whole shard is stored: its checkpoints are redundant.
+                for key in chunk_keys(plan, dataset.items().len(), job, any_batched) {
+                    plan.cache.remove_shard(&key)?;
+                }
                 store(
                     &mut out,
                     di,
@@ -256,25 +263,51 @@ fn store(out: &mut Embeddings, dataset: usize, job: &Job, views: &[ViewJob], sto
     };
 }
 
-/// Items per chunk when some encoder batches across items: enough to fill
-/// its batches, few enough that the chunk's audio stays small in memory.
-const ITEMS_PER_CHUNK: usize = 64;
+/// Items per batch when some encoder batches across items: enough to fill
+/// its batches, few enough that the batch's audio stays small in memory.
+const ITEMS_PER_BATCH: usize = 64;
 
 /// Pooled per-layer vectors, `[item][job]`, `None` where a job skips an item.
 type PerItem = Vec<Vec<Option<Vec<Array1<f32>>>>>;
 
-/// Computes every job's shard in one pass over the items. Per item (in
-/// parallel) its audio is loaded once per sample rate and every per-item
-/// encoder runs on it; encoders that batch across items
-/// ([`Encoder::batches_items`]) then encode the chunk's items in one call.
-/// Without such encoders the whole dataset is one chunk, so at most one
-/// item per thread is in memory.
+/// Key of the checkpoint of `shard_key`'s rows in `[start, end)`.
+fn chunk_key(shard_key: &str, start: usize, end: usize) -> String {
+    let mut key = KeyBuilder::new("embedding-chunk");
+    key.field("shard", shard_key)
+        .field("start", &start.to_string())
+        .field("end", &end.to_string());
+    key.finish()
+}
+
+/// The checkpoint grid over `n` items: consecutive `[start, end)` ranges of
+/// `checkpoint` items, rounded up to whole batches so that batched encoders
+/// see the same batches whatever the checkpoint size.
+fn checkpoints(n: usize, checkpoint: usize, batched: bool) -> Vec<(usize, usize)> {
+    let len = if batched {
+        checkpoint.max(1).div_ceil(ITEMS_PER_BATCH) * ITEMS_PER_BATCH
+    } else {
+        checkpoint.max(1)
+    };
+    (0..n.max(1))
+        .step_by(len)
+        .map(|a| (a, (a + len).min(n)))
+        .collect()
+}
+
+/// Computes every job's shard in one pass over the items, checkpoint by
+/// checkpoint ([`RunPlan::checkpoint_items`]): a checkpoint's vectors are
+/// stored in the cache as soon as they exist, and a checkpoint found there
+/// (left by an interrupted run) is read instead of computed. Within a
+/// checkpoint, per item (in parallel) its audio is loaded once per sample
+/// rate and every per-item encoder runs on it; encoders that batch across
+/// items ([`Encoder::batches_items`]) then encode batches of
+/// [`ITEMS_PER_BATCH`] items in one call.
 fn embed_jobs(
     plan: &RunPlan,
     dataset: &dyn Dataset,
-    jobs: &[Job],
-    views: &[ViewJob],
+    (jobs, views): (&[Job], &[ViewJob]),
     progress: &dyn Progress,
+    stats: &mut RunStats,
 ) -> Result<Vec<Shard>> {
     let items = dataset.items();
     let work: usize = jobs.iter().map(|j| j.rows.len()).sum();
@@ -283,73 +316,217 @@ fn embed_jobs(
         .iter()
         .map(|j| plan.encoders[j.encoder].batches_items())
         .collect();
-    let batched_rates: Vec<u32> = jobs
-        .iter()
-        .zip(&batched)
-        .filter(|(_, &b)| b)
-        .map(|(j, _)| plan.encoders[j.encoder].sample_rate())
-        .collect();
-    let chunk_len = if batched_rates.is_empty() {
-        items.len().max(1)
-    } else {
-        ITEMS_PER_CHUNK
-    };
-    let mut per_item: PerItem = Vec::with_capacity(items.len());
-    let all: Vec<usize> = (0..items.len()).collect();
-    for chunk in all.chunks(chunk_len) {
-        let prepared: Vec<Prepared> = chunk
-            .par_iter()
-            .map(|&r| {
-                let out = prepare_item(
-                    plan,
-                    dataset,
-                    &items[r],
-                    r,
-                    (jobs, views),
-                    &batched,
-                    &batched_rates,
-                )
-                .map_err(|e| item_error(dataset, &items[r], e));
-                let done = jobs
-                    .iter()
-                    .zip(&batched)
-                    .filter(|(j, &b)| !b && j.mask[r])
-                    .count();
-                stage.inc(done as u64);
-                out
-            })
-            .collect::<Result<_>>()?;
-        let (mut pooled, clean): (PerItem, Vec<HashMap<u32, Vec<f32>>>) =
-            prepared.into_iter().map(|p| (p.pooled, p.clean)).unzip();
-        for (j, job) in jobs.iter().enumerate().filter(|(j, _)| batched[*j]) {
-            let rows: Vec<usize> = chunk.iter().copied().filter(|&r| job.mask[r]).collect();
+    let grid = checkpoints(
+        items.len(),
+        plan.checkpoint_items,
+        batched.iter().any(|&b| b),
+    );
+    // A dataset that fits one checkpoint is stored whole, without chunks.
+    let chunked = grid.len() > 1;
+    let mut per_item: PerItem = vec![vec![None; jobs.len()]; items.len()];
+    for &(start, end) in &grid {
+        let mut active = vec![false; jobs.len()];
+        for (j, job) in jobs.iter().enumerate() {
+            let rows: Vec<usize> = (start..end).filter(|&r| job.mask[r]).collect();
             if rows.is_empty() {
                 continue;
             }
-            let encoder: &dyn Encoder = plan.encoders[job.encoder].as_ref();
-            let audios = job_audio(
+            if chunked {
+                let key = chunk_key(&job.key, start, end);
+                match load_chunk(plan, items, job, &key, &rows)? {
+                    Lookup::Hit(vectors) => {
+                        for (r, v) in rows.iter().zip(vectors) {
+                            per_item[*r][j] = Some(v);
+                        }
+                        stats.chunks_cached += 1;
+                        stage.inc(rows.len() as u64);
+                        continue;
+                    }
+                    Lookup::Corrupt(why) => stats.corrupt_entries.push(why),
+                    Lookup::Miss => {}
+                }
+            }
+            active[j] = true;
+        }
+        if !active.contains(&true) {
+            continue;
+        }
+        let batch_len = if batched.iter().zip(&active).any(|(&b, &a)| a && b) {
+            ITEMS_PER_BATCH
+        } else {
+            end - start
+        };
+        let rows: Vec<usize> = (start..end).collect();
+        for batch in rows.chunks(batch_len) {
+            let pooled = embed_batch(
                 plan,
                 dataset,
-                (job, views),
-                encoder,
-                chunk[0],
-                &rows,
-                &clean,
+                (jobs, views),
+                (&batched, &active),
+                batch,
+                stage.as_ref(),
             )?;
-            for (&r, frames) in rows.iter().zip(encoder.encode_batch(&audios)) {
-                let vectors = frames.and_then(|f| pool_checked(encoder, f));
-                pooled[r - chunk[0]][j] =
-                    Some(vectors.map_err(|e| item_error(dataset, &items[r], e))?);
+            for (r, vectors) in batch.iter().zip(pooled) {
+                for (j, v) in vectors.into_iter().enumerate() {
+                    if v.is_some() {
+                        per_item[*r][j] = v;
+                    }
+                }
             }
-            stage.inc(rows.len() as u64);
         }
-        per_item.extend(pooled);
+        if chunked {
+            for (j, job) in jobs.iter().enumerate().filter(|(j, _)| active[*j]) {
+                let rows: Vec<usize> = (start..end).filter(|&r| job.mask[r]).collect();
+                let chunk = assemble(plan, items, job, j, &rows, &per_item)?;
+                let key = chunk_key(&job.key, start, end);
+                let about = serde_json::json!({
+                    "dataset": dataset.name(),
+                    "encoder": plan.encoders[job.encoder].name(),
+                    "chunk_of": job.key,
+                    "rows": [start, end],
+                    "repbench_version": VERSION,
+                });
+                plan.cache.store_shard(&key, &chunk, about)?;
+                stats.chunks_computed += 1;
+            }
+        }
     }
     stage.finish();
-    jobs.iter()
+    let shards = jobs
+        .iter()
         .enumerate()
-        .map(|(j, job)| assemble(plan, items, job, j, &per_item))
+        .map(|(j, job)| assemble(plan, items, job, j, &job.rows, &per_item))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(shards)
+}
+
+/// Keys of the checkpoints `embed_jobs` stored for `job` (none when the
+/// dataset fits one checkpoint): removed once the whole shard is stored.
+fn chunk_keys(plan: &RunPlan, items: usize, job: &Job, batched: bool) -> Vec<String> {
+    let grid = checkpoints(items, plan.checkpoint_items, batched);
+    if grid.len() <= 1 {
+        return Vec::new();
+    }
+    grid.into_iter()
+        .filter(|&(a, b)| (a..b).any(|r| job.mask[r]))
+        .map(|(a, b)| chunk_key(&job.key, a, b))
         .collect()
+}
+
+/// A stored checkpoint's vectors for `rows` (per row, per layer), verified
+/// against the rows' ids and the encoder's layers.
+fn load_chunk(
+    plan: &RunPlan,
+    items: &[Item],
+    job: &Job,
+    key: &str,
+    rows: &[usize],
+) -> Result<Lookup<Vec<Vec<Array1<f32>>>>> {
+    let shard = match plan.cache.load_shard(key)? {
+        Lookup::Hit(shard) => shard,
+        Lookup::Miss => return Ok(Lookup::Miss),
+        Lookup::Corrupt(why) => return Ok(Lookup::Corrupt(why)),
+    };
+    let ids_match = shard.ids.len() == rows.len()
+        && rows
+            .iter()
+            .zip(&shard.ids)
+            .all(|(&r, id)| items[r].id == *id);
+    let layers = plan.encoders[job.encoder].layers();
+    let layers_match = shard.layers.len() == layers.len()
+        && shard
+            .layers
+            .iter()
+            .zip(&layers)
+            .all(|(l, name)| l.name == *name);
+    if !(ids_match && layers_match) {
+        return Ok(Lookup::Corrupt(format!(
+            "{}: checkpoint does not hold the items or layers its key names",
+            plan.cache.embedding_dir(key).display()
+        )));
+    }
+    Ok(Lookup::Hit(
+        (0..rows.len())
+            .map(|i| {
+                shard
+                    .layers
+                    .iter()
+                    .map(|l| l.matrix.row(i).to_owned())
+                    .collect()
+            })
+            .collect(),
+    ))
+}
+
+/// Runs the active jobs on `batch` (consecutive item rows): per-item jobs in
+/// parallel per item, then each batched job in one call. Returns, per item
+/// of the batch, each job's pooled vectors (`None` for inactive jobs and
+/// items a job does not cover).
+fn embed_batch(
+    plan: &RunPlan,
+    dataset: &dyn Dataset,
+    (jobs, views): (&[Job], &[ViewJob]),
+    (batched, active): (&[bool], &[bool]),
+    batch: &[usize],
+    stage: &dyn Stage,
+) -> Result<PerItem> {
+    let items = dataset.items();
+    let batched_rates: Vec<u32> = jobs
+        .iter()
+        .zip(batched.iter().zip(active))
+        .filter(|(_, (&b, &a))| a && b)
+        .map(|(j, _)| plan.encoders[j.encoder].sample_rate())
+        .collect();
+    let prepared: Vec<Prepared> = batch
+        .par_iter()
+        .map(|&r| {
+            let out = prepare_item(
+                plan,
+                dataset,
+                &items[r],
+                r,
+                (jobs, views),
+                (batched, active),
+                &batched_rates,
+            )
+            .map_err(|e| item_error(dataset, &items[r], e));
+            let done = jobs
+                .iter()
+                .zip(batched.iter().zip(active))
+                .filter(|(j, (&b, &a))| a && !b && j.mask[r])
+                .count();
+            stage.inc(done as u64);
+            out
+        })
+        .collect::<Result<_>>()?;
+    let (mut pooled, clean): (PerItem, Vec<HashMap<u32, Vec<f32>>>) =
+        prepared.into_iter().map(|p| (p.pooled, p.clean)).unzip();
+    for (j, job) in jobs
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| batched[*j] && active[*j])
+    {
+        let rows: Vec<usize> = batch.iter().copied().filter(|&r| job.mask[r]).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let encoder: &dyn Encoder = plan.encoders[job.encoder].as_ref();
+        let audios = job_audio(
+            plan,
+            dataset,
+            (job, views),
+            encoder,
+            batch[0],
+            &rows,
+            &clean,
+        )?;
+        for (&r, frames) in rows.iter().zip(encoder.encode_batch(&audios)) {
+            let vectors = frames.and_then(|f| pool_checked(encoder, f));
+            pooled[r - batch[0]][j] = Some(vectors.map_err(|e| item_error(dataset, &items[r], e))?);
+        }
+        stage.inc(rows.len() as u64);
+    }
+    Ok(pooled)
 }
 
 fn item_error(dataset: &dyn Dataset, item: &Item, e: Error) -> Error {
@@ -376,15 +553,16 @@ fn prepare_item(
     item: &Item,
     index: usize,
     (jobs, views): (&[Job], &[ViewJob]),
-    batched: &[bool],
+    (batched, active): (&[bool], &[bool]),
     batched_rates: &[u32],
 ) -> Result<Prepared> {
     let mut clean: HashMap<u32, Vec<f32>> = HashMap::new();
     let mut pooled = Vec::with_capacity(jobs.len());
-    for (job, &is_batched) in jobs.iter().zip(batched) {
+    for ((job, &is_batched), &is_active) in jobs.iter().zip(batched).zip(active) {
         let encoder: &dyn Encoder = plan.encoders[job.encoder].as_ref();
-        if !job.mask[index] || is_batched {
-            if job.mask[index] {
+        let covers = is_active && job.mask[index];
+        if !covers || is_batched {
+            if covers {
                 clean_at(&mut clean, dataset, item, encoder.sample_rate())?;
             }
             pooled.push(None);
@@ -485,6 +663,7 @@ fn assemble(
     items: &[Item],
     job: &Job,
     j: usize,
+    rows: &[usize],
     per_item: &PerItem,
 ) -> Result<Shard> {
     let encoder = &plan.encoders[job.encoder];
@@ -493,10 +672,10 @@ fn assemble(
         .into_iter()
         .enumerate()
         .map(|(l, name)| {
-            let first = job.rows.first().copied();
+            let first = rows.first().copied();
             let dim = first.and_then(|r| per_item[r][j].as_ref()).map_or(0, |v| v[l].len());
-            let mut matrix = Array2::zeros((job.rows.len(), dim));
-            for (row, &r) in job.rows.iter().enumerate() {
+            let mut matrix = Array2::zeros((rows.len(), dim));
+            for (row, &r) in rows.iter().enumerate() {
                 let Some(vectors) = &per_item[r][j] else { continue };
                 if vectors[l].len() != dim {
                     return Err(Error::Encoder {
@@ -515,7 +694,7 @@ fn assemble(
         })
         .collect::<Result<_>>()?;
     Ok(Shard {
-        ids: job.rows.iter().map(|&r| items[r].id.clone()).collect(),
+        ids: rows.iter().map(|&r| items[r].id.clone()).collect(),
         layers,
     })
 }

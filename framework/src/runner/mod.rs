@@ -88,7 +88,15 @@ pub struct RunPlan {
     pub perturb_splits: PerturbSplits,
     /// Where embeddings and results are cached.
     pub cache: Cache,
+    /// Items per extraction checkpoint: a dataset larger than this is
+    /// embedded in chunks of this many items, each stored in the cache as
+    /// soon as it is done, so an interrupted run loses at most one chunk.
+    pub checkpoint_items: usize,
 }
+
+/// Default of [`RunPlan::checkpoint_items`]: a few hundred items, so that
+/// a checkpoint costs little I/O next to its extraction.
+pub const DEFAULT_CHECKPOINT_ITEMS: usize = 256;
 
 /// Counts and timings of a run, for `run.json`.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -97,6 +105,11 @@ pub struct RunStats {
     pub shards_computed: usize,
     /// Shards read from the cache.
     pub shards_cached: usize,
+    /// Extraction checkpoints computed and stored (datasets larger than one
+    /// checkpoint; removed once their shard is whole).
+    pub chunks_computed: usize,
+    /// Checkpoints read back from an interrupted earlier run.
+    pub chunks_cached: usize,
     /// Cache entries found corrupt and recomputed.
     pub corrupt_entries: Vec<String>,
     /// Evaluations computed in this run.
