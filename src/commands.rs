@@ -55,8 +55,10 @@ pub fn run(config_path: &Path, out_dir: Option<&Path>, quiet: bool) -> Result<()
     let started = Instant::now();
     let (loaded, plan, notes) = load_and_build(config_path, out_dir)?;
     let out = out_dir.map_or_else(|| loaded.config.run.out_dir.clone(), Path::to_path_buf);
+    check_writable(&out, "run.out_dir (or --out)")?;
+    check_writable(plan.cache.root(), "run.cache_dir")?;
     let progress: &dyn Progress = if quiet { &Silent } else { &Bars };
-    let outcome = execute(&plan, progress).map_err(|e| Failure::Run(e.to_string()))?;
+    let outcome = execute(&plan, progress).map_err(run_failure)?;
     let io = |e: repbench_framework::Error| Failure::Run(e.to_string());
 
     repbench_reports::outputs::begin(&out).map_err(io)?;
@@ -116,6 +118,38 @@ pub fn run(config_path: &Path, out_dir: Option<&Path>, quiet: bool) -> Result<()
     println!("results: {}", out.join(layout::RESULTS).display());
     println!("report:  {}", page.display());
     Ok(())
+}
+
+/// Creates `dir` if needed and writes (then removes) a probe file in it, so
+/// an unwritable output or cache directory is an error before any work,
+/// not after the first hour of extraction.
+fn check_writable(dir: &Path, key: &str) -> Result<(), Failure> {
+    let fail = |e: std::io::Error| {
+        Failure::Usage(format!(
+            "{key}: cannot write to {} ({e}); choose a directory you can write to",
+            dir.display()
+        ))
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let probe = fsutil::temp_sibling(&dir.join("write-check"));
+    std::fs::write(&probe, b"").map_err(fail)?;
+    std::fs::remove_file(&probe).map_err(fail)
+}
+
+/// A failed run: exit 2 when the input is at fault (an item's audio, its
+/// labels), with what to do; exit 1 otherwise. Either way every finished
+/// extraction checkpoint is already in the cache.
+fn run_failure(e: repbench_framework::Error) -> Failure {
+    if !e.is_input_fault() {
+        return Failure::Run(e.to_string());
+    }
+    let hint = match e {
+        repbench_framework::Error::Item { .. } => {
+            " (fix or remove the file, or set on_error = \"skip\" on the dataset to leave such items out; finished embeddings are kept in the cache)"
+        }
+        _ => "",
+    };
+    Failure::Usage(format!("{e}{hint}"))
 }
 
 /// Each perturbation sweep: its result name, severity parameter and values.
@@ -187,9 +221,14 @@ fn open_cache(dir: &Path) -> Result<Vec<repbench_framework::cache::EntryInfo>, F
             dir.display()
         )));
     }
-    Cache::new(dir)
-        .entries()
-        .map_err(|e| Failure::Run(e.to_string()))
+    let cache = Cache::new(dir);
+    if !cache.looks_like_cache() {
+        return Err(Failure::Usage(format!(
+            "{}: not a repbench cache (no emb/, results/ or tmp/ inside); pass the cache_dir of a run (default <out_dir>/cache)",
+            dir.display()
+        )));
+    }
+    cache.entries().map_err(|e| Failure::Run(e.to_string()))
 }
 
 /// `repbench cache list DIR`.

@@ -158,8 +158,16 @@ fn mistyped_key(text: &str, table_start: usize, msg: &str) -> Option<(usize, Str
 /// Reads, parses and checks `path`. Every error message starts with the
 /// file name (and line:column where the parser knows it).
 pub fn load(path: &Path) -> Result<LoadedConfig, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: cannot read config: {e}", path.display()))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("{}: cannot read config: {e}", path.display()))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let (line, col) = line_col(&String::from_utf8_lossy(valid), valid.len());
+        format!(
+            "{}:{line}:{col}: the config is not valid UTF-8 text (line {line}, column {col}); save it as UTF-8",
+            path.display()
+        )
+    })?;
     let config: ExperimentConfig = toml::from_str(&text).map_err(|e| {
         let msg = e.message().trim_end();
         match e.span() {
@@ -210,20 +218,27 @@ pub fn load(path: &Path) -> Result<LoadedConfig, String> {
     })
 }
 
+/// A name used in file names and results: not empty, no spaces or
+/// punctuation beyond `-_.`.
+fn check_name(key: &str, name: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        return Err(format!("{key}: must not be empty"));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(format!(
+            "{key}: \"{name}\" may use only letters, digits, '-', '_' and '.'"
+        ));
+    }
+    Ok(())
+}
+
 fn unique_names<'a>(section: &str, names: impl Iterator<Item = &'a str>) -> Result<(), String> {
     let mut seen = HashSet::new();
     for (i, name) in names.enumerate() {
-        if name.trim().is_empty() {
-            return Err(format!("{section}[{i}].name: must not be empty"));
-        }
-        if !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        {
-            return Err(format!(
-                "{section}[{i}].name: \"{name}\" may use only letters, digits, '-', '_' and '.'"
-            ));
-        }
+        check_name(&format!("{section}[{i}].name"), name)?;
         if !seen.insert(name) {
             return Err(format!(
                 "{section}[{i}].name: \"{name}\" is used twice; names must be unique"
@@ -246,10 +261,20 @@ fn check(config: &ExperimentConfig) -> Result<(), String> {
             ));
         }
     }
-    unique_names("run", std::iter::once(config.run.name.as_str()))?;
+    check_name("run.name", &config.run.name)?;
     if config.run.out_dir.as_os_str().is_empty() {
         return Err(
             "run.out_dir: must not be empty; give a directory, e.g. out_dir = \"runs/my-run\" (\".\" for the current directory)".into(),
+        );
+    }
+    if config
+        .run
+        .cache_dir
+        .as_ref()
+        .is_some_and(|d| d.as_os_str().is_empty())
+    {
+        return Err(
+            "run.cache_dir: must not be empty; give a directory or leave the key out (default <out_dir>/cache)".into(),
         );
     }
     if let Some(n) = config.run.checkpoint_items {
@@ -332,6 +357,39 @@ fn check(config: &ExperimentConfig) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Mutated shipped configs: the loader returns a config or an error,
+    /// never panics, never allocates without bound.
+    /// `REPBENCH_FUZZ_SECONDS` sets the time (`scripts/fuzz.sh`); inputs
+    /// that once failed live in `tests/fuzz_regressions/config/`.
+    #[test]
+    fn mutated_configs_never_panic_or_allocate_without_bound() {
+        use repbench_framework::fuzz::{Campaign, PeakAlloc};
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(root.join("configs"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .map(|p| std::fs::read(p).unwrap())
+            .collect();
+        seeds.sort();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let campaign = Campaign {
+            name: "config",
+            seeds,
+            regressions: Campaign::regressions(&root.join("tests/fuzz_regressions/config")),
+            max_allocation: 64 << 20,
+        };
+        let failures = campaign.run(&PeakAlloc, |bytes| {
+            std::fs::write(&path, bytes).unwrap();
+            if let Err(e) = load(&path) {
+                assert!(e.contains("config.toml"), "the error names the file: {e}");
+            }
+        });
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
 
     #[test]
     fn line_col_counts_from_one() {

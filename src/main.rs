@@ -7,6 +7,12 @@ mod plan;
 mod progress;
 mod summary;
 
+/// Unit tests record each thread's largest allocation (the config fuzz
+/// test bounds it).
+#[cfg(test)]
+#[global_allocator]
+static TEST_ALLOCATOR: repbench_framework::fuzz::PeakAlloc = repbench_framework::fuzz::PeakAlloc;
+
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -143,13 +143,26 @@ pub fn check_targets(loaded: &LoadedConfig, plan: &RunPlan) -> std::result::Resu
                 .collect()
         };
         for (key, label) in read {
+            if labels.is_empty() {
+                return Err(format!(
+                    "{key}: dataset \"{}\" has no labels at all (no label column has a value in any row); add label columns to its manifest",
+                    task.dataset
+                ));
+            }
             if !labels.contains(&label) {
                 return Err(format!(
-                    "{key}: dataset \"{}\" has no label \"{label}\"; expected one of: {}",
+                    "{key}: dataset \"{}\" has no label \"{label}\" (no item has a value for it: the column is missing, or empty in every row); expected one of: {}",
                     task.dataset,
                     labels.join(", ")
                 ));
             }
+        }
+        // Every item's value must be readable as the task reads it (a text
+        // label in a regression target), found here rather than after the
+        // embeddings are computed.
+        if let Some(kind) = task.target_kind() {
+            repbench_tasks::targets::Targets::from_items(dataset.items(), &task.target, kind)
+                .map_err(|e| format!("tasks[{i}].target: dataset \"{}\": {e}", task.dataset))?;
         }
     }
     Ok(())

@@ -87,11 +87,13 @@ pub struct FileDataset {
 }
 
 /// blake3 of a file's bytes, streamed so large files are not held in
-/// memory, after checking that it decodes to at least one sample (header
-/// and first packet only), so a text file named `.wav` or a header-only
-/// WAV is found when the dataset opens — skipped under `on_error = "skip"`
-/// — instead of ending the run halfway through extraction.
-fn hash_file(path: &Path) -> std::result::Result<String, String> {
+/// memory, after checking that it decodes to at least one sample with a
+/// plausible sample rate (header and first packet only; floating-point PCM
+/// whole, for NaN/Inf), so a text file named `.wav`, a header-only WAV or a
+/// damaged header is found when the dataset opens — skipped under
+/// `on_error = "skip"` — instead of ending the run halfway through
+/// extraction. Also returns the decoder's warnings (a truncated file).
+fn hash_file(path: &Path) -> std::result::Result<(String, Vec<String>), String> {
     let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
     if meta.is_dir() {
         return Err("is a directory, not an audio file".into());
@@ -99,16 +101,58 @@ fn hash_file(path: &Path) -> std::result::Result<String, String> {
     if meta.len() == 0 {
         return Err("file is empty (0 bytes)".into());
     }
-    repbench_framework::audio::check_decodable(path).map_err(|e| match e {
+    let notes = repbench_framework::audio::check_decodable(path).map_err(|e| match e {
         repbench_framework::Error::Decode { reason, .. } => {
             format!("not decodable audio: {reason}")
         }
         other => other.to_string(),
     })?;
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut notes = notes;
+    let layout = repbench_framework::audio::wav_layout(path);
+    let hash = hash_and_scan(path, layout).map_err(|e| e.to_string())?;
+    if hash.silent {
+        notes.push("silent: every sample is zero".into());
+    }
+    Ok((hash.blake3, notes))
+}
+
+/// A file's blake3 and, for a WAV whose samples start at a known offset,
+/// whether every sample byte is silence (found in the same pass).
+struct Scanned {
+    blake3: String,
+    silent: bool,
+}
+
+fn hash_and_scan(
+    path: &Path,
+    layout: Option<repbench_framework::audio::WavLayout>,
+) -> std::io::Result<Scanned> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
     let mut hasher = blake3::Hasher::new();
-    hasher.update_reader(file).map_err(|e| e.to_string())?;
-    Ok(hasher.finalize().to_hex().to_string())
+    let silence = layout.as_ref().map_or(0, |l| l.silence_byte());
+    let data = layout.and_then(|l| l.data);
+    let mut silent = data.is_some();
+    let mut position = 0u64;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        if let (Some(range), true) = (&data, silent) {
+            // The part of this block inside the data chunk.
+            let from = range.start.saturating_sub(position).min(n as u64) as usize;
+            let to = range.end.saturating_sub(position).min(n as u64) as usize;
+            silent = buf[from..to.max(from)].iter().all(|&b| b == silence);
+        }
+        position += n as u64;
+    }
+    Ok(Scanned {
+        blake3: hasher.finalize().to_hex().to_string(),
+        silent,
+    })
 }
 
 impl FileDataset {
@@ -117,13 +161,23 @@ impl FileDataset {
     /// ids, splits and class coverage.
     pub fn build(name: &str, entries: Vec<Entry>, opts: BuildOptions<'_>) -> Result<Self> {
         checks::unique_ids(entries.iter().map(|e| (e.id.as_str(), e.origin.as_str())))?;
-        let hashes: Vec<std::result::Result<String, String>> =
+        let hashes: Vec<std::result::Result<(String, Vec<String>), String>> =
             entries.par_iter().map(|e| hash_file(&e.path)).collect();
         let mut kept = Vec::with_capacity(entries.len());
         let mut skipped = Vec::new();
+        let mut file_warnings = Vec::new();
         for (entry, hash) in entries.into_iter().zip(hashes) {
             match (hash, opts.on_error) {
-                (Ok(h), _) => kept.push((entry, h)),
+                (Ok((h, notes)), _) => {
+                    file_warnings.extend(notes.into_iter().map(|n| {
+                        format!(
+                            "dataset \"{name}\": {}: {}: {n}",
+                            entry.origin,
+                            entry.path.display()
+                        )
+                    }));
+                    kept.push((entry, h));
+                }
                 (Err(reason), OnError::Skip) => skipped.push(SkippedItem {
                     id: entry.id,
                     path: entry.path,
@@ -177,7 +231,8 @@ impl FileDataset {
             paths.push(entry.path);
         }
         checks::splits_not_empty(name, &items)?;
-        let warnings = checks::class_coverage(name, &items, opts.class_labels);
+        let mut warnings = file_warnings;
+        warnings.extend(checks::class_coverage(name, &items, opts.class_labels));
         let index = items
             .iter()
             .enumerate()
@@ -267,6 +322,43 @@ mod tests {
             seed: 0,
             class_labels: &["genre"],
         }
+    }
+
+    /// Silent and truncated files are kept (they decode) with a warning
+    /// naming the row and file; the content key is still the file's blake3.
+    #[test]
+    fn silent_and_truncated_files_are_kept_with_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let entries = vec![
+            entry(d, "a", Some(Split::Train), "rock", true),
+            entry(d, "quiet", Some(Split::Valid), "rock", false),
+            entry(d, "cut", Some(Split::Test), "rock", false),
+        ];
+        let mut silent = wav_pcm16(&[vec![0.0; 5000]], 8000);
+        // A trailing chunk after the samples is not part of the silence test.
+        silent.extend_from_slice(b"LIST\x04\0\0\0abcd");
+        std::fs::write(d.join("quiet.wav"), &silent).unwrap();
+        let mut cut = wav_pcm16(&[vec![0.3; 8000]], 8000);
+        cut.truncate(44 + 6000);
+        std::fs::write(d.join("cut.wav"), &cut).unwrap();
+        let ds = FileDataset::build("x", entries, opts(OnError::Fail)).unwrap();
+        assert_eq!(ds.items().len(), 3);
+        let w = ds.warnings();
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(
+            w[0].contains("row quiet") && w[0].contains("silent"),
+            "{w:?}"
+        );
+        assert!(
+            w[1].contains("cut.wav") && w[1].contains("truncated"),
+            "{w:?}"
+        );
+        assert_eq!(
+            ds.items()[1].content_key,
+            blake3::hash(&silent).to_hex().to_string()
+        );
+        assert_eq!(ds.load(&ds.items()[2], 8000).unwrap().len(), 3000);
     }
 
     #[test]

@@ -37,6 +37,11 @@ pub mod tones;
 
 pub use files::{FileDataset, OnError, SkippedItem};
 
+/// Most items a synthetic dataset may generate (`n_items`): beyond it a
+/// typo (an extra zero or three) would spend memory and hours before the
+/// first result, and `validate` allocates per item.
+pub const MAX_SYNTHETIC_ITEMS: usize = 100_000;
+
 use repbench_framework::dataset::Dataset;
 use repbench_framework::Result;
 use serde::{Deserialize, Serialize};

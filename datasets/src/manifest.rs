@@ -113,6 +113,7 @@ pub fn open(spec: &ManifestSpec, base_dir: &Path, seed: u64) -> Result<FileDatas
         .unwrap_or(Path::new("."))
         .to_path_buf();
     let rows = read_rows(&manifest_path)?;
+    let empty_columns = empty_label_columns(&rows);
     let first_line = if manifest_path.extension().and_then(|e| e.to_str()) == Some("csv") {
         2
     } else {
@@ -181,6 +182,13 @@ pub fn open(spec: &ManifestSpec, base_dir: &Path, seed: u64) -> Result<FileDatas
             class_labels: &class_refs,
         },
     )?;
+    for column in empty_columns {
+        ds.warn(format!(
+            "dataset \"{}\": {}: column \"{column}\" is empty in every row, so no item has that label",
+            spec.name,
+            manifest_path.display()
+        ));
+    }
     if ignored_split_column {
         ds.warn(format!(
             "dataset \"{}\": {}: the `split` column is ignored because the dataset has a `split` option",
@@ -189,6 +197,23 @@ pub fn open(spec: &ManifestSpec, base_dir: &Path, seed: u64) -> Result<FileDatas
         ));
     }
     Ok(ds)
+}
+
+/// Label columns (all but `id`, `path`, `split`) of the first row that
+/// are empty in every row: kept apart from a missing column in messages.
+fn empty_label_columns(rows: &[BTreeMap<String, String>]) -> Vec<String> {
+    let Some(first) = rows.first() else {
+        return Vec::new();
+    };
+    first
+        .keys()
+        .filter(|k| !matches!(k.as_str(), "id" | "path" | "split"))
+        .filter(|k| {
+            rows.iter()
+                .all(|row| row.get(*k).is_none_or(|v| v.trim().is_empty()))
+        })
+        .cloned()
+        .collect()
 }
 
 /// Text labels that look like classes: not one distinct value per row

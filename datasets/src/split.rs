@@ -58,7 +58,13 @@ impl SplitFractions {
         if (sum - 1.0).abs() > 1e-6 {
             return Err(Error::config(
                 key,
-                format!("train + valid + test must be 1 (got {sum})"),
+                format!(
+                    "train + valid + test must be 1 (got {} + {} + {} = {})",
+                    self.train,
+                    self.valid,
+                    self.test,
+                    (sum * 1e6).round() / 1e6
+                ),
             ));
         }
         Ok(())

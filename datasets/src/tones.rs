@@ -122,10 +122,14 @@ impl TonesSpec {
     pub fn validate(&self, key: &str) -> Result<()> {
         let bad =
             |field: &str, reason: String| Err(Error::config(format!("{key}.{field}"), reason));
-        if self.n_items < 10 {
+        if !(10..=crate::MAX_SYNTHETIC_ITEMS).contains(&self.n_items) {
             return bad(
                 "n_items",
-                format!("must be at least 10 (got {})", self.n_items),
+                format!(
+                    "must be at least 10 and at most {} (got {})",
+                    crate::MAX_SYNTHETIC_ITEMS,
+                    self.n_items
+                ),
             );
         }
         if !(self.duration_s.is_finite() && self.duration_s > 0.05 && self.duration_s <= 60.0) {
@@ -355,5 +359,21 @@ mod tests {
         s.pitch_range = [90, 40];
         let err = s.validate("datasets[0]").unwrap_err().to_string();
         assert!(err.contains("datasets[0].pitch_range"), "{err}");
+    }
+
+    /// `n_items = 1000000000` once made `validate` allocate 104 GB.
+    #[test]
+    fn n_items_is_bounded_before_anything_is_allocated() {
+        let err = spec(1_000_000_000)
+            .validate("datasets[0]")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("datasets[0].n_items") && err.contains("at most 100000"),
+            "{err}"
+        );
+        spec(crate::MAX_SYNTHETIC_ITEMS)
+            .validate("datasets[0]")
+            .unwrap();
     }
 }

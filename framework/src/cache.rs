@@ -19,7 +19,7 @@
 //! entry or none. A read re-hashes every file; an entry whose checksum does
 //! not match is reported as [`Lookup::Corrupt`] and recomputed, never used.
 
-use crate::fsutil::{read, temp_sibling, write_atomic};
+use crate::fsutil::{is_temp_sibling, read, temp_sibling, write_atomic};
 use crate::{Error, Result};
 use ndarray::Array2;
 use ndarray_npy::{ReadNpyExt, WriteNpyExt};
@@ -111,6 +111,20 @@ pub struct Cache {
     root: PathBuf,
 }
 
+/// Removes a damaged entry at `path`, a directory or a file. One already
+/// gone (another process removed or moved it meanwhile) is not an error.
+fn remove_any(path: &Path) -> Result<()> {
+    let removed = if path.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    };
+    match removed {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(path, e)),
+        _ => Ok(()),
+    }
+}
+
 fn hash_hex(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()
 }
@@ -119,6 +133,19 @@ impl Cache {
     /// A cache under `root` (created on first write).
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Cache { root: root.into() }
+    }
+
+    /// Whether the root looks like a repbench cache: a directory holding
+    /// nothing but its `emb/`, `results/` and `tmp/` directories (or empty).
+    /// `cache` commands refuse any other directory rather than report on
+    /// (or clean) something that is not a cache.
+    pub fn looks_like_cache(&self) -> bool {
+        let Ok(children) = std::fs::read_dir(&self.root) else {
+            return false;
+        };
+        children.flatten().all(|c| {
+            c.path().is_dir() && matches!(c.file_name().to_str(), Some("emb" | "results" | "tmp"))
+        })
     }
 
     /// The root directory.
@@ -146,6 +173,9 @@ impl Cache {
             return Ok(Lookup::Miss);
         }
         let corrupt = |why: String| Ok(Lookup::Corrupt(format!("{}: {why}", dir.display())));
+        if !dir.is_dir() {
+            return corrupt("is a file where an entry directory belongs".into());
+        }
         let Ok(bytes) = std::fs::read(&manifest_path) else {
             return corrupt("entry.json is missing".into());
         };
@@ -238,7 +268,7 @@ impl Cache {
                 if let Ok(Lookup::Hit(_)) = self.load_shard(key) {
                     return Ok(());
                 }
-                std::fs::remove_dir_all(&dest).map_err(|e| Error::io(&dest, e))?;
+                remove_any(&dest)?;
             }
             match std::fs::rename(&staging, &dest) {
                 Ok(()) => Ok(()),
@@ -297,6 +327,12 @@ impl Cache {
         if !path.exists() {
             return Ok(Lookup::Miss);
         }
+        if path.is_dir() {
+            return Ok(Lookup::Corrupt(format!(
+                "{}: is a directory where an entry file belongs",
+                path.display()
+            )));
+        }
         let bytes = read(&path)?;
         let text = String::from_utf8_lossy(&bytes);
         let Some((sum, payload)) = text.split_once('\n') else {
@@ -321,7 +357,11 @@ impl Cache {
     pub fn store_value<T: Serialize>(&self, key: &str, value: &T) -> Result<()> {
         let payload = serde_json::to_string(value).expect("cache values serialise");
         let text = format!("{}\n{payload}", hash_hex(payload.as_bytes()));
-        write_atomic(&self.result_path(key), text.as_bytes())
+        let path = self.result_path(key);
+        if path.is_dir() {
+            remove_any(&path)?;
+        }
+        write_atomic(&path, text.as_bytes())
     }
 }
 
@@ -338,6 +378,21 @@ pub struct EntryInfo {
     pub about: serde_json::Value,
     /// `None` when every checksum matches, else why it cannot be trusted.
     pub problem: Option<String>,
+    /// Where it is on disk.
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+/// Whether `name` is a cache key: 64 lowercase hex digits. Nothing else in
+/// a cache directory is listed, verified or removed by `cache` commands.
+fn is_key(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Whether `name` is a staging entry or temporary file repbench made for a
+/// key ([`temp_sibling`]: `.KEY[.json].PID.N.tmp`).
+fn is_key_temp(name: &str) -> bool {
+    is_temp_sibling(name) && name.get(1..65).is_some_and(is_key)
 }
 
 /// What [`Cache::gc`] removed.
@@ -383,6 +438,14 @@ fn disk_size(path: &Path) -> u64 {
     }
 }
 
+/// The key of the entry at `<kind>/<ab>/<KEY><suffix>`, if `path` is one:
+/// a key whose first two digits name its parent directory.
+fn key_at(path: &Path, suffix: &str) -> Option<String> {
+    let name = path.file_name()?.to_str()?.strip_suffix(suffix)?;
+    let parent = path.parent()?.file_name()?.to_str()?;
+    (is_key(name) && name[..2] == *parent).then(|| name.to_owned())
+}
+
 /// Entries two levels down (`<kind>/<ab>/<entry>`), sorted by path.
 fn two_level_children(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -404,10 +467,9 @@ impl Cache {
     pub fn entries(&self) -> Result<Vec<EntryInfo>> {
         let mut out = Vec::new();
         for path in two_level_children(&self.root.join("emb")) {
-            let key = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let Some(key) = key_at(&path, "") else {
+                continue;
+            };
             let about = std::fs::read(path.join("entry.json"))
                 .ok()
                 .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
@@ -424,13 +486,13 @@ impl Cache {
                 key,
                 about,
                 problem,
+                path,
             });
         }
         for path in two_level_children(&self.root.join("results")) {
-            let key = path
-                .file_stem()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let Some(key) = key_at(&path, ".json") else {
+                continue;
+            };
             let problem = match self.load_value::<serde_json::Value>(&key)? {
                 Lookup::Hit(_) => None,
                 Lookup::Miss => Some("not a cache entry".into()),
@@ -442,6 +504,7 @@ impl Cache {
                 key,
                 about: serde_json::Value::Null,
                 problem,
+                path,
             });
         }
         Ok(out)
@@ -461,23 +524,39 @@ impl Cache {
     pub fn gc_older_than(&self, grace: std::time::Duration) -> Result<GcReport> {
         let mut report = GcReport::default();
         for entry in self.entries()?.into_iter().filter(|e| e.problem.is_some()) {
-            let path = match entry.kind {
-                "embeddings" => self.embedding_dir(&entry.key),
-                _ => self.result_path(&entry.key),
-            };
-            let removed = if path.is_dir() {
-                std::fs::remove_dir_all(&path)
-            } else {
-                std::fs::remove_file(&path)
-            };
-            removed.map_err(|e| Error::io(&path, e))?;
+            remove_any(&entry.path)?;
             report.bytes_freed += entry.bytes;
             report.corrupt_removed.push(entry.key);
         }
-        let staging = self.root.join("tmp");
-        for leftover in std::fs::read_dir(&staging).into_iter().flatten().flatten() {
-            let path = leftover.path();
-            let name = leftover.file_name().to_string_lossy().into_owned();
+        // Staging entries in tmp/, and temporary files of interrupted
+        // atomic writes beside the entries; only names repbench gives them.
+        let mut leftovers: Vec<PathBuf> = std::fs::read_dir(self.root.join("tmp"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        for kind in ["emb", "results"] {
+            let prefixes = std::fs::read_dir(self.root.join(kind))
+                .into_iter()
+                .flatten()
+                .flatten();
+            for prefix in prefixes.filter(|p| p.path().is_dir()) {
+                let children = std::fs::read_dir(prefix.path())
+                    .into_iter()
+                    .flatten()
+                    .flatten();
+                leftovers.extend(children.map(|e| e.path()));
+            }
+        }
+        for path in leftovers {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if !is_key_temp(&name) {
+                continue;
+            }
             let age = std::fs::metadata(&path)
                 .and_then(|m| m.modified())
                 .ok()
@@ -488,12 +567,7 @@ impl Cache {
                 continue;
             }
             report.bytes_freed += disk_size(&path);
-            let removed = if path.is_dir() {
-                std::fs::remove_dir_all(&path)
-            } else {
-                std::fs::remove_file(&path)
-            };
-            removed.map_err(|e| Error::io(&path, e))?;
+            remove_any(&path)?;
             report.staging_removed += 1;
         }
         Ok(report)
@@ -525,6 +599,91 @@ mod tests {
         let b = KeyBuilder::new("e").field("ab", "c").finish();
         assert_ne!(a, b);
         assert_ne!(KeyBuilder::new("e").finish(), KeyBuilder::new("r").finish());
+    }
+
+    /// An entry directory replaced by a file (or a value file by a
+    /// directory) is a corrupt entry that a store replaces, not an I/O
+    /// error that ends the run.
+    #[test]
+    fn an_entry_of_the_wrong_file_type_is_corrupt_and_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let k = key("file");
+        let at = cache.embedding_dir(&k);
+        std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+        std::fs::write(&at, b"not a directory").unwrap();
+        match cache.load_shard(&k).unwrap() {
+            Lookup::Corrupt(why) => assert!(why.contains("is a file"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        cache
+            .store_shard(&k, &shard(), serde_json::Value::Null)
+            .unwrap();
+        assert!(matches!(cache.load_shard(&k).unwrap(), Lookup::Hit(s) if s == shard()));
+
+        let v = key("value");
+        std::fs::create_dir_all(cache.result_path(&v)).unwrap();
+        assert!(matches!(
+            cache.load_value::<u32>(&v).unwrap(),
+            Lookup::Corrupt(why) if why.contains("is a directory")
+        ));
+        cache.store_value(&v, &7u32).unwrap();
+        assert!(matches!(
+            cache.load_value::<u32>(&v).unwrap(),
+            Lookup::Hit(7)
+        ));
+        assert!(cache.looks_like_cache());
+    }
+
+    /// `cache gc` on a directory that merely has `tmp/` or `results/`
+    /// folders once deleted the user's files in them.
+    #[test]
+    fn gc_removes_only_what_repbench_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let foreign = [
+            "tmp/draft.txt",
+            "tmp/.notes.tmp",
+            "results/ab/notes.json",
+            "results/2024/data.csv",
+            "emb/xy/photos",
+        ];
+        for f in foreign {
+            let p = dir.path().join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, b"user data").unwrap();
+        }
+        let k = key("leftover");
+        // Left by a writer that is gone (no process has pid u32::MAX - 1).
+        let dead = u32::MAX - 1;
+        let staging = dir.path().join("tmp").join(format!(".{k}.{dead}.0.tmp"));
+        std::fs::create_dir_all(&staging).unwrap();
+        let partial = cache
+            .result_path(&k)
+            .with_file_name(format!(".{k}.json.{dead}.3.tmp"));
+        std::fs::create_dir_all(partial.parent().unwrap()).unwrap();
+        std::fs::write(&partial, b"half").unwrap();
+
+        assert!(cache.entries().unwrap().is_empty());
+        let report = cache.gc_older_than(std::time::Duration::ZERO).unwrap();
+        assert_eq!(report.staging_removed, 2, "{report:?}");
+        assert!(report.corrupt_removed.is_empty());
+        assert!(!staging.exists() && !partial.exists());
+        for f in foreign {
+            assert!(dir.path().join(f).exists(), "{f} was removed");
+        }
+    }
+
+    #[test]
+    fn only_a_directory_of_cache_folders_is_a_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(Cache::new(dir.path()).looks_like_cache());
+        std::fs::create_dir(dir.path().join("results")).unwrap();
+        std::fs::create_dir(dir.path().join("tmp")).unwrap();
+        assert!(Cache::new(dir.path()).looks_like_cache());
+        std::fs::write(dir.path().join("notes.txt"), b"x").unwrap();
+        assert!(!Cache::new(dir.path()).looks_like_cache());
+        assert!(!Cache::new(dir.path().join("missing")).looks_like_cache());
     }
 
     #[test]
@@ -612,7 +771,8 @@ mod tests {
             .unwrap();
         cache.store_value(&key("v"), &1.5f64).unwrap();
         std::fs::write(cache.embedding_dir(&bad).join("layer_0.npy"), b"junk").unwrap();
-        std::fs::create_dir_all(dir.path().join("tmp/.half-written")).unwrap();
+        let half = format!("tmp/.{}.{}.0.tmp", key("half"), u32::MAX - 1);
+        std::fs::create_dir_all(dir.path().join(half)).unwrap();
         let entries = cache.entries().unwrap();
         assert_eq!(entries.len(), 3);
         assert_eq!(entries.iter().filter(|e| e.problem.is_some()).count(), 1);
@@ -633,11 +793,12 @@ mod tests {
     fn gc_leaves_a_live_writers_staging_entry_alone() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path());
+        let k = key("k");
         let live = dir
             .path()
-            .join(format!("tmp/.k.{}.0.tmp", std::process::id()));
+            .join(format!("tmp/.{k}.{}.0.tmp", std::process::id()));
         // No process has pid u32::MAX - 1 (Linux caps pids far below).
-        let dead = dir.path().join(format!("tmp/.k.{}.0.tmp", u32::MAX - 1));
+        let dead = dir.path().join(format!("tmp/.{k}.{}.0.tmp", u32::MAX - 1));
         for p in [&live, &dead] {
             std::fs::create_dir_all(p).unwrap();
         }

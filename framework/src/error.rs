@@ -74,6 +74,19 @@ impl Error {
         }
     }
 
+    /// Whether the input is at fault (a config value, labels, an audio file
+    /// that cannot be read or decoded) rather than the program or a model:
+    /// the CLI exits 2 for these, as for any invalid input.
+    pub fn is_input_fault(&self) -> bool {
+        match self {
+            Error::Config { .. } | Error::Task { .. } | Error::Decode { .. } => true,
+            Error::Item { source, .. } => {
+                matches!(**source, Error::Decode { .. } | Error::Io { .. })
+            }
+            Error::Io { .. } | Error::Encoder { .. } | Error::Other(_) => false,
+        }
+    }
+
     /// A configuration error at `key`.
     pub fn config(key: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::Config {

@@ -31,6 +31,13 @@ pub mod encoder;
 pub mod error;
 pub mod evaluator;
 pub mod fsutil;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzz;
+
+/// Unit tests record each thread's largest allocation (see [`fuzz`]).
+#[cfg(test)]
+#[global_allocator]
+static TEST_ALLOCATOR: fuzz::PeakAlloc = fuzz::PeakAlloc;
 pub mod music;
 pub mod perturb;
 pub mod pooling;

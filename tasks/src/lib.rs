@@ -397,24 +397,28 @@ impl TaskSpec {
     }
 }
 
+impl TaskSpec {
+    /// How a probe task reads its `target` (`None` for other task types).
+    pub fn target_kind(&self) -> Option<TargetKind> {
+        let separator = self.tag_separator.chars().next().unwrap_or(';');
+        match self.task_type {
+            TaskType::Multiclass => Some(TargetKind::Class),
+            TaskType::Multilabel => Some(TargetKind::Tags(separator)),
+            TaskType::Regression => Some(TargetKind::Value),
+            _ => None,
+        }
+    }
+}
+
 /// Builds the evaluator for a validated task.
 pub fn build_evaluator(spec: &TaskSpec) -> Box<dyn Evaluator> {
     let mut resolved = spec.clone();
     resolved.probes = Some(spec.probe_list());
-    let separator = spec.tag_separator.chars().next().unwrap_or(';');
     match spec.task_type {
-        TaskType::Multiclass => Box::new(informativeness::ProbeEvaluator::new(
-            resolved,
-            TargetKind::Class,
-        )),
-        TaskType::Multilabel => Box::new(informativeness::ProbeEvaluator::new(
-            resolved,
-            TargetKind::Tags(separator),
-        )),
-        TaskType::Regression => Box::new(informativeness::ProbeEvaluator::new(
-            resolved,
-            TargetKind::Value,
-        )),
+        TaskType::Multiclass | TaskType::Multilabel | TaskType::Regression => {
+            let kind = spec.target_kind().expect("probe tasks read a target");
+            Box::new(informativeness::ProbeEvaluator::new(resolved, kind))
+        }
         TaskType::Retrieval => Box::new(retrieval::RetrievalEvaluator::new(resolved)),
         TaskType::Disentanglement => {
             Box::new(disentanglement::DisentanglementEvaluator::new(resolved))

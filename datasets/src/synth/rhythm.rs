@@ -165,10 +165,13 @@ synth_spec! {
 }
 
 fn check_common(key: &str, n_items: usize, [lo, hi]: [f64; 2], clip_s: f64) -> Result<()> {
-    if n_items < 10 {
+    if !(10..=crate::MAX_SYNTHETIC_ITEMS).contains(&n_items) {
         return Err(Error::config(
             format!("{key}.n_items"),
-            format!("must be at least 10 (got {n_items})"),
+            format!(
+                "must be at least 10 and at most {} (got {n_items})",
+                crate::MAX_SYNTHETIC_ITEMS
+            ),
         ));
     }
     if !(lo.is_finite() && hi.is_finite() && 20.0 <= lo && lo <= hi && hi <= 400.0) {

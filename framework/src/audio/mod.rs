@@ -2,9 +2,14 @@
 //! encoder needs, and crop or pad to a fixed duration.
 
 mod decode;
+#[cfg(test)]
+mod fuzz_tests;
 mod resample;
 
-pub use decode::{check_decodable, decode_file};
+pub use decode::{
+    check_decodable, decode_file, wav_layout, WavLayout, MAX_SAMPLES_PER_BYTE, MAX_SAMPLE_RATE,
+    MIN_SAMPLE_RATE,
+};
 pub use resample::resample;
 
 use crate::Result;
@@ -58,6 +63,30 @@ pub fn wav_pcm16(channels: &[Vec<f32>], sample_rate: u32) -> Vec<u8> {
             b.extend_from_slice(&v.to_le_bytes());
         }
     }
+    b
+}
+
+/// A mono 32-bit IEEE-float WAV (format tag 3), for tests of the float
+/// paths (NaN and Inf can only come from these).
+#[cfg(test)]
+pub(crate) fn wav_f32(samples: &[f32], rate: u32) -> Vec<u8> {
+    let data = (samples.len() * 4) as u32;
+    let mut b = Vec::with_capacity(44 + data as usize);
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&3u16.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(rate * 4).to_le_bytes());
+    b.extend_from_slice(&4u16.to_le_bytes());
+    b.extend_from_slice(&32u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&data.to_le_bytes());
+    samples
+        .iter()
+        .for_each(|v| b.extend_from_slice(&v.to_le_bytes()));
     b
 }
 

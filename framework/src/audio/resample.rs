@@ -10,7 +10,7 @@ const CHUNK: usize = 4096;
 /// Resamples mono `samples` from rate `from` to rate `to`.
 ///
 /// The output has `round(len * to / from)` samples. Identity when the rates
-/// are equal.
+/// are equal. A NaN or infinite sample is an error.
 pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>> {
     if from == to || samples.is_empty() {
         return Ok(samples.to_vec());
@@ -18,6 +18,10 @@ pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>> {
     let fail = |e: &dyn std::fmt::Display| {
         Error::Other(format!("resampling {from} Hz -> {to} Hz failed: {e}"))
     };
+    // NaN or Inf would make the FFT library panic rather than return.
+    if let Some(i) = samples.iter().position(|v| !v.is_finite()) {
+        return Err(fail(&format!("sample {i} is not a finite number")));
+    }
     let mut r =
         FftFixedIn::<f32>::new(from as usize, to as usize, CHUNK, 2, 1).map_err(|e| fail(&e))?;
     let delay = r.output_delay();
@@ -45,6 +49,15 @@ mod tests {
         (0..n)
             .map(|i| (2.0 * std::f32::consts::PI * freq * i as f32 / sr as f32).sin())
             .collect()
+    }
+
+    /// NaN once made the FFT library panic inside `process`.
+    #[test]
+    fn non_finite_input_is_an_error_not_a_panic() {
+        let mut x = sine(440.0, 16000, 8000);
+        x[4000] = f32::NAN;
+        let err = resample(&x, 16000, 22050).unwrap_err().to_string();
+        assert!(err.contains("sample 4000"), "{err}");
     }
 
     #[test]
