@@ -91,3 +91,48 @@ bootstrap = 200
         out = out_dir.display()
     )
 }
+
+/// Tones in checkpoints, embedded by two encoders and probed for timbre:
+/// the experiment the kill and concurrency tests interrupt and race.
+/// `run_extra` goes into `[run]` (e.g. a `cache_dir`).
+pub fn checkpointed_config(
+    out_dir: &Path,
+    run_extra: &str,
+    (n_items, duration_s, checkpoint_items): (usize, f64, usize),
+) -> String {
+    format!(
+        r#"[run]
+name = "checkpointed"
+seed = 5
+out_dir = "{out}"
+checkpoint_items = {checkpoint_items}
+{run_extra}
+
+[[datasets]]
+name = "tones"
+kind = "synthetic_tones"
+n_items = {n_items}
+duration_s = {duration_s:?}
+timbres = ["sine", "square"]
+
+[[encoders]]
+name = "logmel"
+kind = "logmel_stats"
+n_mels = 64
+
+[[encoders]]
+name = "mfcc"
+kind = "mfcc_stats"
+n_mels = 40
+n_mfcc = 13
+
+[[tasks]]
+name = "timbre"
+dataset = "tones"
+target = "timbre"
+probes = [{{ kind = "logistic", alphas = [1.0] }}]
+bootstrap = 50
+"#,
+        out = out_dir.display()
+    )
+}
