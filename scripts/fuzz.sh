@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Longer fuzzing than the test suite's few seconds: the config loader, the
+# Longer fuzzing than the test suite's 2000 inputs per target: the config loader, the
 # manifest readers and the audio decoders + resampler get mutated inputs
 # for SECONDS each (default 300). A failing input is saved in the system
 # temp directory (the message says where); add it to the target's

@@ -1,6 +1,6 @@
 //! A small seeded mutation fuzzer for the parsers that read user files
 //! (configs, manifests, audio), usable on stable Rust where `cargo fuzz`
-//! is not: tests run it for a few seconds, `scripts/fuzz.sh` for minutes.
+//! is not: tests run a fixed 2000 inputs per target, `scripts/fuzz.sh` minutes.
 //!
 //! Each input is a seed file mutated by a few stacked byte edits (bit
 //! flips, boundary values, 32-bit fields, deletions, insertions,
@@ -122,15 +122,26 @@ unsafe impl GlobalAlloc for PeakAlloc {
     }
 }
 
-/// How long to fuzz each target: `REPBENCH_FUZZ_SECONDS` (default 2, what
-/// the test suite spends), at least 200 inputs either way.
-pub fn budget() -> Duration {
-    let seconds = std::env::var("REPBENCH_FUZZ_SECONDS")
+/// How much to fuzz each target.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Budget {
+    /// A fixed number of inputs: the test suite's default (2000), so CI
+    /// tries the same inputs on every machine whatever its speed.
+    Inputs(u64),
+    /// Inputs until this much time has passed (`REPBENCH_FUZZ_SECONDS`,
+    /// set by `scripts/fuzz.sh`).
+    Time(Duration),
+}
+
+/// The budget: `REPBENCH_FUZZ_SECONDS` when set, else 2000 inputs.
+pub fn budget() -> Budget {
+    std::env::var("REPBENCH_FUZZ_SECONDS")
         .ok()
         .and_then(|s| s.parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s >= 0.0)
-        .unwrap_or(2.0);
-    Duration::from_secs_f64(seconds)
+        .map_or(Budget::Inputs(2000), |s| {
+            Budget::Time(Duration::from_secs_f64(s))
+        })
 }
 
 /// A fuzz campaign over one target.
@@ -167,7 +178,7 @@ impl Campaign<'_> {
             .collect()
     }
 
-    /// Runs the regression inputs, then mutated seeds for [`budget`];
+    /// Runs the regression inputs, then mutated seeds per [`budget`];
     /// returns one line per failing input (a panic, or an allocation over
     /// the bound), after writing each failing input to the system temp
     /// directory so it can be added to the regression inputs.
@@ -201,8 +212,12 @@ impl Campaign<'_> {
         }
         let started = Instant::now();
         let budget = budget();
+        let more = |n: u64| match budget {
+            Budget::Inputs(total) => n < total,
+            Budget::Time(time) => n < 200 || started.elapsed() < time,
+        };
         let mut n = 0u64;
-        while n < 200 || started.elapsed() < budget {
+        while more(n) {
             let mut rng = ChaCha8Rng::seed_from_u64(n);
             let seed = &self.seeds[(n as usize) % self.seeds.len()];
             let input = mutate(&mut rng, seed, &self.seeds);

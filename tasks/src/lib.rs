@@ -318,8 +318,13 @@ impl TaskSpec {
                 "only disentanglement tasks take `codes` and `pca_components`; remove them".into(),
             );
         }
-        if self.pca_components == Some(0) {
-            return bad("pca_components", "must be at least 1".into());
+        if let Some(n) = self.pca_components {
+            if !(1..=MAX_PCA_COMPONENTS).contains(&n) {
+                return bad(
+                    "pca_components",
+                    format!("must be in 1..={MAX_PCA_COMPONENTS} (got {n})"),
+                );
+            }
         }
         if !self.task_type.reads_transform() && !is_default_normalization(&self.normalization) {
             return bad(
@@ -375,8 +380,14 @@ impl TaskSpec {
                 format!("at most 100000 resamples (got {})", self.bootstrap),
             );
         }
-        if self.seeds.is_empty() {
-            return bad("seeds", "must list at least one seed".into());
+        if self.seeds.is_empty() || self.seeds.len() > MAX_SEEDS {
+            return bad(
+                "seeds",
+                format!(
+                    "must list 1 to {MAX_SEEDS} seeds (got {})",
+                    self.seeds.len()
+                ),
+            );
         }
         if self.tag_separator.chars().count() != 1 {
             return bad(
@@ -384,11 +395,12 @@ impl TaskSpec {
                 format!("must be a single character (got {:?})", self.tag_separator),
             );
         }
-        if self.ks.is_empty() || self.ks.contains(&0) {
+        if self.ks.is_empty() || self.ks.len() > 64 || self.ks.iter().any(|&k| k == 0 || k > MAX_K)
+        {
             return bad(
                 "ks",
                 format!(
-                    "must be a non-empty list of positive integers (got {:?})",
+                    "must be a list of 1 to 64 integers in 1..={MAX_K} (got {:?})",
                     self.ks
                 ),
             );
@@ -409,6 +421,13 @@ impl TaskSpec {
         }
     }
 }
+
+/// Most probe seeds a task may list (each is a whole evaluation).
+pub const MAX_SEEDS: usize = 100;
+/// Largest retrieval or kNN cut-off `k`.
+pub const MAX_K: usize = 100_000;
+/// Most principal components a disentanglement task may keep.
+pub const MAX_PCA_COMPONENTS: usize = 4096;
 
 /// Builds the evaluator for a validated task.
 pub fn build_evaluator(spec: &TaskSpec) -> Box<dyn Evaluator> {
@@ -484,5 +503,39 @@ probes = [{ kind = "logistic", alpha = [1.0] }]
             .unwrap_err()
             .to_string()
             .contains("pca_components"));
+    }
+
+    /// Size options are bounded at validation: a stray digit must not
+    /// become a billion-entry allocation or a week of probe fits.
+    #[test]
+    fn size_options_have_upper_bounds_naming_the_key() {
+        let base = "name = \"t\"\ndataset = \"d\"\ntarget = \"x\"\n";
+        for (extra, key) in [
+            ("seeds = [0, 1]\nks = [1, 100001]", "tasks[0].ks"),
+            ("type = \"retrieval\"\nks = [0]", "tasks[0].ks"),
+            (
+                "probes = [{ kind = \"mlp\", max_epochs = 1000000000 }]",
+                "max_epochs",
+            ),
+            (
+                "probes = [{ kind = \"logistic\", max_iter = 10000000 }]",
+                "max_iter",
+            ),
+            ("probes = [{ kind = \"knn\", ks = [5, 1000000] }]", "ks"),
+        ] {
+            let spec: TaskSpec = toml::from_str(&format!("{base}{extra}")).unwrap();
+            let err = spec.validate("tasks[0]").unwrap_err().to_string();
+            assert!(err.contains(key) && err.contains("1.."), "{extra}: {err}");
+        }
+        let many_seeds = format!("seeds = [{}]", vec!["1"; MAX_SEEDS + 1].join(", "));
+        let spec: TaskSpec = toml::from_str(&format!("{base}{many_seeds}")).unwrap();
+        let err = spec.validate("tasks[0]").unwrap_err().to_string();
+        assert!(
+            err.contains("tasks[0].seeds") && err.contains("1 to 100"),
+            "{err}"
+        );
+        let within = format!("ks = [1, {MAX_K}]\nseeds = [0, 1, 2]");
+        let spec: TaskSpec = toml::from_str(&format!("{base}{within}")).unwrap();
+        spec.validate("tasks[0]").unwrap();
     }
 }

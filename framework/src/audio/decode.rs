@@ -160,6 +160,93 @@ pub fn wav_layout(path: &Path) -> Option<WavLayout> {
     })
 }
 
+/// Checks a FLAC file's Vorbis comment and picture blocks against their own
+/// lengths before the decoder sees them: symphonia allocates whatever a
+/// length field inside them says (up to 4 GiB for a 2 KB file) before
+/// reading it.
+fn check_flac_comments(path: &Path) -> std::result::Result<(), String> {
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return Ok(());
+    };
+    let mut magic = [0u8; 4];
+    if file.read_exact(&mut magic).is_err() || &magic != b"fLaC" {
+        return Ok(());
+    }
+    loop {
+        let mut header = [0u8; 4];
+        if file.read_exact(&mut header).is_err() {
+            return Ok(());
+        }
+        let len = u32::from_be_bytes([0, header[1], header[2], header[3]]) as usize;
+        let mut block = Vec::new();
+        (&mut file)
+            .take(len as u64)
+            .read_to_end(&mut block)
+            .map_err(|e| e.to_string())?;
+        let fits = match header[0] & 0x7f {
+            4 => vorbis_comment_fits(&block),
+            6 => picture_fits(&block),
+            _ => true,
+        };
+        if !fits {
+            return Err("damaged metadata: a comment or picture is longer than its block".into());
+        }
+        if header[0] & 0x80 != 0 || block.len() < len {
+            return Ok(());
+        }
+    }
+}
+
+/// Whether every length field of a Vorbis comment block (vendor string,
+/// comment count, each comment) stays inside the block.
+fn vorbis_comment_fits(block: &[u8]) -> bool {
+    let u32_at = |at: usize| {
+        block
+            .get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    };
+    let Some(vendor) = u32_at(0) else {
+        return false;
+    };
+    let mut at = 4usize.saturating_add(vendor);
+    let Some(count) = u32_at(at) else {
+        return false;
+    };
+    at += 4;
+    for _ in 0..count {
+        let Some(len) = u32_at(at) else {
+            return false;
+        };
+        at = at.saturating_add(4).saturating_add(len);
+        if at > block.len() {
+            return false;
+        }
+    }
+    at <= block.len()
+}
+
+/// Whether a FLAC picture block's length fields (MIME type, description,
+/// picture data; big-endian) stay inside the block.
+fn picture_fits(block: &[u8]) -> bool {
+    let u32_at = |at: usize| {
+        block
+            .get(at..at + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    };
+    let mut at = 4; // picture type
+    for fixed_after in [0usize, 16] {
+        // MIME type, then description followed by four 32-bit fields.
+        let Some(len) = u32_at(at) else {
+            return false;
+        };
+        at = at
+            .saturating_add(4)
+            .saturating_add(len)
+            .saturating_add(fixed_after);
+    }
+    u32_at(at).is_some_and(|data| at.saturating_add(4).saturating_add(data) <= block.len())
+}
+
 /// Runs `f`, turning a panic inside the decoding library (a malformed file
 /// it does not guard against) into an error instead of an abort, and
 /// without the panic message on stderr: the error names the file.
@@ -209,6 +296,7 @@ fn decode(path: &Path, mode: Mode) -> Result<(Audio, Vec<String>)> {
     if let Some(layout) = wav_layout(path) {
         check_rate(layout.sample_rate).map_err(bad)?;
     }
+    check_flac_comments(path).map_err(bad)?;
     guarded(|| decode_unguarded(path, mode), bad)
 }
 

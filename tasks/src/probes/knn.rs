@@ -33,11 +33,15 @@ impl Default for KnnParams {
 
 impl KnnParams {
     pub(crate) fn check(&self) -> Result<(), (&'static str, String)> {
-        if self.ks.is_empty() || self.ks.contains(&0) {
+        if self.ks.is_empty()
+            || self.ks.len() > 64
+            || self.ks.iter().any(|&k| k == 0 || k > crate::MAX_K)
+        {
             return Err((
                 "ks",
                 format!(
-                    "must be a non-empty list of positive integers (got {:?})",
+                    "must be a list of 1 to 64 integers in 1..={} (got {:?})",
+                    crate::MAX_K,
                     self.ks
                 ),
             ));

@@ -61,8 +61,11 @@ impl Default for LogisticParams {
 impl LogisticParams {
     pub(crate) fn check(&self) -> Result<(), (&'static str, String)> {
         positive_grid("alphas", &self.alphas)?;
-        if self.max_iter == 0 {
-            return Err(("max_iter", "must be at least 1".into()));
+        if !(1..=1_000_000).contains(&self.max_iter) {
+            return Err((
+                "max_iter",
+                format!("must be in 1..=1000000 (got {})", self.max_iter),
+            ));
         }
         if !(self.tol.is_finite() && self.tol > 0.0) {
             return Err((

@@ -103,14 +103,14 @@ impl MlpParams {
             ),
             (
                 "max_epochs",
-                self.max_epochs >= 1,
-                "must be at least 1".into(),
+                (1..=100_000).contains(&self.max_epochs),
+                format!("must be in 1..=100000 (got {})", self.max_epochs),
             ),
             ("patience", self.patience >= 1, "must be at least 1".into()),
             (
                 "batch_size",
-                self.batch_size >= 1,
-                "must be at least 1".into(),
+                (1..=1_000_000).contains(&self.batch_size),
+                format!("must be in 1..=1000000 (got {})", self.batch_size),
             ),
         ];
         match checks.into_iter().find(|(_, ok, _)| !ok) {

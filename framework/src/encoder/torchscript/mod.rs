@@ -200,8 +200,11 @@ impl TorchScriptSpec {
                 );
             }
         }
-        if self.batch_size == 0 {
-            return bad("batch_size", "must be at least 1".into());
+        if !(1..=4096).contains(&self.batch_size) {
+            return bad(
+                "batch_size",
+                format!("must be in 1..=4096 (got {})", self.batch_size),
+            );
         }
         if self.threads == Some(0) {
             return bad("threads", "must be at least 1 (or leave it out)".into());
