@@ -11,9 +11,13 @@ struct Bar(ProgressBar);
 impl Progress for Bars {
     fn stage(&self, label: &str, total: u64) -> Box<dyn Stage> {
         let bar = ProgressBar::new(total);
-        let style = ProgressStyle::with_template("{prefix:>16} [{bar:30}] {pos}/{len} {elapsed}")
-            .expect("static template is valid")
-            .progress_chars("=> ");
+        // indicatif's ETA extrapolates its recent-rate estimate, so long
+        // stages say roughly how long is left.
+        let style = ProgressStyle::with_template(
+            "{prefix:>16} [{bar:30}] {pos}/{len} {elapsed_precise}, about {eta} left",
+        )
+        .expect("static template is valid")
+        .progress_chars("=> ");
         bar.set_style(style);
         bar.set_prefix(label.to_owned());
         Box::new(Bar(bar))
@@ -26,5 +30,10 @@ impl Stage for Bar {
     }
     fn finish(&self) {
         self.0.finish();
+        // Keep the finished bar on its own line: the next stage's bar or
+        // the summary on stdout would otherwise start after it.
+        if !self.0.is_hidden() {
+            eprintln!();
+        }
     }
 }
