@@ -44,19 +44,7 @@ pub fn wav_pcm16(channels: &[Vec<f32>], sample_rate: u32) -> Vec<u8> {
     let n_ch = channels.len() as u16;
     let n = channels.first().map_or(0, Vec::len);
     let data_len = (n * n_ch as usize * 2) as u32;
-    let mut b = Vec::with_capacity(44 + data_len as usize);
-    b.extend_from_slice(b"RIFF");
-    b.extend_from_slice(&(36 + data_len).to_le_bytes());
-    b.extend_from_slice(b"WAVEfmt ");
-    b.extend_from_slice(&16u32.to_le_bytes());
-    b.extend_from_slice(&1u16.to_le_bytes());
-    b.extend_from_slice(&n_ch.to_le_bytes());
-    b.extend_from_slice(&sample_rate.to_le_bytes());
-    b.extend_from_slice(&(sample_rate * n_ch as u32 * 2).to_le_bytes());
-    b.extend_from_slice(&(n_ch * 2).to_le_bytes());
-    b.extend_from_slice(&16u16.to_le_bytes());
-    b.extend_from_slice(b"data");
-    b.extend_from_slice(&data_len.to_le_bytes());
+    let mut b = wav_header(1, n_ch, sample_rate, 16, data_len);
     for i in 0..n {
         for ch in channels {
             let v = (ch[i].clamp(-1.0, 1.0) * 32767.0).round() as i16;
@@ -70,23 +58,30 @@ pub fn wav_pcm16(channels: &[Vec<f32>], sample_rate: u32) -> Vec<u8> {
 /// paths (NaN and Inf can only come from these).
 #[cfg(test)]
 pub(crate) fn wav_f32(samples: &[f32], rate: u32) -> Vec<u8> {
-    let data = (samples.len() * 4) as u32;
-    let mut b = Vec::with_capacity(44 + data as usize);
-    b.extend_from_slice(b"RIFF");
-    b.extend_from_slice(&(36 + data).to_le_bytes());
-    b.extend_from_slice(b"WAVEfmt ");
-    b.extend_from_slice(&16u32.to_le_bytes());
-    b.extend_from_slice(&3u16.to_le_bytes());
-    b.extend_from_slice(&1u16.to_le_bytes());
-    b.extend_from_slice(&rate.to_le_bytes());
-    b.extend_from_slice(&(rate * 4).to_le_bytes());
-    b.extend_from_slice(&4u16.to_le_bytes());
-    b.extend_from_slice(&32u16.to_le_bytes());
-    b.extend_from_slice(b"data");
-    b.extend_from_slice(&data.to_le_bytes());
+    let mut b = wav_header(3, 1, rate, 32, (samples.len() * 4) as u32);
     samples
         .iter()
         .for_each(|v| b.extend_from_slice(&v.to_le_bytes()));
+    b
+}
+
+/// A canonical 44-byte RIFF/WAVE header (`fmt ` then `data` of
+/// `data_len` bytes), with room reserved for the data.
+fn wav_header(format_tag: u16, channels: u16, rate: u32, bits: u16, data_len: u32) -> Vec<u8> {
+    let block_align = channels * bits / 8;
+    let mut b = Vec::with_capacity(44 + data_len as usize);
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data_len).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&format_tag.to_le_bytes());
+    b.extend_from_slice(&channels.to_le_bytes());
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(rate * u32::from(block_align)).to_le_bytes());
+    b.extend_from_slice(&block_align.to_le_bytes());
+    b.extend_from_slice(&bits.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&data_len.to_le_bytes());
     b
 }
 

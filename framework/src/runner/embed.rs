@@ -326,14 +326,17 @@ fn embed_jobs(
     let mut per_item: PerItem = vec![vec![None; jobs.len()]; items.len()];
     for &(start, end) in &grid {
         let mut active = vec![false; jobs.len()];
-        for (j, job) in jobs.iter().enumerate() {
-            let rows: Vec<usize> = (start..end).filter(|&r| job.mask[r]).collect();
+        let job_rows: Vec<Vec<usize>> = jobs
+            .iter()
+            .map(|job| (start..end).filter(|&r| job.mask[r]).collect())
+            .collect();
+        for (j, (job, rows)) in jobs.iter().zip(&job_rows).enumerate() {
             if rows.is_empty() {
                 continue;
             }
             if chunked {
                 let key = chunk_key(&job.key, start, end);
-                match load_chunk(plan, items, job, &key, &rows)? {
+                match load_chunk(plan, items, job, &key, rows)? {
                     Lookup::Hit(vectors) => {
                         for (r, v) in rows.iter().zip(vectors) {
                             per_item[*r][j] = Some(v);
@@ -376,8 +379,7 @@ fn embed_jobs(
         }
         if chunked {
             for (j, job) in jobs.iter().enumerate().filter(|(j, _)| active[*j]) {
-                let rows: Vec<usize> = (start..end).filter(|&r| job.mask[r]).collect();
-                let chunk = assemble(plan, items, job, j, &rows, &per_item)?;
+                let chunk = assemble(plan, items, job, j, &job_rows[j], &per_item)?;
                 let key = chunk_key(&job.key, start, end);
                 let about = serde_json::json!({
                     "dataset": dataset.name(),
