@@ -21,8 +21,10 @@ pub const DISENTANGLEMENT_EVALUATOR: u32 = 5;
 /// and tags, strong-Wolfe line search, grid extension at an edge.
 pub const LOGISTIC: u32 = 2;
 /// Ridge probe. 2: grid extension at an edge. 3: the Gram matrix from its
-/// lower block triangle (rounding-level changes).
-pub const RIDGE: u32 = 3;
+/// lower block triangle (rounding-level changes). 4: each λ solved by a
+/// Cholesky factorisation instead of one eigendecomposition for all
+/// (rounding-level changes).
+pub const RIDGE: u32 = 4;
 /// Cosine kNN probe.
 pub const KNN: u32 = 1;
 /// MLP probe.
@@ -38,8 +40,11 @@ pub const METRICS_REGRESSION: u32 = 2;
 pub const METRICS_RETRIEVAL: u32 = 1;
 /// MIG, SAP, DCI. 2: DCI's Lasso by coordinate descent on the Gram
 /// matrix (same optimum to scikit-learn's tolerance, 13× faster).
-/// 3: completeness in base "codes used"; train/test DCI.
-pub const METRICS_DISENTANGLEMENT: u32 = 3;
+/// 3: completeness in base "codes used"; train/test DCI. 4: the Lasso's
+/// active passes on the active block of the Gram matrix, MIG from a table
+/// of logarithms, resamples as weighted distinct items (values equal up to
+/// rounding).
+pub const METRICS_DISENTANGLEMENT: u32 = 4;
 /// Cross-transform disentanglement (a factor's probe under another
 /// factor's transform).
 pub const CROSS_TRANSFORM: u32 = 1;
@@ -51,8 +56,9 @@ pub const SIMILARITY: u32 = 1;
 pub const METRICS_GEOMETRY: u32 = 1;
 /// The invariance evaluator.
 pub const INVARIANCE_EVALUATOR: u32 = 1;
-/// The equivariance evaluator (feature maps and θ probes).
-pub const EQUIVARIANCE_EVALUATOR: u32 = 1;
+/// The equivariance evaluator (feature maps and θ probes). 2: the default
+/// MLP θ probe has 64 hidden units (was 128).
+pub const EQUIVARIANCE_EVALUATOR: u32 = 2;
 /// Invariance, self-retrieval, variance-weighted R², row cosines.
 pub const METRICS_PROPERTIES: u32 = 1;
 /// Embedding drift. 2: a zero vector has no direction (NaN). 3: an

@@ -26,6 +26,7 @@
 //! scikit-learn under exactly these definitions.
 
 use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
+use rayon::prelude::*;
 pub use repbench_framework::similarity::linear_cka;
 
 /// One generative factor's value per item.
@@ -101,27 +102,76 @@ pub fn discretize(code: ArrayView1<f64>, bins: usize) -> Vec<usize> {
 /// Mutual information of two labelings in nats
 /// (`sklearn.metrics.mutual_info_score`).
 pub fn mutual_information(a: &[usize], b: &[usize]) -> f64 {
-    let n = a.len() as f64;
-    let ka = a.iter().max().map_or(0, |m| m + 1);
-    let kb = b.iter().max().map_or(0, |m| m + 1);
-    let mut joint = vec![0usize; ka * kb];
-    let (mut pa, mut pb) = (vec![0usize; ka], vec![0usize; kb]);
-    for (&x, &y) in a.iter().zip(b) {
-        joint[x * kb + y] += 1;
-        pa[x] += 1;
-        pb[y] += 1;
+    let ones = vec![1; a.len()];
+    weighted_mutual_information(a, b, &ones, &LnTable::up_to(a.len()))
+}
+
+/// `ln k` for the integers `0..=n` (`ln 0` unused), so mutual information
+/// from counts needs no logarithm per cell.
+struct LnTable(Vec<f64>);
+
+impl LnTable {
+    fn up_to(n: usize) -> LnTable {
+        LnTable((0..=n).map(|k| (k as f64).ln()).collect())
     }
-    let mut mi = 0.0;
-    for x in 0..ka {
-        for y in 0..kb {
-            let c = joint[x * kb + y];
-            if c > 0 {
-                let c = c as f64;
-                mi += c / n * (c * n / (pa[x] as f64 * pb[y] as f64)).ln();
+}
+
+/// [`mutual_information`] of items taken `weights[i]` times each (a
+/// bootstrap resample as its distinct items and their counts): the value
+/// on the repeated items, without repeating them. `ln` covers the total
+/// weight.
+fn weighted_mutual_information(a: &[usize], b: &[usize], weights: &[usize], ln: &LnTable) -> f64 {
+    ContingencyTable::default().mutual_information(a, b, weights, ln)
+}
+
+/// The counts behind a mutual information, kept between calls so that
+/// the codes of one resample reuse one allocation.
+#[derive(Default)]
+struct ContingencyTable {
+    joint: Vec<usize>,
+    pa: Vec<usize>,
+    pb: Vec<usize>,
+}
+
+impl ContingencyTable {
+    /// See [`weighted_mutual_information`].
+    fn mutual_information(
+        &mut self,
+        a: &[usize],
+        b: &[usize],
+        weights: &[usize],
+        ln: &LnTable,
+    ) -> f64 {
+        let total: usize = weights.iter().sum();
+        let ka = a.iter().max().map_or(0, |m| m + 1);
+        let kb = b.iter().max().map_or(0, |m| m + 1);
+        let reset = |v: &mut Vec<usize>, len: usize| {
+            v.clear();
+            v.resize(len, 0);
+        };
+        reset(&mut self.joint, ka * kb);
+        reset(&mut self.pa, ka);
+        reset(&mut self.pb, kb);
+        let (joint, pa, pb) = (&mut self.joint, &mut self.pa, &mut self.pb);
+        for ((&x, &y), &w) in a.iter().zip(b).zip(weights) {
+            joint[x * kb + y] += w;
+            pa[x] += w;
+            pb[y] += w;
+        }
+        let (n, ln) = (total as f64, &ln.0);
+        let ln_n = ln[total];
+        let mut mi = 0.0;
+        for x in 0..ka {
+            for y in 0..kb {
+                let c = joint[x * kb + y];
+                if c > 0 {
+                    // ln(c n / (pa pb)), from the table.
+                    mi += c as f64 / n * (ln[c] + ln_n - ln[pa[x]] - ln[pb[y]]);
+                }
             }
         }
+        mi.max(0.0)
     }
-    mi.max(0.0)
 }
 
 /// Mutual information gap with `bins` equal-width bins per code (and per
@@ -142,25 +192,43 @@ pub fn mig_of(per_factor: &[f64]) -> f64 {
 /// (Chen et al. 2018). NaN for a factor with a single value (no
 /// information) and for fewer than two codes.
 pub fn mig_per_factor(codes: ArrayView2<f64>, factors: &[Factor], bins: usize) -> Vec<f64> {
+    mig_per_factor_weighted(codes, factors, &vec![1; codes.nrows()], bins)
+}
+
+/// [`mig_per_factor`] on items taken `weights[i]` times each (see
+/// [`weighted_mutual_information`]); equal to it on the repeated items:
+/// the bins depend only on each code's range, and the labels only on the
+/// distinct values, which repeats do not change.
+pub fn mig_per_factor_weighted(
+    codes: ArrayView2<f64>,
+    factors: &[Factor],
+    weights: &[usize],
+    bins: usize,
+) -> Vec<f64> {
     if codes.ncols() < 2 {
         return vec![f64::NAN; factors.len()];
     }
-    let binned: Vec<Vec<usize>> = codes
-        .axis_iter(Axis(1))
-        .map(|c| discretize(c, bins))
-        .collect();
-    factors
+    let ln = LnTable::up_to(weights.iter().sum());
+    let labels: Vec<Vec<usize>> = factors.iter().map(|f| f.binned_labels(bins)).collect();
+    let entropy: Vec<f64> = labels
         .iter()
-        .map(|f| {
-            let labels = f.binned_labels(bins);
-            let entropy = mutual_information(&labels, &labels);
+        .map(|l| weighted_mutual_information(l, l, weights, &ln))
+        .collect();
+    // Per code its bins once, then its information about every factor.
+    let mut mi: Vec<Vec<f64>> = vec![Vec::with_capacity(codes.ncols()); factors.len()];
+    let mut table = ContingencyTable::default();
+    for code in codes.axis_iter(Axis(1)) {
+        let binned = discretize(code, bins);
+        for (l, m) in labels.iter().zip(mi.iter_mut()) {
+            m.push(table.mutual_information(&binned, l, weights, &ln));
+        }
+    }
+    mi.into_iter()
+        .zip(entropy)
+        .map(|(mut mi, entropy)| {
             if entropy <= 0.0 {
                 return f64::NAN;
             }
-            let mut mi: Vec<f64> = binned
-                .iter()
-                .map(|b| mutual_information(b, &labels))
-                .collect();
             mi.sort_by(|a, b| b.total_cmp(a));
             (mi[0] - mi[1]) / entropy
         })
@@ -182,34 +250,124 @@ fn mean_defined(values: &[f64]) -> f64 {
 /// correlation for a numeric factor, the correlation ratio η² (between-class
 /// over total sum of squares) for a categorical one; 0 for a constant code.
 pub fn explained_variance(code: ArrayView1<f64>, factor: &Factor) -> f64 {
-    let n = code.len() as f64;
-    let mc = code.sum() / n;
-    let total: f64 = code.iter().map(|c| (c - mc).powi(2)).sum();
+    let weights = vec![1; code.len()];
+    let spread = CodeSpread::of(code, &weights);
+    let target = FactorMoments::of(factor, &weights);
+    weighted_explained_variance(code, &spread, &target, &weights)
+}
+
+/// A code's weighted mean and sum of squared deviations over the items.
+struct CodeSpread {
+    n: f64,
+    mean: f64,
+    total: f64,
+}
+
+impl CodeSpread {
+    fn of(code: ArrayView1<f64>, weights: &[usize]) -> CodeSpread {
+        let n = weights.iter().sum::<usize>() as f64;
+        let mean = code
+            .iter()
+            .zip(weights)
+            .map(|(c, &w)| c * w as f64)
+            .sum::<f64>()
+            / n;
+        let total = code
+            .iter()
+            .zip(weights)
+            .map(|(c, &w)| w as f64 * (c - mean).powi(2))
+            .sum();
+        CodeSpread { n, mean, total }
+    }
+}
+
+/// A factor with what [`weighted_explained_variance`] needs of it once for
+/// every code: a numeric factor's mean and sum of squared deviations, a
+/// categorical one's weighted class counts.
+enum FactorMoments<'a> {
+    Numeric {
+        values: &'a [f64],
+        mean: f64,
+        total: f64,
+    },
+    Categorical {
+        classes: &'a [usize],
+        counts: Vec<f64>,
+    },
+}
+
+impl FactorMoments<'_> {
+    fn of<'a>(factor: &'a Factor, weights: &[usize]) -> FactorMoments<'a> {
+        match factor {
+            Factor::Numeric(v) => {
+                let n = weights.iter().sum::<usize>() as f64;
+                let mean = v
+                    .iter()
+                    .zip(weights)
+                    .map(|(x, &w)| x * w as f64)
+                    .sum::<f64>()
+                    / n;
+                let total = v
+                    .iter()
+                    .zip(weights)
+                    .map(|(x, &w)| w as f64 * (x - mean).powi(2))
+                    .sum();
+                FactorMoments::Numeric {
+                    values: v,
+                    mean,
+                    total,
+                }
+            }
+            Factor::Categorical(classes) => {
+                let k = classes.iter().max().map_or(0, |m| m + 1);
+                let mut counts = vec![0.0; k];
+                for (&c, &w) in classes.iter().zip(weights) {
+                    counts[c] += w as f64;
+                }
+                FactorMoments::Categorical { classes, counts }
+            }
+        }
+    }
+}
+
+/// [`explained_variance`] on items taken `weights[i]` times each.
+fn weighted_explained_variance(
+    code: ArrayView1<f64>,
+    spread: &CodeSpread,
+    moments: &FactorMoments,
+    weights: &[usize],
+) -> f64 {
+    let CodeSpread { n, mean: mc, total } = *spread;
     if total <= 1e-12 * n {
         return 0.0;
     }
-    match factor {
-        Factor::Numeric(v) => {
-            let mv = v.iter().sum::<f64>() / n;
-            let var_v: f64 = v.iter().map(|x| (x - mv).powi(2)).sum();
-            if var_v == 0.0 {
+    match moments {
+        FactorMoments::Numeric {
+            values: v,
+            mean: mv,
+            total: var_v,
+        } => {
+            if *var_v == 0.0 {
                 return 0.0;
             }
-            let cov: f64 = code.iter().zip(v).map(|(c, x)| (c - mc) * (x - mv)).sum();
+            let cov: f64 = code
+                .iter()
+                .zip(v.iter())
+                .zip(weights)
+                .map(|((c, x), &w)| w as f64 * (c - mc) * (x - mv))
+                .sum();
             cov * cov / (total * var_v)
         }
-        Factor::Categorical(classes) => {
-            let k = classes.iter().max().map_or(0, |m| m + 1);
-            let (mut sum, mut count) = (vec![0.0; k], vec![0usize; k]);
-            for (&c, &y) in code.iter().zip(classes) {
-                sum[y] += c;
-                count[y] += 1;
+        FactorMoments::Categorical { classes, counts } => {
+            let mut sum = vec![0.0; counts.len()];
+            for ((&c, &y), &w) in code.iter().zip(classes.iter()).zip(weights) {
+                sum[y] += w as f64 * c;
             }
             let between: f64 = sum
                 .iter()
-                .zip(&count)
-                .filter(|(_, &n)| n > 0)
-                .map(|(s, &n)| n as f64 * (s / n as f64 - mc).powi(2))
+                .zip(counts)
+                .filter(|(_, &n)| n > 0.0)
+                .map(|(s, &n)| n * (s / n - mc).powi(2))
                 .sum();
             between / total
         }
@@ -231,18 +389,35 @@ pub fn sap_of(per_factor: &[f64]) -> f64 {
 
 /// Each factor's SAP gap (see [`sap`]); NaN with fewer than two codes.
 pub fn sap_per_factor(codes: ArrayView2<f64>, factors: &[Factor]) -> Vec<f64> {
+    sap_per_factor_weighted(codes, factors, &vec![1; codes.nrows()])
+}
+
+/// [`sap_per_factor`] on items taken `weights[i]` times each (equal to it
+/// on the repeated items up to rounding).
+pub fn sap_per_factor_weighted(
+    codes: ArrayView2<f64>,
+    factors: &[Factor],
+    weights: &[usize],
+) -> Vec<f64> {
     if codes.ncols() < 2 {
         return vec![f64::NAN; factors.len()];
     }
-    factors
+    let moments: Vec<FactorMoments> = factors
         .iter()
-        .map(|f| {
-            let mut scores: Vec<f64> = codes
-                .axis_iter(Axis(1))
-                .map(|c| explained_variance(c, f))
-                .collect();
-            scores.sort_by(|a, b| b.total_cmp(a));
-            scores[0] - scores[1]
+        .map(|f| FactorMoments::of(f, weights))
+        .collect();
+    let mut scores: Vec<Vec<f64>> = vec![Vec::with_capacity(codes.ncols()); factors.len()];
+    for code in codes.axis_iter(Axis(1)) {
+        let spread = CodeSpread::of(code, weights);
+        for (m, s) in moments.iter().zip(scores.iter_mut()) {
+            s.push(weighted_explained_variance(code, &spread, m, weights));
+        }
+    }
+    scores
+        .into_iter()
+        .map(|mut s| {
+            s.sort_by(|a, b| b.total_cmp(a));
+            s[0] - s[1]
         })
         .collect()
 }
@@ -286,8 +461,14 @@ pub fn lasso_gram(
     const TOL: f64 = 1e-4;
     let d = xty.len();
     let mut w = start.map_or_else(|| vec![0.0; d], <[f64]>::to_vec);
-    // h = G w, kept up to date.
-    let mut h = gram.dot(&ndarray::ArrayView1::from(&w));
+    // h = G w, kept up to date; from the non-zero coefficients' rows (G
+    // is symmetric), as a warm start has few.
+    let mut h = ndarray::Array1::<f64>::zeros(d);
+    for (j, &wj) in w.iter().enumerate() {
+        if wj != 0.0 {
+            h.scaled_add(wj, &gram.row(j));
+        }
+    }
     // scikit-learn's coordinate descent works on the objective times n.
     let penalty = alpha * n as f64;
     let tol = TOL * yty;
@@ -332,18 +513,68 @@ pub fn lasso_gram(
             }
         }
         let active: Vec<usize> = all.iter().copied().filter(|&j| w[j] != 0.0).collect();
-        for _ in 0..1_000 {
-            let step = active
-                .iter()
-                .map(|&j| update(j, &mut w, &mut h))
-                .fold(0.0, f64::max);
-            let largest = active.iter().map(|&j| w[j].abs()).fold(0.0, f64::max);
-            if largest == 0.0 || step / largest < TOL {
-                break;
-            }
-        }
+        settle_active(gram, xty, penalty, &active, &mut w, &mut h);
     }
     w
+}
+
+/// Coordinate descent over the `active` coefficients alone until their
+/// largest step is below `1e-4` times the largest of them (at most 1 000
+/// passes), then `h = Gw` brought up to date. Only `h`'s active entries are
+/// read meanwhile, so the passes run on the active block of `G` copied
+/// contiguously: a change costs `O(|active|)` instead of `O(d)`, and the
+/// other entries of `h` get the summed change once at the end.
+fn settle_active(
+    gram: ArrayView2<f64>,
+    xty: ArrayView1<f64>,
+    penalty: f64,
+    active: &[usize],
+    w: &mut [f64],
+    h: &mut ndarray::Array1<f64>,
+) {
+    const TOL: f64 = 1e-4;
+    if active.is_empty() {
+        return;
+    }
+    let m = active.len();
+    // Row-major as a plain slice, so the update below vectorises.
+    let mut sub = Vec::with_capacity(m * m);
+    for &r in active {
+        let row = gram.row(r);
+        sub.extend(active.iter().map(|&c| row[c]));
+    }
+    let start: Vec<f64> = active.iter().map(|&j| w[j]).collect();
+    let mut wa = start.clone();
+    let mut ha: Vec<f64> = active.iter().map(|&j| h[j]).collect();
+    for _ in 0..1_000 {
+        let (mut step, mut largest) = (0.0f64, 0.0f64);
+        for (i, &j) in active.iter().enumerate() {
+            let gjj = sub[i * m + i];
+            if gjj > 0.0 {
+                let rho = xty[j] - ha[i] + gjj * wa[i];
+                let new = rho.signum() * (rho.abs() - penalty).max(0.0) / gjj;
+                let delta = new - wa[i];
+                if delta != 0.0 {
+                    for (hv, g) in ha.iter_mut().zip(&sub[i * m..(i + 1) * m]) {
+                        *hv += delta * g;
+                    }
+                    wa[i] = new;
+                }
+                step = step.max(delta.abs());
+            }
+            largest = largest.max(wa[i].abs());
+        }
+        if largest == 0.0 || step / largest < TOL {
+            break;
+        }
+    }
+    for (i, &j) in active.iter().enumerate() {
+        let delta = wa[i] - start[i];
+        if delta != 0.0 {
+            h.scaled_add(delta, &gram.row(j));
+        }
+        w[j] = wa[i];
+    }
 }
 
 /// DCI disentanglement and completeness from Lasso importances
@@ -534,40 +765,58 @@ fn dci_fit(
 ) -> (Dci, Vec<TargetFit>) {
     let (d, k) = (codes.ncols(), factors.len());
     let mut fits = DciFits::new();
-    let mut targets_fitted = Vec::new();
     if d < 2 || k < 2 {
-        return (dci_scores(Array2::zeros((d, k)), fits), targets_fitted);
+        return (dci_scores(Array2::zeros((d, k)), fits), Vec::new());
     }
     let x = scale.apply(codes);
-    // One Gram matrix serves every factor's and class's Lasso.
+    let n = x.nrows();
+    // One Gram matrix serves every factor's and class's Lasso, and one
+    // product Xᵀ[y₁ … y_T] every target's Xᵀy.
     let gram = crate::probes::gram::gram(x.view());
-    let mut importance = Array2::<f64>::zeros((d, k));
+    let mut targets = Vec::new();
+    let mut columns = Vec::new();
     for (j, factor) in factors.iter().enumerate() {
-        let targets = lasso_targets(factor);
-        for (class, t) in &targets {
-            let column = ndarray::ArrayView2::from_shape((t.len(), 1), t).expect("column");
+        let classes = lasso_targets(factor);
+        let share = classes.len() as f64;
+        for (class, t) in classes {
+            let column = ndarray::ArrayView2::from_shape((t.len(), 1), &t).expect("column");
             let target_scale = ColumnScale::of(column);
-            let y = target_scale.apply(column);
-            let warm = start.and_then(|s| s.get(&(j, *class))).map(Vec::as_slice);
-            let (y, n) = (y.column(0), x.nrows());
-            let w = lasso_gram(
-                (gram.view(), x.t().dot(&y).view(), y.dot(&y)),
-                n,
-                alpha,
-                warm,
-            );
-            for (i, w) in w.iter().enumerate() {
-                importance[[i, j]] += w.abs() / targets.len() as f64;
-            }
-            fits.insert((j, *class), w);
-            targets_fitted.push(TargetFit {
-                factor: j,
-                class: *class,
-                mean: target_scale.mean[0],
-                sd: target_scale.sd[0],
-            });
+            columns.push(target_scale.apply(column));
+            targets.push((
+                share,
+                TargetFit {
+                    factor: j,
+                    class,
+                    mean: target_scale.mean[0],
+                    sd: target_scale.sd[0],
+                },
+            ));
         }
     }
+    let views: Vec<_> = columns.iter().map(|c| c.view()).collect();
+    let y = ndarray::concatenate(Axis(1), &views).expect("target columns of equal length");
+    let xty = x.t().dot(&y);
+    // The Lassos are independent: fitted in parallel, collected in order.
+    let weights: Vec<Vec<f64>> = targets
+        .par_iter()
+        .enumerate()
+        .map(|(c, (_, t))| {
+            let warm = start
+                .and_then(|s| s.get(&(t.factor, t.class)))
+                .map(Vec::as_slice);
+            let yc = y.column(c);
+            let q = xty.column(c).to_owned();
+            lasso_gram((gram.view(), q.view(), yc.dot(&yc)), n, alpha, warm)
+        })
+        .collect();
+    let mut importance = Array2::<f64>::zeros((d, k));
+    for ((share, t), w) in targets.iter().zip(weights) {
+        for (i, w) in w.iter().enumerate() {
+            importance[[i, t.factor]] += w.abs() / share;
+        }
+        fits.insert((t.factor, t.class), w);
+    }
+    let targets_fitted = targets.into_iter().map(|(_, t)| t).collect();
     (dci_scores(importance, fits), targets_fitted)
 }
 
@@ -649,7 +898,9 @@ fn dci_scores(importance: Array2<f64>, fits: DciFits) -> Dci {
 pub struct DciBlocks {
     count: Vec<f64>,
     sum_x: Array2<f64>,
-    sum_xx: Vec<Array2<f64>>,
+    /// Each block's `Σxxᵀ` as its packed upper triangle (row by row), half
+    /// the memory a resample's sum reads.
+    sum_xx: Vec<Vec<f64>>,
     targets: Vec<BlockTarget>,
     factors: usize,
 }
@@ -677,7 +928,13 @@ impl DciBlocks {
         }
         let sum_xx = rows
             .iter()
-            .map(|x| crate::probes::gram::gram(x.view()))
+            .map(|x| {
+                let g = crate::probes::gram::gram(x.view());
+                (0..d)
+                    .flat_map(|i| (i..d).map(move |j| (i, j)))
+                    .map(|ij| g[ij])
+                    .collect()
+            })
             .collect();
         let mut targets = Vec::new();
         for (j, factor) in factors.iter().enumerate() {
@@ -730,20 +987,35 @@ impl DciBlocks {
             ndarray::ArrayView1::from(weights).dot(rows)
         };
         let mean = weighted(&self.sum_x) / n;
-        let mut gram = Array2::<f64>::zeros((d, d));
+        let mut packed = vec![0.0; d * (d + 1) / 2];
         for (w, sxx) in weights.iter().zip(&self.sum_xx) {
             if *w != 0.0 {
-                gram.scaled_add(*w, sxx);
+                for (p, s) in packed.iter_mut().zip(sxx) {
+                    *p += w * s;
+                }
             }
+        }
+        let mut gram = Array2::<f64>::zeros((d, d));
+        // Where row i of the packed triangle (its diagonal) starts.
+        let mut starts = Vec::with_capacity(d);
+        let mut at = 0;
+        for i in 0..d {
+            starts.push(at);
+            at += d - i;
         }
         // Centre, then scale to unit population variance; a column whose
         // variance is at rounding level of its second moment is constant
         // (→ 0, as [`ColumnScale`] makes it).
         let inv: Vec<f64> = (0..d)
-            .map(|j| inverse_sd(gram[[j, j]] / n, mean[j]))
+            .map(|j| inverse_sd(packed[starts[j]] / n, mean[j]))
             .collect();
-        for ((i, j), g) in gram.indexed_iter_mut() {
-            *g = (*g - n * mean[i] * mean[j]) * inv[i] * inv[j];
+        for i in 0..d {
+            for (off, p) in packed[starts[i]..starts[i] + d - i].iter().enumerate() {
+                let j = i + off;
+                let g = (p - n * mean[i] * mean[j]) * inv[i] * inv[j];
+                gram[[i, j]] = g;
+                gram[[j, i]] = g;
+            }
         }
         let mut fits = DciFits::new();
         let mut importance = Array2::<f64>::zeros((d, k));
@@ -1003,6 +1275,54 @@ mod tests {
         assert!((got.disentanglement - want.disentanglement).abs() < 1e-6);
         assert!((got.completeness - want.completeness).abs() < 1e-6);
         assert_eq!(got.fits.len(), want.fits.len(), "class 3 is not a target");
+    }
+
+    #[test]
+    fn weighted_mig_and_sap_equal_the_scores_on_the_repeated_items() {
+        // A resample's distinct items with their counts must give the
+        // bootstrap the scores of the repeated items: same bins (range),
+        // same labels (distinct values), same counts. The continuous
+        // factor has more distinct values than bins, so it is binned too.
+        let n = 40;
+        let codes = Array2::from_shape_fn((n, 5), |(i, j)| {
+            ((i * (j + 3)) % 17) as f64 * 0.3 + (i as f64 * 0.7 + j as f64).sin()
+        });
+        let factors = [
+            Factor::Categorical((0..n).map(|i| i % 4).collect()),
+            Factor::Numeric((0..n).map(|i| (i % 3) as f64).collect()),
+            Factor::Numeric((0..n).map(|i| (i as f64 * 1.3).cos() * 5.0).collect()),
+        ];
+        let rows = [0usize, 3, 7, 12, 19, 25, 31, 38];
+        let weights = [3usize, 1, 2, 1, 4, 1, 2, 1];
+        let repeated: Vec<usize> = rows
+            .iter()
+            .zip(weights)
+            .flat_map(|(&r, w)| std::iter::repeat_n(r, w))
+            .collect();
+        let pick = |idx: &[usize]| {
+            (
+                codes.select(Axis(0), idx),
+                factors.iter().map(|f| f.select(idx)).collect::<Vec<_>>(),
+            )
+        };
+        let (x_rep, f_rep) = pick(&repeated);
+        let (x_dist, f_dist) = pick(&rows);
+        for bins in [3, 20] {
+            let want = mig_per_factor(x_rep.view(), &f_rep, bins);
+            let got = mig_per_factor_weighted(x_dist.view(), &f_dist, &weights, bins);
+            for (g, w) in got.iter().zip(&want) {
+                assert!(
+                    (g - w).abs() < 1e-12,
+                    "MIG with {bins} bins: {got:?} vs {want:?}"
+                );
+            }
+        }
+        let want = sap_per_factor(x_rep.view(), &f_rep);
+        let got = sap_per_factor_weighted(x_dist.view(), &f_dist, &weights);
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() < 1e-12, "SAP: {got:?} vs {want:?}");
+        }
+        assert!(want.iter().all(|v| v.is_finite()));
     }
 
     #[test]
