@@ -64,6 +64,7 @@ pub fn run(config_path: &Path, out_dir: Option<&Path>, quiet: bool) -> Result<()
     repbench_reports::outputs::begin(&out).map_err(io)?;
     write_jsonl(&out.join(layout::RESULTS), &outcome.records).map_err(io)?;
     write_jsonl(&out.join(layout::COMPARISONS), &outcome.comparisons).map_err(io)?;
+    write_jsonl(&out.join(layout::PREDICTIONS), &outcome.predictions).map_err(io)?;
     fsutil::write_atomic(&out.join(layout::CONFIG), loaded.text.as_bytes()).map_err(io)?;
     fsutil::write_atomic(&out.join(layout::SPLITS), splits_csv(&plan).as_bytes()).map_err(io)?;
     let finished = SystemTime::now()
@@ -193,8 +194,14 @@ pub fn report(dir: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
-/// `repbench leaderboard DIR... --out FILE`.
-pub fn leaderboard(dirs: &[std::path::PathBuf], out: &Path) -> Result<(), Failure> {
+/// `repbench leaderboard DIR... [--out FILE] [--format F]`: the page goes
+/// to `FILE` (default `leaderboard.html`); Markdown and CSV to `FILE` or
+/// standard output.
+pub fn leaderboard(
+    dirs: &[std::path::PathBuf],
+    out: Option<&Path>,
+    format: repbench_reports::LeaderboardFormat,
+) -> Result<(), Failure> {
     for dir in dirs {
         if !dir.join(layout::RESULTS).is_file() {
             return Err(Failure::Usage(format!(
@@ -204,13 +211,19 @@ pub fn leaderboard(dirs: &[std::path::PathBuf], out: &Path) -> Result<(), Failur
             )));
         }
     }
-    let (html, notes) =
-        repbench_reports::leaderboard_html(dirs).map_err(|e| Failure::Run(e.to_string()))?;
+    let (text, notes) =
+        repbench_reports::leaderboard_as(dirs, format).map_err(|e| Failure::Run(e.to_string()))?;
     for note in notes {
         eprintln!("note: {note}");
     }
-    fsutil::write_atomic(out, html.as_bytes()).map_err(|e| Failure::Run(e.to_string()))?;
-    println!("leaderboard: {}", out.display());
+    let html = format == repbench_reports::LeaderboardFormat::Html;
+    match out.or(html.then_some(Path::new("leaderboard.html"))) {
+        Some(out) => {
+            fsutil::write_atomic(out, text.as_bytes()).map_err(|e| Failure::Run(e.to_string()))?;
+            println!("leaderboard: {}", out.display());
+        }
+        None => print!("{text}"),
+    }
     Ok(())
 }
 

@@ -48,20 +48,36 @@ enum Command {
         /// A run directory.
         dir: PathBuf,
     },
-    /// One ranking across runs, as a self-contained HTML page.
+    /// One ranking across runs: a self-contained HTML page, or the wide
+    /// encoder × task table as Markdown or CSV.
     Leaderboard {
         /// Run directories (each with a results.jsonl).
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
-        /// Where to write the page.
-        #[arg(long, default_value = "leaderboard.html")]
-        out: PathBuf,
+        /// Where to write it (default: leaderboard.html for html, standard
+        /// output for markdown and csv).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// What to write.
+        #[arg(long, value_enum, default_value_t = BoardFormat::Html)]
+        format: BoardFormat,
     },
     /// Inspect or clean an embedding/result cache.
     Cache {
         #[command(subcommand)]
         action: CacheAction,
     },
+}
+
+/// `repbench leaderboard --format`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum BoardFormat {
+    /// The page (wide table, rank intervals, per-task tables).
+    Html,
+    /// The wide table as Markdown.
+    Markdown,
+    /// The wide table as CSV.
+    Csv,
 }
 
 #[derive(Subcommand)]
@@ -115,7 +131,15 @@ fn main() -> ExitCode {
         Command::Run { config, out } => commands::run(&config, out.as_deref(), cli.quiet),
         Command::Validate { config } => commands::validate(&config),
         Command::Report { dir } => commands::report(&dir),
-        Command::Leaderboard { dirs, out } => commands::leaderboard(&dirs, &out),
+        Command::Leaderboard { dirs, out, format } => {
+            use repbench_reports::LeaderboardFormat as F;
+            let format = match format {
+                BoardFormat::Html => F::Html,
+                BoardFormat::Markdown => F::Markdown,
+                BoardFormat::Csv => F::Csv,
+            };
+            commands::leaderboard(&dirs, out.as_deref(), format)
+        }
         Command::Cache { action } => match action {
             CacheAction::List { dir } => commands::cache_list(&dir),
             CacheAction::Verify { dir } => commands::cache_verify(&dir),

@@ -453,7 +453,7 @@ fn leaderboard_ranks_across_runs_and_cache_commands_verify_and_clean() {
     assert_ok(&out);
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(
-        html.contains("Overall")
+        html.contains("Encoders × tasks")
             && html.contains("small-")
             && html.contains("other-")
             && html.contains("tones / timbre")
@@ -469,6 +469,60 @@ fn leaderboard_ranks_across_runs_and_cache_commands_verify_and_clean() {
         "{stderr}"
     );
     assert!(!html.contains("http://") && !html.contains("<script"));
+    // Every run wrote its per-item predictions, so every rank has an
+    // interval and the mean ranks too (the wide table's chart).
+    for dir in [&a, &b, &c] {
+        let lines = std::fs::read_to_string(dir.join("predictions.jsonl")).unwrap();
+        assert_eq!(
+            lines.lines().count(),
+            2,
+            "one line per encoder × layer × probe"
+        );
+    }
+    assert!(
+        html.contains("Encoders × tasks") && html.contains("class=\"rank\""),
+        "{html}"
+    );
+    assert!(
+        html.contains("[2.5, 2.5]"),
+        "four perfect entries tie on every resample: {html}"
+    );
+    // The wide table as Markdown on standard output and as CSV in a file.
+    let md = repbench(&[
+        "leaderboard",
+        &a.display().to_string(),
+        &b.display().to_string(),
+        "--format",
+        "markdown",
+    ]);
+    assert_ok(&md);
+    let md = text(&md).0;
+    assert!(
+        md.starts_with("| run | encoder | tones / timbre (accuracy; classification) | mean rank |"),
+        "{md}"
+    );
+    assert_eq!(
+        md.lines()
+            .filter(|l| l.starts_with("| small-") || l.starts_with("| other-"))
+            .count(),
+        4
+    );
+    let csv = tmp.path().join("lb.csv");
+    assert_ok(&repbench(&[
+        "leaderboard",
+        &a.display().to_string(),
+        &b.display().to_string(),
+        "--format",
+        "csv",
+        "--out",
+        &csv.display().to_string(),
+    ]));
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+    assert!(
+        csv.lines().skip(1).all(|l| l.contains(",\"1.000 [")),
+        "{csv}"
+    );
     let missing = repbench(&[
         "leaderboard",
         &tmp.path().join("nope").display().to_string(),

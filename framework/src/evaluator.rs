@@ -254,6 +254,17 @@ pub trait Evaluator: Send + Sync {
         })
     }
 
+    /// The per-item test predictions of `evaluation` (one of this
+    /// evaluator's, on `items`), for the run's `predictions.jsonl`. The
+    /// default exports none (evaluators without per-item predictions).
+    fn item_predictions(
+        &self,
+        _items: &[Item],
+        _evaluation: &Evaluation,
+    ) -> Result<Vec<crate::record::ItemPredictions>> {
+        Ok(Vec::new())
+    }
+
     /// Paired comparisons of two evaluations of the same items (`a − b`).
     /// The default compares nothing.
     fn compare(

@@ -238,6 +238,57 @@ impl ResultRecord {
     }
 }
 
+/// An evaluation's per-item test predictions for one probe, as an
+/// evaluator exports them (see [`crate::evaluator::Evaluator::item_predictions`]):
+/// enough to recompute every metric of the evaluation on any subset of
+/// its test items, e.g. the paired bootstrap resamples a leaderboard draws
+/// across runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemPredictions {
+    /// Probe kind (`logistic`, `ridge`, …).
+    pub probe: String,
+    /// What `truth` and `scores` hold: `classes`, `tags` or `values`.
+    pub target: String,
+    /// Class or tag names (index → name); empty for values.
+    pub names: Vec<String>,
+    /// Test item ids, in the order of `truth` and of each seed's scores.
+    pub ids: Vec<String>,
+    /// Per item: the class index (`classes`), the 0/1 row over `names`
+    /// (`tags`) or the number (`values`).
+    pub truth: serde_json::Value,
+    /// The probe seeds, in the order of `scores`.
+    pub seeds: Vec<u64>,
+    /// Per seed, per item: the class scores (argmax = prediction), the tag
+    /// scores, or `[value]`.
+    pub scores: Vec<Vec<Vec<f64>>>,
+}
+
+/// One line of a run's `predictions.jsonl`: [`ItemPredictions`] of one
+/// task × encoder × layer × probe × perturbation severity, with the fields
+/// that join it to `results.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PredictionRecord {
+    /// Run id (as in `results.jsonl`).
+    pub run_id: String,
+    /// Dataset name.
+    pub dataset: String,
+    /// Task name.
+    pub task: String,
+    /// Encoder name.
+    pub encoder: String,
+    /// Layer name.
+    pub layer: String,
+    /// Perturbation name, `none` for clean audio.
+    pub perturbation: String,
+    /// Its severity (absent for clean audio).
+    pub severity: Option<f64>,
+    /// Fingerprint of the dataset's test items (as in `results.jsonl`).
+    pub test_set: String,
+    /// The predictions.
+    #[serde(flatten)]
+    pub predictions: ItemPredictions,
+}
+
 /// Serialises records one per line.
 pub fn to_jsonl<T: Serialize>(records: &[T]) -> String {
     let mut out = String::new();

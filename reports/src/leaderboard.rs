@@ -16,14 +16,35 @@
 //!   scored different test sets, the one with most entries); an entry
 //!   missing one is listed apart rather than ranked on fewer tasks.
 //!
-//! Only informativeness (probe) and retrieval tasks are ranked:
-//! disentanglement, geometry, drift and robustness values describe a
-//! representation rather than score it against a target.
+//! - each rank carries a 95% interval from paired bootstrap resamples of
+//!   the test items (the runs' `predictions.jsonl`, see
+//!   [`crate::rank_intervals`]), and so does the mean rank; an entry whose
+//!   interval overlaps the next one's is not separable from it;
+//! - the wide table (MTEB's layout: entries × tasks, grouped by kind of
+//!   task) gives per entry its mean rank, its Borda count (entries ranked
+//!   below it, summed over tasks) and its mean normalised score (each
+//!   task's values mapped to 0 = worst entry, 1 = best).
+//!
+//! Only scored tasks are ranked (probes, retrieval, invariance and
+//! equivariance): disentanglement, geometry, drift and robustness values
+//! describe a representation rather than score it against a target.
 
 use crate::answer::{best_by_validation, SCORED};
-use repbench_framework::record::ResultRecord;
+use crate::rank_intervals::{rank_samples, RankSamples};
+use repbench_framework::record::{ItemPredictions, PredictionRecord, ResultRecord};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+
+/// One run directory's contents, as the leaderboard reads them.
+pub struct RunInput {
+    /// How the run is named in the page (its run id, and its directory
+    /// when two share an id).
+    pub label: String,
+    /// `results.jsonl`.
+    pub records: Vec<ResultRecord>,
+    /// `predictions.jsonl` (empty for runs written before it existed).
+    pub predictions: Vec<PredictionRecord>,
+}
 
 /// One ranked entry.
 #[derive(Serialize)]
@@ -39,8 +60,14 @@ pub struct Row {
     high: String,
     valid: String,
     n: usize,
+    /// 95% interval of the rank over paired resamples ("" without one).
+    rank_interval: String,
+    /// The interval overlaps the next row's: the two are not separable.
+    tied_with_next: bool,
     #[serde(skip)]
     rank_value: Option<f64>,
+    #[serde(skip)]
+    value_number: f64,
 }
 
 /// One (dataset, task, test set) table.
@@ -54,17 +81,80 @@ pub struct Table {
     /// False for a table of runs that scored a different test set than
     /// the task's main table: shown, but not in the overall ranking.
     main: bool,
+    /// Kind of task, the wide table's column group.
+    group: &'static str,
+    /// Anchor of the table in the page.
+    anchor: String,
     warnings: Vec<String>,
     rows: Vec<Row>,
+    /// Each row's ranks on the paired resamples, when predictions allow.
+    #[serde(skip)]
+    samples: Option<RankSamples>,
 }
 
-/// An entry's mean rank over tasks.
+/// An entry's mean rank over tasks, with the wide table's row.
 #[derive(Serialize)]
 pub struct Overall {
-    run: String,
-    encoder: String,
-    mean_rank: String,
-    tasks: usize,
+    pub(crate) run: String,
+    pub(crate) encoder: String,
+    pub(crate) mean_rank: String,
+    pub(crate) tasks: usize,
+    /// 95% interval of the mean rank ("" without predictions for every
+    /// main table).
+    pub(crate) rank_interval: String,
+    /// The interval overlaps the next entry's.
+    pub(crate) tied_with_next: bool,
+    /// Entries ranked below it, summed over the main tables (ties count
+    /// half).
+    pub(crate) borda: String,
+    /// Mean over the main tables of its value mapped to 0 (the table's
+    /// worst entry) … 1 (its best).
+    pub(crate) mean_score: String,
+    /// Per main table (in [`Leaderboard::columns`] order): the value with
+    /// its interval (empty where missing).
+    pub(crate) cells: Vec<Cell>,
+    /// The mean-rank interval as a small inline SVG on the 1 … N axis.
+    pub(crate) interval_svg: String,
+    #[serde(skip)]
+    pub(crate) interval: Option<(f64, f64)>,
+}
+
+/// A value of the wide table with its 95% interval.
+#[derive(Serialize, Clone, Default)]
+pub struct Cell {
+    pub(crate) value: String,
+    pub(crate) low: String,
+    pub(crate) high: String,
+}
+
+impl Cell {
+    /// `value [low, high]`, or "–" for a missing value.
+    pub(crate) fn text(&self) -> String {
+        if self.value.is_empty() {
+            "–".into()
+        } else {
+            format!("{} [{}, {}]", self.value, self.low, self.high)
+        }
+    }
+}
+
+/// A rank (or rank percentile) as shown: at most two decimals, no
+/// trailing zeros (1, 2.5, 1.74).
+fn rank_text(r: f64) -> String {
+    let s = format!("{r:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// One column of the wide table: a main table.
+#[derive(Serialize)]
+pub struct Column {
+    /// Whether the overall ranking counts this task.
+    pub(crate) in_ranking: bool,
+    pub(crate) group: &'static str,
+    pub(crate) dataset: String,
+    pub(crate) task: String,
+    pub(crate) metric: String,
+    pub(crate) anchor: String,
 }
 
 /// Everything the leaderboard page shows.
@@ -72,6 +162,10 @@ pub struct Overall {
 pub struct Leaderboard {
     /// Ranked tables.
     pub tables: Vec<Table>,
+    /// The wide table's columns (the main tables, grouped by kind).
+    pub columns: Vec<Column>,
+    /// The groups present, in column order.
+    pub groups: Vec<&'static str>,
     /// Entries present in every table, by mean rank.
     pub overall: Vec<Overall>,
     /// Entries missing some table (not ranked overall).
@@ -82,7 +176,7 @@ pub struct Leaderboard {
 
 /// Ranks `values` (best first), ties sharing their average rank; NaN is
 /// not ranked.
-fn average_ranks(values: &[f64], higher_is_better: bool) -> Vec<Option<f64>> {
+pub(crate) fn average_ranks(values: &[f64], higher_is_better: bool) -> Vec<Option<f64>> {
     let mut order: Vec<usize> = (0..values.len()).filter(|&i| !values[i].is_nan()).collect();
     order.sort_by(|&a, &b| {
         let (x, y) = (values[a], values[b]);
@@ -116,19 +210,60 @@ fn distinct(values: impl Iterator<Item = String>) -> Vec<String> {
     v
 }
 
-/// Builds the leaderboard from `(run label, records)` pairs.
-pub fn build(runs: &[(String, Vec<ResultRecord>)]) -> Leaderboard {
+/// The column group of a task, from its evaluator and primary metric.
+fn group_of(evaluator: &str, metric: &str) -> &'static str {
+    match evaluator {
+        "retrieval" => "retrieval",
+        "invariance" | "equivariance" => "properties",
+        _ if metric.starts_with("average_precision") || metric.starts_with("roc_auc") => "tagging",
+        _ if matches!(metric, "r2" | "pearson_r" | "rmse" | "mae") => "regression",
+        _ => "classification",
+    }
+}
+
+/// Column groups in the order the wide table shows them (MTEB's layout).
+const GROUPS: [&str; 5] = [
+    "classification",
+    "tagging",
+    "regression",
+    "retrieval",
+    "properties",
+];
+
+/// Builds the leaderboard from the runs' records and predictions.
+pub fn build(runs: &[RunInput]) -> Leaderboard {
     let clean = |r: &&ResultRecord| {
-        r.perturbation == "none" && r.probe_seed.is_none() && SCORED.contains(&r.evaluator.as_str())
+        r.perturbation == "none"
+            && r.probe_seed.is_none()
+            && !r.is_pairwise()
+            && SCORED.contains(&r.evaluator.as_str())
     };
     // (dataset, task) in first-seen order, with the task's primary metric
     // (its first, which also selects on validation).
     let mut tasks: Vec<(String, String, String)> = Vec::new();
-    for (_, records) in runs {
-        for r in records.iter().filter(clean) {
+    for run in runs {
+        for r in run.records.iter().filter(clean) {
             if !tasks.iter().any(|t| t.0 == r.dataset && t.1 == r.task) {
                 tasks.push((r.dataset.clone(), r.task.clone(), r.metric.clone()));
             }
+        }
+    }
+    // Clean predictions by (run, dataset, task, encoder, layer, probe).
+    let mut predictions: HashMap<(&str, &str, &str, &str, &str, &str), &ItemPredictions> =
+        HashMap::new();
+    for run in runs {
+        for p in run.predictions.iter().filter(|p| p.perturbation == "none") {
+            predictions.insert(
+                (
+                    run.label.as_str(),
+                    p.dataset.as_str(),
+                    p.task.as_str(),
+                    p.encoder.as_str(),
+                    p.layer.as_str(),
+                    p.predictions.probe.as_str(),
+                ),
+                &p.predictions,
+            );
         }
     }
     let mut tables = Vec::new();
@@ -136,7 +271,12 @@ pub fn build(runs: &[(String, Vec<ResultRecord>)]) -> Leaderboard {
     for (dataset, task, metric) in &tasks {
         let records: Vec<(&String, &ResultRecord)> = runs
             .iter()
-            .flat_map(|(label, recs)| recs.iter().filter(clean).map(move |r| (label, r)))
+            .flat_map(|run| {
+                run.records
+                    .iter()
+                    .filter(clean)
+                    .map(move |r| (&run.label, r))
+            })
             .filter(|(_, r)| &r.dataset == dataset && &r.task == task && &r.metric == metric)
             .collect();
         let fingerprints = distinct(records.iter().map(|(_, r)| r.test_set.clone()));
@@ -164,7 +304,9 @@ pub fn build(runs: &[(String, Vec<ResultRecord>)]) -> Leaderboard {
                 .iter()
                 .filter(|(_, r)| r.test_set == fingerprint)
                 .collect();
-            tables.push(table(dataset, task, metric, &fingerprint, &group));
+            let mut t = table(dataset, task, metric, &fingerprint, &group);
+            t.anchor = format!("t{}", tables.len() + 1);
+            tables.push(t);
         }
         // The main table: most entries, the first on a tie.
         let main = (first..tables.len()).fold(first, |m, i| {
@@ -176,6 +318,9 @@ pub fn build(runs: &[(String, Vec<ResultRecord>)]) -> Leaderboard {
         });
         tables[main].main = true;
     }
+    for t in &mut tables {
+        attach_intervals(t, &predictions);
+    }
     for t in &tables {
         notes.extend(
             t.warnings
@@ -183,12 +328,115 @@ pub fn build(runs: &[(String, Vec<ResultRecord>)]) -> Leaderboard {
                 .map(|w| format!("{} / {}: {w}", t.dataset, t.task)),
         );
     }
-    let (overall, apart) = overall(&tables);
+    let columns: Vec<usize> = GROUPS
+        .iter()
+        .flat_map(|g| {
+            tables
+                .iter()
+                .enumerate()
+                .filter(move |(_, t)| t.main && t.group == *g)
+                .map(|(i, _)| i)
+        })
+        .collect();
+    let (overall, apart, ranked_set) = overall(&tables, &columns);
+    if !apart.is_empty() && !overall.is_empty() {
+        let names: Vec<String> = ranked_set
+            .iter()
+            .map(|&c| {
+                format!(
+                    "{} / {}",
+                    tables[columns[c]].dataset, tables[columns[c]].task
+                )
+            })
+            .collect();
+        notes.push(format!(
+            "the overall ranking is over the {} task(s) most entries share ({}); {} entr{} missing one of them {} listed apart, not ranked on fewer tasks",
+            names.len(),
+            names.join(", "),
+            apart.len(),
+            if apart.len() == 1 { "y" } else { "ies" },
+            if apart.len() == 1 { "is" } else { "are" },
+        ));
+    }
+    let groups = GROUPS
+        .iter()
+        .copied()
+        .filter(|g| columns.iter().any(|&c| tables[c].group == *g))
+        .collect();
     Leaderboard {
+        columns: columns
+            .iter()
+            .enumerate()
+            .map(|(k, &c)| Column {
+                in_ranking: ranked_set.contains(&k),
+                group: tables[c].group,
+                dataset: tables[c].dataset.clone(),
+                task: tables[c].task.clone(),
+                metric: tables[c].metric.clone(),
+                anchor: tables[c].anchor.clone(),
+            })
+            .collect(),
+        groups,
         tables,
         overall,
         apart,
         notes,
+    }
+}
+
+/// Rank intervals for `t`'s ranked rows from their predictions; a warning
+/// says why when some entry has none.
+fn attach_intervals(
+    t: &mut Table,
+    predictions: &HashMap<(&str, &str, &str, &str, &str, &str), &ItemPredictions>,
+) {
+    let ranked: Vec<usize> = (0..t.rows.len())
+        .filter(|&i| t.rows[i].rank_value.is_some())
+        .collect();
+    if ranked.len() < 2 {
+        return;
+    }
+    let found: Option<Vec<&ItemPredictions>> = ranked
+        .iter()
+        .map(|&i| {
+            let r = &t.rows[i];
+            predictions
+                .get(&(
+                    r.run.as_str(),
+                    t.dataset.as_str(),
+                    t.task.as_str(),
+                    r.encoder.as_str(),
+                    r.layer.as_str(),
+                    r.probe.as_str(),
+                ))
+                .copied()
+        })
+        .collect();
+    let Some(found) = found else {
+        t.warnings.push(
+            "no rank intervals: some entries have no per-item predictions (predictions.jsonl; written by repbench runs of this version, for probe tasks)".into(),
+        );
+        return;
+    };
+    match rank_samples(&found, &t.metric, t.higher_is_better, &t.test_set) {
+        Ok(samples) => {
+            for (k, &i) in ranked.iter().enumerate() {
+                let (low, high) = samples.interval(k);
+                t.rows[i].rank_interval = format!("[{}, {}]", rank_text(low), rank_text(high));
+            }
+            for k in 0..ranked.len().saturating_sub(1) {
+                let (_, high) = samples.interval(k);
+                let (low, _) = samples.interval(k + 1);
+                t.rows[ranked[k]].tied_with_next = low <= high;
+            }
+            // Samples indexed by row (unranked rows have none).
+            let mut by_row = vec![Vec::new(); t.rows.len()];
+            for (k, &i) in ranked.iter().enumerate() {
+                by_row[i] = samples.ranks[k].clone();
+            }
+            t.samples = Some(RankSamples { ranks: by_row });
+        }
+        Err(why) => t.warnings.push(format!("no rank intervals: {why}")),
     }
 }
 
@@ -209,6 +457,9 @@ fn table(
     group: &[&(&String, &ResultRecord)],
 ) -> Table {
     let higher_is_better = group.first().is_none_or(|(_, r)| r.higher_is_better);
+    let kind = group
+        .first()
+        .map_or("classification", |(_, r)| group_of(&r.evaluator, metric));
     let unscored = group.iter().any(|(_, r)| r.valid_score.is_none());
     let chosen: Vec<(&String, &ResultRecord)> = best_by_validation(
         group.iter().map(|&&(label, r)| (label, r)),
@@ -233,7 +484,10 @@ fn table(
                 .valid_score
                 .map_or_else(|| "–".into(), |v| format!("{v:.3}")),
             n: r.n,
+            rank_interval: String::new(),
+            tied_with_next: false,
             rank_value: rank,
+            value_number: r.value,
         })
         .collect();
     rows.sort_by(|a, b| {
@@ -272,50 +526,191 @@ fn table(
         higher_is_better,
         test_set: fingerprint.into(),
         main: false,
+        group: kind,
+        anchor: String::new(),
         warnings,
         rows,
+        samples: None,
     }
 }
 
-/// Mean rank of each (run, encoder) over the main tables; entries missing
-/// one (or unranked in one) are returned apart.
-fn overall(tables: &[Table]) -> (Vec<Overall>, Vec<Overall>) {
-    let mut ranks: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
+/// Each (run, encoder)'s mean rank, Borda count, mean normalised score
+/// and wide-table cells over the main tables `columns` (indices into
+/// `tables`); entries missing one (or unranked in one) are returned apart.
+fn overall(tables: &[Table], columns: &[usize]) -> (Vec<Overall>, Vec<Overall>, Vec<usize>) {
     let mut order: Vec<(String, String)> = Vec::new();
     for t in tables {
         for row in &t.rows {
             let who = (row.run.clone(), row.encoder.clone());
             if !order.contains(&who) {
-                order.push(who.clone());
-            }
-            if let (true, Some(rank)) = (t.main, row.rank_value) {
-                ranks.entry(who).or_default().push(rank);
+                order.push(who);
             }
         }
     }
-    let tables: Vec<&Table> = tables.iter().filter(|t| t.main).collect();
+    struct Tally {
+        ranks: Vec<f64>,
+        borda: f64,
+        scores: Vec<f64>,
+        samples: Vec<Option<Vec<f64>>>,
+        cells: Vec<Cell>,
+    }
+    let mut tallies: Vec<Tally> = order
+        .iter()
+        .map(|_| Tally {
+            ranks: Vec::new(),
+            borda: 0.0,
+            scores: Vec::new(),
+            samples: Vec::new(),
+            cells: vec![Cell::default(); columns.len()],
+        })
+        .collect();
+    let entry_of = |row: &Row| {
+        order
+            .iter()
+            .position(|w| w.0 == row.run && w.1 == row.encoder)
+    };
+    // Which columns each entry is ranked in; the overall ranking is over
+    // the column set that covers most (entries × tasks), ties → more
+    // entries: entries with disjoint tasks are not ranked on fewer.
+    let mut has: Vec<Vec<usize>> = vec![Vec::new(); order.len()];
+    for (c, &ti) in columns.iter().enumerate() {
+        for row in tables[ti].rows.iter().filter(|r| r.rank_value.is_some()) {
+            if let Some(e) = entry_of(row) {
+                has[e].push(c);
+            }
+        }
+    }
+    let covers = |h: &[usize], set: &[usize]| set.iter().all(|c| h.contains(c));
+    let mut ranked_set: Vec<usize> = Vec::new();
+    let mut best_cover = (0, 0);
+    for candidate in has.iter().filter(|h| !h.is_empty()) {
+        let n = has.iter().filter(|h| covers(h, candidate)).count();
+        let cover = (n * candidate.len(), n);
+        if cover > best_cover {
+            best_cover = cover;
+            ranked_set = candidate.clone();
+        }
+    }
+    for (c, &ti) in columns.iter().enumerate() {
+        let t = &tables[ti];
+        let in_ranking = ranked_set.contains(&c);
+        let ranked: Vec<&Row> = t.rows.iter().filter(|r| r.rank_value.is_some()).collect();
+        let (best, worst) = ranked
+            .iter()
+            .fold((f64::NEG_INFINITY, f64::INFINITY), |(hi, lo), r| {
+                (hi.max(r.value_number), lo.min(r.value_number))
+            });
+        for (ri, row) in t.rows.iter().enumerate() {
+            let Some(e) = entry_of(row) else {
+                continue;
+            };
+            let tally = &mut tallies[e];
+            tally.cells[c] = Cell {
+                value: row.value.clone(),
+                low: row.low.clone(),
+                high: row.high.clone(),
+            };
+            // A ranked entry counts the ranking's tasks only; one listed
+            // apart shows its mean over the tasks it has.
+            let counted = in_ranking || !covers(&has[e], &ranked_set);
+            let (Some(rank), true) = (row.rank_value, counted) else {
+                continue;
+            };
+            tally.ranks.push(rank);
+            tally.borda += ranked.len() as f64 - rank;
+            let span = best - worst;
+            let normalised = if span > 0.0 {
+                let up = (row.value_number - worst) / span;
+                if t.higher_is_better {
+                    up
+                } else {
+                    1.0 - up
+                }
+            } else {
+                1.0
+            };
+            tally.scores.push(normalised);
+            tally
+                .samples
+                .push(t.samples.as_ref().map(|s| s.ranks[ri].clone()));
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let entries = order.len();
     let (mut complete, mut apart) = (Vec::new(), Vec::new());
-    for who in order {
-        let r = ranks.remove(&who).unwrap_or_default();
-        let mean = r.iter().sum::<f64>() / r.len() as f64;
+    for ((who, tally), h) in order.into_iter().zip(tallies).zip(&has) {
+        let full = !ranked_set.is_empty() && covers(h, &ranked_set);
+        // The mean rank on each resample, when every table has samples.
+        let interval = tally
+            .samples
+            .iter()
+            .map(Option::as_ref)
+            .collect::<Option<Vec<&Vec<f64>>>>()
+            .filter(|s| full && !s.is_empty())
+            .map(|samples| {
+                let b = samples[0].len();
+                let means: Vec<f64> = (0..b)
+                    .map(|k| samples.iter().map(|s| s[k]).sum::<f64>() / samples.len() as f64)
+                    .collect();
+                (
+                    repbench_framework::bootstrap::percentile(&means, 2.5),
+                    repbench_framework::bootstrap::percentile(&means, 97.5),
+                )
+            });
+        let m = mean(&tally.ranks);
         let entry = Overall {
             run: who.0,
             encoder: who.1,
-            mean_rank: if r.is_empty() {
+            mean_rank: if tally.ranks.is_empty() {
                 "–".into()
             } else {
-                format!("{mean:.2}")
+                format!("{m:.2}")
             },
-            tasks: r.len(),
+            tasks: tally.ranks.len(),
+            rank_interval: interval.map_or_else(String::new, |(l, h)| format!("[{l:.2}, {h:.2}]")),
+            tied_with_next: false,
+            borda: format!("{}", tally.borda),
+            mean_score: if tally.scores.is_empty() {
+                "–".into()
+            } else {
+                format!("{:.3}", mean(&tally.scores))
+            },
+            cells: tally.cells,
+            interval_svg: interval
+                .map_or_else(String::new, |(l, h)| interval_svg(l, m, h, entries)),
+            interval,
         };
-        if r.len() == tables.len() && !r.is_empty() {
-            complete.push((mean, entry));
+        if full {
+            complete.push((m, entry));
         } else {
             apart.push(entry);
         }
     }
     complete.sort_by(|a, b| a.0.total_cmp(&b.0));
-    (complete.into_iter().map(|(_, o)| o).collect(), apart)
+    let mut complete: Vec<Overall> = complete.into_iter().map(|(_, o)| o).collect();
+    for k in 0..complete.len().saturating_sub(1) {
+        if let (Some((_, high)), Some((low, _))) = (complete[k].interval, complete[k + 1].interval)
+        {
+            complete[k].tied_with_next = low <= high;
+        }
+    }
+    (complete, apart, ranked_set)
+}
+
+/// A mean rank `mean` with its interval `[low, high]` on the axis 1 … `n`
+/// (best on the left), as a 120 × 14 inline SVG.
+fn interval_svg(low: f64, mean: f64, high: f64, n: usize) -> String {
+    let span = (n.max(2) - 1) as f64;
+    let x = |r: f64| 4.0 + 112.0 * (r - 1.0) / span;
+    format!(
+        "<svg class=\"rank\" width=\"120\" height=\"14\" viewBox=\"0 0 120 14\" role=\"img\" aria-label=\"mean rank {mean:.2}, 95% interval {low:.2} to {high:.2} of {n}\">\
+<line x1=\"4\" y1=\"7\" x2=\"116\" y2=\"7\" stroke=\"#ccc\"/>\
+<line x1=\"{:.1}\" y1=\"7\" x2=\"{:.1}\" y2=\"7\" stroke=\"#0072b2\" stroke-width=\"3\"/>\
+<circle cx=\"{:.1}\" cy=\"7\" r=\"3\" fill=\"#000\"/></svg>",
+        x(low),
+        x(high),
+        x(mean)
+    )
 }
 
 #[cfg(test)]
@@ -330,6 +725,154 @@ mod tests {
             test_set: test_set.into(),
             ..crate::tests::record(encoder, value)
         }
+    }
+
+    fn run(
+        label: &str,
+        records: Vec<ResultRecord>,
+        predictions: Vec<PredictionRecord>,
+    ) -> RunInput {
+        RunInput {
+            label: label.into(),
+            records,
+            predictions,
+        }
+    }
+
+    /// A clean record of `task` with its predictions: `correct` of the 40
+    /// test items right (the first ones wrong), so the record's value is
+    /// `correct / 40`.
+    fn scored(encoder: &str, task: &str, correct: usize) -> (ResultRecord, PredictionRecord) {
+        let n = 40;
+        let truth: Vec<usize> = (0..n).map(|i| i % 2).collect();
+        let scores: Vec<Vec<f64>> = truth
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| {
+                let c = if i < n - correct { 1 - t } else { t };
+                if c == 0 {
+                    vec![1.0, 0.0]
+                } else {
+                    vec![0.0, 1.0]
+                }
+            })
+            .collect();
+        let value = correct as f64 / n as f64;
+        let r = ResultRecord {
+            task: task.into(),
+            ..record(encoder, 0, value, value, "same")
+        };
+        let p = PredictionRecord {
+            run_id: "r".into(),
+            dataset: "tones".into(),
+            task: task.into(),
+            encoder: encoder.into(),
+            layer: "0".into(),
+            perturbation: "none".into(),
+            severity: None,
+            test_set: "same".into(),
+            predictions: ItemPredictions {
+                probe: "logistic".into(),
+                target: "classes".into(),
+                names: vec!["a".into(), "b".into()],
+                ids: (0..n).map(|i| format!("i{i}")).collect(),
+                truth: serde_json::json!(truth),
+                seeds: vec![0],
+                scores: vec![scores],
+            },
+        };
+        (r, p)
+    }
+
+    /// Hand-computed wide table: three runs over the same data, two tasks.
+    /// pitch: x 40/40, y 30/40, z 30/40 → ranks 1, 2.5, 2.5 (Borda 2, 0.5,
+    /// 0.5; normalised 1, 0, 0); timbre: x 20/40, y 36/40, z 28/40 → ranks
+    /// 3, 1, 2 (Borda 0, 2, 1; normalised 0, 1, 0.5). Mean ranks 2, 1.75,
+    /// 2.25 → order y, x, z; Borda 2.5, 2, 1.5; mean scores 0.5, 0.5, 0.25.
+    #[test]
+    fn the_wide_table_has_mean_ranks_borda_scores_and_rank_intervals() {
+        let mut runs = Vec::new();
+        for (label, encoder, pitch, timbre) in [
+            ("run-x", "x", 40, 20),
+            ("run-y", "y", 30, 36),
+            ("run-z", "z", 30, 28),
+        ] {
+            let (r1, p1) = scored(encoder, "pitch", pitch);
+            let (r2, p2) = scored(encoder, "timbre", timbre);
+            runs.push(run(label, vec![r1, r2], vec![p1, p2]));
+        }
+        let board = build(&runs);
+        assert_eq!(board.columns.len(), 2);
+        assert_eq!(board.groups, ["classification"]);
+        let got: Vec<(&str, &str, &str, &str)> = board
+            .overall
+            .iter()
+            .map(|o| {
+                (
+                    o.encoder.as_str(),
+                    o.mean_rank.as_str(),
+                    o.borda.as_str(),
+                    o.mean_score.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("y", "1.75", "2.5", "0.500"),
+                ("x", "2.00", "2", "0.500"),
+                ("z", "2.25", "1.5", "0.250")
+            ]
+        );
+        assert_eq!(board.overall[0].cells[0].text(), "0.750 [0.650, 0.800]");
+        // Intervals everywhere; x is perfect on pitch on every resample.
+        let pitch = &board.tables[0];
+        assert!(pitch.rows.iter().all(|r| !r.rank_interval.is_empty()));
+        assert_eq!(pitch.rows[0].encoder, "x");
+        assert_eq!(pitch.rows[0].rank_interval, "[1, 1]");
+        assert!(
+            !pitch.rows[0].tied_with_next,
+            "x separates from the 30/40 pair"
+        );
+        assert!(
+            pitch.rows[1].tied_with_next,
+            "y and z tie on the same items"
+        );
+        assert!(board.overall.iter().all(|o| !o.rank_interval.is_empty()));
+        assert!(board.overall[0].interval_svg.contains("<svg"));
+        let md = crate::wide_table::markdown(&board);
+        assert!(
+            md.starts_with("| run | encoder | tones / pitch (accuracy; classification) |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| run-y | y | 0.750 [0.650, 0.800] | 0.900 [0.800, 0.950] | 1.75 |"),
+            "{md}"
+        );
+        let csv = crate::wide_table::csv(&board);
+        assert_eq!(csv.lines().count(), 4);
+        // The wrong items are nested (each encoder misses the first ones),
+        // so every resample orders the entries alike: degenerate intervals.
+        assert!(
+            csv.contains("run-z,z,\"0.750 [0.650, 0.800]\",\"0.700 [0.600, 0.750]\",2.25,\"[2.25, 2.25]\",1.5,0.250,2"),
+            "{csv}"
+        );
+    }
+
+    #[test]
+    fn missing_predictions_are_said_not_hidden() {
+        let (r1, p1) = scored("x", "pitch", 40);
+        let (r2, _) = scored("y", "pitch", 30);
+        let board = build(&[run("a", vec![r1], vec![p1]), run("b", vec![r2], vec![])]);
+        assert!(board.tables[0]
+            .rows
+            .iter()
+            .all(|r| r.rank_interval.is_empty()));
+        assert!(
+            board.notes.iter().any(|n| n.contains("no rank intervals")),
+            "{:?}",
+            board.notes
+        );
     }
 
     #[test]
@@ -364,9 +907,9 @@ mod tests {
         ];
         let c = vec![record("small", 0, 0.95, 0.9, "bbbb")];
         let board = build(&[
-            ("run-a".into(), a),
-            ("run-b".into(), b),
-            ("run-c".into(), c),
+            run("run-a", a, vec![]),
+            run("run-b", b, vec![]),
+            run("run-c", c, vec![]),
         ]);
         assert_eq!(board.tables.len(), 2);
         let t = &board.tables[0];

@@ -17,14 +17,17 @@ pub mod outputs;
 mod profile;
 mod properties;
 mod provenance;
+mod rank_intervals;
 mod robustness;
 mod similarity;
 mod table;
+mod wide_table;
 
 pub use answer::representatives;
 use minijinja::{context, Environment};
 use repbench_framework::record::{read_jsonl, ComparisonRecord, ResultRecord};
 use repbench_framework::{fsutil, Error, Result, VERSION};
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// File names inside a run directory.
@@ -33,6 +36,9 @@ pub mod layout {
     pub const RESULTS: &str = "results.jsonl";
     /// Paired comparisons between encoders.
     pub const COMPARISONS: &str = "comparisons.jsonl";
+    /// Per-item test predictions (one line per task × encoder × layer ×
+    /// probe × perturbation severity), from which leaderboards resample.
+    pub const PREDICTIONS: &str = "predictions.jsonl";
     /// Timings, cache statistics and provenance of the last run.
     pub const RUN: &str = "run.json";
     /// The config the run used, as given.
@@ -129,36 +135,103 @@ pub fn render_html(
         .map_err(|e| Error::Other(format!("rendering the report failed: {e}")))
 }
 
-/// Renders a leaderboard page across runs, with the notes on what was kept
-/// apart or flagged; each run directory must hold a
-/// `results.jsonl`. Runs are labelled by their run id (and directory when
-/// two share an id).
+/// Renders a leaderboard across the run directories `dirs` (each sealed
+/// by `run`; `predictions.jsonl` is read when present) as an HTML page.
 pub fn leaderboard_html(dirs: &[PathBuf]) -> Result<(String, Vec<String>)> {
+    leaderboard_as(dirs, LeaderboardFormat::Html)
+}
+
+/// What `repbench leaderboard` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaderboardFormat {
+    /// The page: wide table, rank intervals, per-task tables, notes.
+    Html,
+    /// The wide table as a Markdown table.
+    Markdown,
+    /// The wide table as CSV (one row per entry).
+    Csv,
+}
+
+/// One run directory as a leaderboard reads it.
+#[derive(Serialize)]
+struct RunSummary {
+    label: String,
+    dir: String,
+    config_hash: String,
+    version: String,
+    predictions: bool,
+}
+
+/// Reads the run directories `dirs` and renders their leaderboard in
+/// `format`, with the notes on what was kept apart or flagged.
+pub fn leaderboard_as(
+    dirs: &[PathBuf],
+    format: LeaderboardFormat,
+) -> Result<(String, Vec<String>)> {
     let mut runs = Vec::with_capacity(dirs.len());
     for dir in dirs {
         outputs::verify(dir)?;
         let records: Vec<ResultRecord> = read_jsonl(&dir.join(layout::RESULTS))?;
-        let id = records
+        let path = dir.join(layout::PREDICTIONS);
+        let predictions = if path.exists() {
+            read_jsonl(&path)?
+        } else {
+            Vec::new()
+        };
+        let label = records
             .first()
             .map(|r| r.run_id.clone())
             .unwrap_or_else(|| dir.display().to_string());
-        runs.push((id, records));
+        runs.push(leaderboard::RunInput {
+            label,
+            records,
+            predictions,
+        });
     }
-    for i in 0..runs.len() {
-        if runs.iter().filter(|(id, _)| *id == runs[i].0).count() > 1 {
-            runs[i].0 = format!("{} ({})", runs[i].0, dirs[i].display());
+    let labels: Vec<String> = runs.iter().map(|r| r.label.clone()).collect();
+    for (i, run) in runs.iter_mut().enumerate() {
+        if labels.iter().filter(|l| **l == labels[i]).count() > 1 {
+            run.label = format!("{} ({})", labels[i], dirs[i].display());
         }
     }
     let board = leaderboard::build(&runs);
-    let labels: Vec<&str> = runs.iter().map(|(id, _)| id.as_str()).collect();
-    let mut env = Environment::new();
-    env.add_template("leaderboard.html", LEADERBOARD)
-        .map_err(|e| Error::Other(format!("leaderboard template: {e}")))?;
-    let html = env
-        .get_template("leaderboard.html")
-        .and_then(|t| t.render(context! { style => STYLE, runs => labels, board }))
-        .map_err(|e| Error::Other(format!("rendering the leaderboard failed: {e}")))?;
-    Ok((html, board.notes))
+    let text = match format {
+        LeaderboardFormat::Markdown => wide_table::markdown(&board),
+        LeaderboardFormat::Csv => wide_table::csv(&board),
+        LeaderboardFormat::Html => {
+            let summaries: Vec<RunSummary> = runs
+                .iter()
+                .zip(dirs)
+                .map(|(run, dir)| RunSummary {
+                    label: run.label.clone(),
+                    dir: dir.display().to_string(),
+                    config_hash: run
+                        .records
+                        .first()
+                        .map_or_else(String::new, |r| r.config_hash.clone()),
+                    version: run
+                        .records
+                        .first()
+                        .map_or_else(String::new, |r| r.repbench_version.clone()),
+                    predictions: !run.predictions.is_empty(),
+                })
+                .collect();
+            let mut env = Environment::new();
+            env.add_template("leaderboard.html", LEADERBOARD)
+                .map_err(|e| Error::Other(format!("leaderboard template: {e}")))?;
+            env.get_template("leaderboard.html")
+                .and_then(|t| {
+                    t.render(context! {
+                        style => STYLE,
+                        runs => summaries,
+                        resamples => rank_intervals::RANK_RESAMPLES,
+                        board,
+                    })
+                })
+                .map_err(|e| Error::Other(format!("rendering the leaderboard failed: {e}")))?
+        }
+    };
+    Ok((text, board.notes))
 }
 
 /// Reads `DIR/results.jsonl` (plus `config.toml` and `run.json` when

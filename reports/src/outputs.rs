@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The files of a run's output set, in the order `run` writes them.
-pub const FILES: [&str; 5] = [
+pub const FILES: [&str; 6] = [
     layout::RESULTS,
     layout::COMPARISONS,
+    layout::PREDICTIONS,
     layout::CONFIG,
     layout::SPLITS,
     layout::RUN,

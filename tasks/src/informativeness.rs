@@ -18,7 +18,7 @@ use crate::{versions, TaskSpec};
 use ndarray::{Array2, ArrayView2, Axis};
 use repbench_framework::dataset::{rows_in, Item, Split};
 use repbench_framework::evaluator::{EvalInput, Evaluation, Evaluator, VariantResults, Variants};
-use repbench_framework::record::{Comparison, Measurement};
+use repbench_framework::record::{Comparison, ItemPredictions, Measurement};
 use repbench_framework::{seed, Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -520,6 +520,45 @@ impl Evaluator for ProbeEvaluator {
         })
     }
 
+    /// Each probe's test scores per seed, with the test items' ids and
+    /// targets, so the primary metric can be recomputed on any resample
+    /// ([`crate::exported::PrimaryMetric`]).
+    fn item_predictions(
+        &self,
+        items: &[Item],
+        evaluation: &Evaluation,
+    ) -> Result<Vec<ItemPredictions>> {
+        let targets =
+            Targets::from_items(items, &self.spec.target, self.kind).map_err(|e| self.fail(e))?;
+        let rows = self.split_rows(items)?;
+        let (target, names, truth) = targets.select(&rows.test).to_export();
+        let ids: Vec<String> = rows.test.iter().map(|&i| items[i].id.clone()).collect();
+        let probes: Vec<ProbePredictions> = serde_json::from_value(evaluation.predictions.clone())
+            .map_err(|err| {
+                self.fail(format!(
+                    "cached predictions unreadable ({err}); delete the cache entry"
+                ))
+            })?;
+        Ok(probes
+            .into_iter()
+            .map(|p| ItemPredictions {
+                seeds: self
+                    .spec
+                    .seeds
+                    .iter()
+                    .take(p.seeds.len())
+                    .copied()
+                    .collect(),
+                probe: p.probe,
+                target: target.into(),
+                names: names.clone(),
+                ids: ids.clone(),
+                truth: truth.clone(),
+                scores: p.seeds,
+            })
+            .collect())
+    }
+
     fn compare(
         &self,
         items: &[Item],
@@ -660,6 +699,54 @@ mod tests {
         for m in &e.measurements {
             assert_eq!(m.n, 30);
             assert!(m.ci_low <= m.value && m.value <= m.ci_high, "{m:?}");
+        }
+    }
+
+    /// The exported predictions must reproduce every probe's primary
+    /// value exactly (a leaderboard's rank intervals resample them), for
+    /// classes with several seeds, tags and values, and name the test items.
+    #[test]
+    fn exported_predictions_reproduce_the_primary_metric() {
+        type LabelOf = fn(usize) -> Label;
+        let labels: [(&str, LabelOf); 3] = [
+            ("classes", |i| Label::Text(["a", "b", "c"][i % 3].into())),
+            ("tags", |i| Label::Text(["x", "y", "x;y"][i % 3].into())),
+            ("values", |i| Label::Number((i % 7) as f64 * 0.5)),
+        ];
+        for (kind, label) in labels {
+            let items: Vec<Item> = (0..120).map(|i| item(i, label(i))).collect();
+            let x = Array2::from_shape_fn((120, 4), |(i, j)| {
+                ((i * (j + 2)) % 7) as f32 * 0.3 + if j == i % 3 { 1.0 } else { 0.0 }
+            });
+            let mut extra = serde_json::json!({"probes": [{"kind": "ridge"},
+                {"kind": "mlp", "hidden_units": 8, "hidden_layers": [1], "learning_rates": [0.01], "max_epochs": 20}],
+                "seeds": [0, 1]});
+            if kind == "values" {
+                extra["type"] = "regression".into();
+            } else if kind == "tags" {
+                extra["type"] = "multilabel".into();
+                extra["tag_separator"] = ";".into();
+            }
+            let spec = spec(extra);
+            let e = run(&spec, &items, &x).unwrap();
+            let exported = build_evaluator(&spec).item_predictions(&items, &e).unwrap();
+            assert_eq!(exported.len(), 2, "{kind}");
+            for p in &exported {
+                assert_eq!(p.target, kind);
+                assert_eq!(p.ids.len(), 24);
+                assert!(p.ids.iter().all(|id| {
+                    let i: usize = id[1..].parse().unwrap();
+                    split_of(i) == Split::Test
+                }));
+                let metric = crate::exported::PrimaryMetric::new(p).unwrap();
+                let all: Vec<usize> = (0..metric.len()).collect();
+                let want = value(&e, &p.probe, metric.name());
+                assert_eq!(metric.on(&all), want, "{kind} {}", p.probe);
+                let text = serde_json::to_string(p).unwrap();
+                let back: ItemPredictions = serde_json::from_str(&text).unwrap();
+                assert_eq!(&back, p);
+            }
+            assert_eq!(exported[1].seeds, [0, 1], "the MLP trains once per seed");
         }
     }
 

@@ -24,6 +24,7 @@ pub use repbench_framework::bootstrap;
 pub mod cross_transform;
 pub mod disentanglement;
 pub mod drift;
+pub mod exported;
 pub mod geometry;
 pub mod informativeness;
 pub mod metrics;

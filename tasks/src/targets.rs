@@ -159,6 +159,65 @@ impl Targets {
         }
     }
 
+    /// The targets as `predictions.jsonl` writes them: the kind
+    /// (`classes`, `tags`, `values`), the names, and per item the class
+    /// index, the 0/1 tag row or the value.
+    pub fn to_export(&self) -> (&'static str, Vec<String>, serde_json::Value) {
+        match self {
+            Targets::Classes { y, names } => ("classes", names.clone(), serde_json::json!(y)),
+            Targets::Tags { y, names } => {
+                let rows: Vec<Vec<u8>> = y
+                    .outer_iter()
+                    .map(|r| r.iter().map(|&v| u8::from(v > 0.5)).collect())
+                    .collect();
+                ("tags", names.clone(), serde_json::json!(rows))
+            }
+            Targets::Values(v) => ("values", Vec::new(), serde_json::json!(v)),
+        }
+    }
+
+    /// Inverse of [`Targets::to_export`]; the error says what is wrong.
+    pub fn from_export(
+        kind: &str,
+        names: &[String],
+        truth: &serde_json::Value,
+    ) -> Result<Targets, String> {
+        let bad = |e: serde_json::Error| format!("truth does not match target \"{kind}\": {e}");
+        match kind {
+            "classes" => {
+                let y: Vec<usize> = serde_json::from_value(truth.clone()).map_err(bad)?;
+                if let Some(c) = y.iter().find(|&&c| c >= names.len()) {
+                    return Err(format!("class index {c} but {} names", names.len()));
+                }
+                Ok(Targets::Classes {
+                    y,
+                    names: names.to_vec(),
+                })
+            }
+            "tags" => {
+                let rows: Vec<Vec<f64>> = serde_json::from_value(truth.clone()).map_err(bad)?;
+                if let Some(r) = rows.iter().find(|r| r.len() != names.len()) {
+                    return Err(format!(
+                        "a tag row of {} values but {} names",
+                        r.len(),
+                        names.len()
+                    ));
+                }
+                let y = Array2::from_shape_fn((rows.len(), names.len()), |(i, j)| rows[i][j]);
+                Ok(Targets::Tags {
+                    y,
+                    names: names.to_vec(),
+                })
+            }
+            "values" => Ok(Targets::Values(
+                serde_json::from_value(truth.clone()).map_err(bad)?,
+            )),
+            other => Err(format!(
+                "unknown target \"{other}\" (expected classes, tags or values)"
+            )),
+        }
+    }
+
     /// Wraps a dense `(items, outputs)` prediction in the matching score type.
     pub fn scores_from_dense(&self, m: Array2<f64>) -> Scores {
         match self {

@@ -10,7 +10,7 @@ use crate::evaluator::{
     Variants,
 };
 use crate::progress::Progress;
-use crate::record::{Measurement, ResultRecord};
+use crate::record::{Measurement, PredictionRecord, ResultRecord};
 use crate::{Error, Result, VERSION};
 use rayon::prelude::*;
 
@@ -43,6 +43,8 @@ pub struct Evaluated {
     pub records: Vec<ResultRecord>,
     /// Clean evaluations, in unit order.
     pub clean: Vec<CleanResult>,
+    /// Per-item test predictions in unit order: clean, then each sweep.
+    pub predictions: Vec<PredictionRecord>,
 }
 
 fn units(plan: &RunPlan) -> Result<Vec<Unit>> {
@@ -116,6 +118,7 @@ pub fn run(
     let mut out = Evaluated {
         records: Vec::new(),
         clean: Vec::new(),
+        predictions: Vec::new(),
     };
     for (unit, result) in units.iter().zip(results) {
         let r = result?;
@@ -123,6 +126,7 @@ pub fn run(
         stats.evaluations_computed += r.computed;
         stats.corrupt_entries.extend(r.corrupt);
         out.records.extend(r.records);
+        out.predictions.extend(r.predictions);
         out.clean.push(CleanResult {
             unit: *unit,
             evaluation: r.clean,
@@ -229,6 +233,7 @@ struct UnitOutput {
     clean: Evaluation,
     clean_key: String,
     records: Vec<ResultRecord>,
+    predictions: Vec<PredictionRecord>,
     cached: usize,
     computed: usize,
     corrupt: Vec<String>,
@@ -367,6 +372,26 @@ fn evaluate_unit(
         )
     };
     let mut records = stamp(&clean_store.key, &clean.measurements, None);
+    let exported = |evaluation: &Evaluation, p: Option<usize>| -> Result<Vec<PredictionRecord>> {
+        let perturbation = p.map(|i| &plan.perturbations[i]);
+        Ok(task
+            .evaluator
+            .item_predictions(items, evaluation)?
+            .into_iter()
+            .map(|predictions| PredictionRecord {
+                run_id: plan.run_id.clone(),
+                dataset: plan.datasets[unit.dataset].name().into(),
+                task: task.name.clone(),
+                encoder: plan.encoders[unit.encoder].name().into(),
+                layer: layer.name.clone(),
+                perturbation: perturbation.map_or_else(|| "none".into(), |p| p.name.clone()),
+                severity: perturbation.map(|p| p.severity),
+                test_set: test_set.into(),
+                predictions,
+            })
+            .collect())
+    };
+    let mut predictions = exported(&clean, None)?;
     // A property task measures its own transform; perturbation sweeps are
     // the robustness of the other tasks.
     let sweeps = if view_stores.is_empty() { sweeps } else { &[] };
@@ -406,6 +431,7 @@ fn evaluate_unit(
                 &evaluation.measurements,
                 Some(p),
             ));
+            predictions.extend(exported(evaluation, Some(p))?);
         }
         let mut summary_records = stamp(&clean_store.key, &summary, Some(sweep.start));
         summary_records.iter_mut().for_each(|r| r.severity = None);
@@ -415,6 +441,7 @@ fn evaluate_unit(
         clean,
         clean_key,
         records,
+        predictions,
         cached: n_cached,
         computed: n_computed,
         corrupt,

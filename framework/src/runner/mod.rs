@@ -27,7 +27,7 @@ use crate::encoder::Encoder;
 use crate::evaluator::Evaluator;
 use crate::perturb::Perturbation;
 use crate::progress::Progress;
-use crate::record::{ComparisonRecord, ResultRecord};
+use crate::record::{ComparisonRecord, PredictionRecord, ResultRecord};
 use crate::Result;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -129,6 +129,8 @@ pub struct RunOutcome {
     pub records: Vec<ResultRecord>,
     /// Paired comparisons between encoders, per task, in config order.
     pub comparisons: Vec<ComparisonRecord>,
+    /// Per-item test predictions, in the order of the records.
+    pub predictions: Vec<PredictionRecord>,
     /// Counts and timings.
     pub stats: RunStats,
 }
@@ -147,6 +149,7 @@ pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
     Ok(RunOutcome {
         records,
         comparisons,
+        predictions: evaluated.predictions,
         stats,
     })
 }
