@@ -64,7 +64,12 @@ pub fn run(config_path: &Path, out_dir: Option<&Path>, quiet: bool) -> Result<()
     repbench_reports::outputs::begin(&out).map_err(io)?;
     write_jsonl(&out.join(layout::RESULTS), &outcome.records).map_err(io)?;
     write_jsonl(&out.join(layout::COMPARISONS), &outcome.comparisons).map_err(io)?;
-    write_jsonl(&out.join(layout::PREDICTIONS), &outcome.predictions).map_err(io)?;
+    let (clean, perturbed): (Vec<_>, Vec<_>) = outcome
+        .predictions
+        .iter()
+        .partition(|p| p.perturbation == "none");
+    write_jsonl(&out.join(layout::PREDICTIONS), &clean).map_err(io)?;
+    write_jsonl(&out.join(layout::PREDICTIONS_PERTURBED), &perturbed).map_err(io)?;
     fsutil::write_atomic(&out.join(layout::CONFIG), loaded.text.as_bytes()).map_err(io)?;
     fsutil::write_atomic(&out.join(layout::SPLITS), splits_csv(&plan).as_bytes()).map_err(io)?;
     let finished = SystemTime::now()

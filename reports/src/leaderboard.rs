@@ -384,6 +384,35 @@ pub fn build(runs: &[RunInput]) -> Leaderboard {
     }
 }
 
+/// A unit whose predictions a leaderboard reads: (run label, dataset,
+/// task, encoder, layer, probe).
+pub type PredictionKey = (String, String, String, String, String, String);
+
+/// The units whose clean predictions `board`'s rank intervals need (each
+/// ranked row of each table), so that a reader can skip every other line
+/// of the runs' `predictions.jsonl`.
+pub fn needed_predictions(board: &Leaderboard) -> std::collections::HashSet<PredictionKey> {
+    board
+        .tables
+        .iter()
+        .flat_map(|t| {
+            t.rows
+                .iter()
+                .filter(|r| r.rank_value.is_some())
+                .map(move |r| {
+                    (
+                        r.run.clone(),
+                        t.dataset.clone(),
+                        t.task.clone(),
+                        r.encoder.clone(),
+                        r.layer.clone(),
+                        r.probe.clone(),
+                    )
+                })
+        })
+        .collect()
+}
+
 /// Rank intervals for `t`'s ranked rows from their predictions; a warning
 /// says why when some entry has none.
 fn attach_intervals(

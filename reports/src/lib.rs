@@ -8,6 +8,7 @@
 //! ```
 
 mod answer;
+mod board_files;
 mod chart;
 mod cross;
 mod heat;
@@ -36,9 +37,12 @@ pub mod layout {
     pub const RESULTS: &str = "results.jsonl";
     /// Paired comparisons between encoders.
     pub const COMPARISONS: &str = "comparisons.jsonl";
-    /// Per-item test predictions (one line per task × encoder × layer ×
-    /// probe × perturbation severity), from which leaderboards resample.
+    /// Per-item test predictions on clean audio (one line per task ×
+    /// encoder × layer × probe), from which leaderboards resample.
     pub const PREDICTIONS: &str = "predictions.jsonl";
+    /// The same per perturbation severity (robustness sweeps), apart so
+    /// that readers of clean results need not scan them.
+    pub const PREDICTIONS_PERTURBED: &str = "predictions_perturbed.jsonl";
     /// Timings, cache statistics and provenance of the last run.
     pub const RUN: &str = "run.json";
     /// The config the run used, as given.
@@ -168,31 +172,42 @@ pub fn leaderboard_as(
     dirs: &[PathBuf],
     format: LeaderboardFormat,
 ) -> Result<(String, Vec<String>)> {
-    let mut runs = Vec::with_capacity(dirs.len());
-    for dir in dirs {
-        outputs::verify(dir)?;
-        let records: Vec<ResultRecord> = read_jsonl(&dir.join(layout::RESULTS))?;
-        let path = dir.join(layout::PREDICTIONS);
-        let predictions = if path.exists() {
-            read_jsonl(&path)?
-        } else {
-            Vec::new()
-        };
-        let label = records
-            .first()
-            .map(|r| r.run_id.clone())
-            .unwrap_or_else(|| dir.display().to_string());
-        runs.push(leaderboard::RunInput {
-            label,
-            records,
-            predictions,
-        });
-    }
+    use rayon::prelude::*;
+    // Directories are read in parallel and kept in the order given.
+    let mut runs: Vec<leaderboard::RunInput> = dirs
+        .par_iter()
+        .map(|dir| {
+            outputs::verify_reading(dir, &[layout::RESULTS, layout::PREDICTIONS])?;
+            let records = board_files::read_clean_results(&dir.join(layout::RESULTS))?;
+            let label = records
+                .first()
+                .map(|r| r.run_id.clone())
+                .unwrap_or_else(|| dir.display().to_string());
+            Ok(leaderboard::RunInput {
+                label,
+                records,
+                predictions: Vec::new(),
+            })
+        })
+        .collect::<Result<_>>()?;
     let labels: Vec<String> = runs.iter().map(|r| r.label.clone()).collect();
     for (i, run) in runs.iter_mut().enumerate() {
         if labels.iter().filter(|l| **l == labels[i]).count() > 1 {
             run.label = format!("{} ({})", labels[i], dirs[i].display());
         }
+    }
+    // The tables say which units' predictions the rank intervals need;
+    // only those lines are parsed in full.
+    let needed = leaderboard::needed_predictions(&leaderboard::build(&runs));
+    let predictions: Vec<Vec<_>> = runs
+        .par_iter()
+        .zip(dirs)
+        .map(|(run, dir)| {
+            board_files::read_needed(&dir.join(layout::PREDICTIONS), &run.label, &needed)
+        })
+        .collect::<Result<_>>()?;
+    for (run, p) in runs.iter_mut().zip(predictions) {
+        run.predictions = p;
     }
     let board = leaderboard::build(&runs);
     let text = match format {
@@ -213,7 +228,7 @@ pub fn leaderboard_as(
                         .records
                         .first()
                         .map_or_else(String::new, |r| r.repbench_version.clone()),
-                    predictions: !run.predictions.is_empty(),
+                    predictions: dir.join(layout::PREDICTIONS).is_file(),
                 })
                 .collect();
             let mut env = Environment::new();

@@ -11,10 +11,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The files of a run's output set, in the order `run` writes them.
-pub const FILES: [&str; 6] = [
+pub const FILES: [&str; 7] = [
     layout::RESULTS,
     layout::COMPARISONS,
     layout::PREDICTIONS,
+    layout::PREDICTIONS_PERTURBED,
     layout::CONFIG,
     layout::SPLITS,
     layout::RUN,
@@ -71,6 +72,14 @@ pub fn seal(dir: &Path, config_hash: &str) -> Result<()> {
 
 /// Checks that `dir` holds one complete output set.
 pub fn verify(dir: &Path) -> Result<()> {
+    verify_reading(dir, &FILES)
+}
+
+/// [`verify`] for a reader of the files `reading` alone: every file of
+/// the set must be there, and those it reads must hash to what the run
+/// recorded (the others are not read, so not hashed: a leaderboard need
+/// not hash gigabytes of perturbed predictions it never opens).
+pub fn verify_reading(dir: &Path, reading: &[&str]) -> Result<()> {
     let path = dir.join(layout::MANIFEST);
     let rerun = "run its config again to regenerate the directory";
     let text = match std::fs::read(&path) {
@@ -88,6 +97,16 @@ pub fn verify(dir: &Path) -> Result<()> {
         .map_err(|e| Error::Other(format!("{}: unreadable ({e}); {rerun}", path.display())))?;
     for (name, want) in &manifest.files {
         let file = dir.join(name);
+        if !reading.contains(&name.as_str()) {
+            if file.is_file() {
+                continue;
+            }
+            return Err(Error::Other(format!(
+                "{}: missing from the output set {} lists; {rerun}",
+                file.display(),
+                path.display()
+            )));
+        }
         let got = match std::fs::read(&file) {
             Ok(bytes) => fsutil::content_hash(&bytes),
             Err(_) => {
@@ -142,6 +161,30 @@ mod tests {
         fsutil::write_atomic(&d.join(layout::RESULTS), b"edited").unwrap();
         let err = verify(d).unwrap_err().to_string();
         assert!(err.contains("results.jsonl: not the file"), "{err}");
+    }
+
+    #[test]
+    fn a_reader_hashes_what_it_reads_and_needs_every_file_present() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write_set(d, "first");
+        seal(d, "h1").unwrap();
+        let reading = [layout::RESULTS, layout::PREDICTIONS];
+        // A file the reader does not open may differ …
+        fsutil::write_atomic(&d.join(layout::PREDICTIONS_PERTURBED), b"other").unwrap();
+        verify_reading(d, &reading).unwrap();
+        assert!(verify(d).is_err(), "a full verify still hashes it");
+        // … but must exist, and the files it reads must be the run's.
+        std::fs::remove_file(d.join(layout::PREDICTIONS_PERTURBED)).unwrap();
+        let err = verify_reading(d, &reading).unwrap_err().to_string();
+        assert!(
+            err.contains("predictions_perturbed.jsonl: missing"),
+            "{err}"
+        );
+        write_set(d, "first");
+        fsutil::write_atomic(&d.join(layout::PREDICTIONS), b"edited").unwrap();
+        let err = verify_reading(d, &reading).unwrap_err().to_string();
+        assert!(err.contains("predictions.jsonl: not the file"), "{err}");
     }
 
     #[test]

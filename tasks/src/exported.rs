@@ -14,6 +14,9 @@ pub struct PrimaryMetric {
     metric: Metric,
     targets: Targets,
     per_seed: Vec<Scores>,
+    /// For accuracy: per seed, whether each item's argmax is its class
+    /// (then a resample costs a count, not a copy of the scores).
+    hits: Option<Vec<Vec<bool>>>,
 }
 
 impl PrimaryMetric {
@@ -49,10 +52,20 @@ impl PrimaryMetric {
             .into_iter()
             .next()
             .ok_or("no metric for these targets")?;
+        let hits = match (&targets, metric.name) {
+            (Targets::Classes { y, .. }, "accuracy") => Some(
+                per_seed
+                    .iter()
+                    .map(|s| s.argmax().iter().zip(y).map(|(p, t)| p == t).collect())
+                    .collect(),
+            ),
+            _ => None,
+        };
         Ok(PrimaryMetric {
             metric,
             targets,
             per_seed,
+            hits,
         })
     }
 
@@ -69,6 +82,20 @@ impl PrimaryMetric {
     /// The metric on the items `idx` (repeats allowed), averaged over
     /// seeds as the run's records average it.
     pub fn on(&self, idx: &[usize]) -> f64 {
+        if let Some(hits) = &self.hits {
+            // `metrics::classification::accuracy` on the selected items:
+            // the same count over the same length.
+            let values: Vec<f64> = hits
+                .iter()
+                .map(|h| {
+                    if idx.is_empty() {
+                        return f64::NAN;
+                    }
+                    idx.iter().filter(|&&i| h[i]).count() as f64 / idx.len() as f64
+                })
+                .collect();
+            return values.iter().sum::<f64>() / values.len() as f64;
+        }
         let t = self.targets.select(idx);
         let values: Vec<f64> = self
             .per_seed
@@ -86,5 +113,61 @@ impl PrimaryMetric {
     /// True without items.
     pub fn is_empty(&self) -> bool {
         self.targets.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The counting shortcut for accuracy equals the metric itself on
+    /// resamples with repeats, seed by seed averaged.
+    #[test]
+    fn accuracy_on_resamples_equals_the_metric_on_the_selected_items() {
+        let truth = [0usize, 1, 2, 1, 0, 2, 2];
+        let seed_scores = |shift: usize| -> Vec<Vec<f64>> {
+            (0..truth.len())
+                .map(|i| {
+                    (0..3)
+                        .map(|c| {
+                            if c == (truth[i] + shift * (i % 2)) % 3 {
+                                1.0
+                            } else {
+                                0.0
+                            }
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        let p = ItemPredictions {
+            probe: "logistic".into(),
+            target: "classes".into(),
+            names: vec!["a".into(), "b".into(), "c".into()],
+            ids: (0..truth.len()).map(|i| i.to_string()).collect(),
+            truth: serde_json::json!(truth),
+            seeds: vec![0, 1],
+            scores: vec![seed_scores(0), seed_scores(1)],
+        };
+        let m = PrimaryMetric::new(&p).unwrap();
+        assert!(m.hits.is_some());
+        let targets = Targets::from_export("classes", &p.names, &p.truth).unwrap();
+        for idx in [
+            vec![0, 1, 2, 3, 4, 5, 6],
+            vec![1, 1, 3, 6, 6, 6, 0],
+            vec![5],
+        ] {
+            let want: f64 = p
+                .scores
+                .iter()
+                .map(|rows| {
+                    let s = Scores::from_rows(&targets, rows);
+                    (metrics_for(&targets)[0].compute)(&targets.select(&idx), &s.select(&idx))
+                })
+                .sum::<f64>()
+                / 2.0;
+            assert_eq!(m.on(&idx), want, "{idx:?}");
+        }
+        assert!(m.on(&[]).is_nan());
     }
 }
