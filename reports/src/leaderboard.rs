@@ -249,21 +249,18 @@ pub fn build(runs: &[RunInput]) -> Leaderboard {
         }
     }
     // Clean predictions by (run, dataset, task, encoder, layer, probe).
-    let mut predictions: HashMap<(&str, &str, &str, &str, &str, &str), &ItemPredictions> =
-        HashMap::new();
+    let mut predictions: HashMap<PredictionKey, &ItemPredictions> = HashMap::new();
     for run in runs {
         for p in run.predictions.iter().filter(|p| p.perturbation == "none") {
-            predictions.insert(
-                (
-                    run.label.as_str(),
-                    p.dataset.as_str(),
-                    p.task.as_str(),
-                    p.encoder.as_str(),
-                    p.layer.as_str(),
-                    p.predictions.probe.as_str(),
-                ),
-                &p.predictions,
+            let key = (
+                run.label.clone(),
+                p.dataset.clone(),
+                p.task.clone(),
+                p.encoder.clone(),
+                p.layer.clone(),
+                p.predictions.probe.clone(),
             );
+            predictions.insert(key, &p.predictions);
         }
     }
     let mut tables = Vec::new();
@@ -399,26 +396,26 @@ pub fn needed_predictions(board: &Leaderboard) -> std::collections::HashSet<Pred
             t.rows
                 .iter()
                 .filter(|r| r.rank_value.is_some())
-                .map(move |r| {
-                    (
-                        r.run.clone(),
-                        t.dataset.clone(),
-                        t.task.clone(),
-                        r.encoder.clone(),
-                        r.layer.clone(),
-                        r.probe.clone(),
-                    )
-                })
+                .map(move |r| prediction_key(t, r))
         })
         .collect()
 }
 
+/// The unit of row `r` of table `t`.
+fn prediction_key(t: &Table, r: &Row) -> PredictionKey {
+    (
+        r.run.clone(),
+        t.dataset.clone(),
+        t.task.clone(),
+        r.encoder.clone(),
+        r.layer.clone(),
+        r.probe.clone(),
+    )
+}
+
 /// Rank intervals for `t`'s ranked rows from their predictions; a warning
 /// says why when some entry has none.
-fn attach_intervals(
-    t: &mut Table,
-    predictions: &HashMap<(&str, &str, &str, &str, &str, &str), &ItemPredictions>,
-) {
+fn attach_intervals(t: &mut Table, predictions: &HashMap<PredictionKey, &ItemPredictions>) {
     let ranked: Vec<usize> = (0..t.rows.len())
         .filter(|&i| t.rows[i].rank_value.is_some())
         .collect();
@@ -427,19 +424,7 @@ fn attach_intervals(
     }
     let found: Option<Vec<&ItemPredictions>> = ranked
         .iter()
-        .map(|&i| {
-            let r = &t.rows[i];
-            predictions
-                .get(&(
-                    r.run.as_str(),
-                    t.dataset.as_str(),
-                    t.task.as_str(),
-                    r.encoder.as_str(),
-                    r.layer.as_str(),
-                    r.probe.as_str(),
-                ))
-                .copied()
-        })
+        .map(|&i| predictions.get(&prediction_key(t, &t.rows[i])).copied())
         .collect();
     let Some(found) = found else {
         t.warnings.push(

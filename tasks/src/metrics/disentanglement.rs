@@ -256,7 +256,8 @@ pub fn explained_variance(code: ArrayView1<f64>, factor: &Factor) -> f64 {
     weighted_explained_variance(code, &spread, &target, &weights)
 }
 
-/// A code's weighted mean and sum of squared deviations over the items.
+/// A code's (or numeric factor's) weighted mean and sum of squared
+/// deviations over the items.
 struct CodeSpread {
     n: f64,
     mean: f64,
@@ -264,16 +265,18 @@ struct CodeSpread {
 }
 
 impl CodeSpread {
-    fn of(code: ArrayView1<f64>, weights: &[usize]) -> CodeSpread {
+    /// Of `values` (one per item) taken `weights[i]` times each.
+    fn of<'v>(values: impl IntoIterator<Item = &'v f64> + Clone, weights: &[usize]) -> CodeSpread {
         let n = weights.iter().sum::<usize>() as f64;
-        let mean = code
-            .iter()
+        let mean = values
+            .clone()
+            .into_iter()
             .zip(weights)
             .map(|(c, &w)| c * w as f64)
             .sum::<f64>()
             / n;
-        let total = code
-            .iter()
+        let total = values
+            .into_iter()
             .zip(weights)
             .map(|(c, &w)| w as f64 * (c - mean).powi(2))
             .sum();
@@ -300,18 +303,7 @@ impl FactorMoments<'_> {
     fn of<'a>(factor: &'a Factor, weights: &[usize]) -> FactorMoments<'a> {
         match factor {
             Factor::Numeric(v) => {
-                let n = weights.iter().sum::<usize>() as f64;
-                let mean = v
-                    .iter()
-                    .zip(weights)
-                    .map(|(x, &w)| x * w as f64)
-                    .sum::<f64>()
-                    / n;
-                let total = v
-                    .iter()
-                    .zip(weights)
-                    .map(|(x, &w)| w as f64 * (x - mean).powi(2))
-                    .sum();
+                let CodeSpread { mean, total, .. } = CodeSpread::of(v, weights);
                 FactorMoments::Numeric {
                     values: v,
                     mean,
@@ -792,6 +784,9 @@ fn dci_fit(
                 },
             ));
         }
+    }
+    if columns.is_empty() {
+        return (dci_scores(Array2::zeros((d, k)), fits), Vec::new());
     }
     let views: Vec<_> = columns.iter().map(|c| c.view()).collect();
     let y = ndarray::concatenate(Axis(1), &views).expect("target columns of equal length");
