@@ -207,15 +207,7 @@ pub fn leaderboard(
     out: Option<&Path>,
     format: repbench_reports::LeaderboardFormat,
 ) -> Result<(), Failure> {
-    for dir in dirs {
-        if !dir.join(layout::RESULTS).is_file() {
-            return Err(Failure::Usage(format!(
-                "{}: no {} here; pass directories a `repbench run` wrote",
-                dir.display(),
-                layout::RESULTS
-            )));
-        }
-    }
+    require_run_dirs(dirs)?;
     let (text, notes) =
         repbench_reports::leaderboard_as(dirs, format).map_err(|e| Failure::Run(e.to_string()))?;
     for note in notes {
@@ -228,6 +220,56 @@ pub fn leaderboard(
             println!("leaderboard: {}", out.display());
         }
         None => print!("{text}"),
+    }
+    Ok(())
+}
+
+/// Refuses a directory without a `results.jsonl` before anything is read.
+fn require_run_dirs(dirs: &[std::path::PathBuf]) -> Result<(), Failure> {
+    for dir in dirs {
+        if !dir.join(layout::RESULTS).is_file() {
+            return Err(Failure::Usage(format!(
+                "{}: no {} here; pass directories a `repbench run` wrote",
+                dir.display(),
+                layout::RESULTS
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `repbench export DIR... [--table long|wide] [--format F] [--out FILE]`:
+/// the long or wide table of the runs in `dirs` to `FILE`, or to standard
+/// output for the text formats (Parquet, being binary, needs `--out`).
+pub fn export(
+    dirs: &[std::path::PathBuf],
+    table: repbench_reports::export::ExportTable,
+    format: repbench_reports::export::ExportFormat,
+    out: Option<&Path>,
+) -> Result<(), Failure> {
+    use repbench_reports::export::ExportFormat;
+    if format == ExportFormat::Parquet && out.is_none() {
+        return Err(Failure::Usage(
+            "--format parquet writes a binary file: give it a path with --out FILE.parquet".into(),
+        ));
+    }
+    require_run_dirs(dirs)?;
+    let (bytes, notes) = repbench_reports::export::export(dirs, table, format)
+        .map_err(|e| Failure::Run(e.to_string()))?;
+    for note in notes {
+        eprintln!("note: {note}");
+    }
+    match out {
+        Some(out) => {
+            fsutil::write_atomic(out, &bytes).map_err(|e| Failure::Run(e.to_string()))?;
+            println!("export: {}", out.display());
+        }
+        None => {
+            use std::io::Write;
+            std::io::stdout()
+                .write_all(&bytes)
+                .map_err(|e| Failure::Run(format!("writing to standard output: {e}")))?;
+        }
     }
     Ok(())
 }

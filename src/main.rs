@@ -62,6 +62,23 @@ enum Command {
         #[arg(long, value_enum, default_value_t = BoardFormat::Html)]
         format: BoardFormat,
     },
+    /// Results of run directories as a table for a paper or a script: the
+    /// long table (one row per record) or the wide encoder × task table.
+    Export {
+        /// Run directories (each with a results.jsonl).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Which table (default: long for csv and parquet, wide for
+        /// markdown and latex).
+        #[arg(long, value_enum)]
+        table: Option<TableKind>,
+        /// The file format.
+        #[arg(long, value_enum, default_value_t = ExportAs::Csv)]
+        format: ExportAs,
+        /// Where to write it (default: standard output; parquet needs it).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Inspect or clean an embedding/result cache.
     Cache {
         #[command(subcommand)]
@@ -78,6 +95,28 @@ enum BoardFormat {
     Markdown,
     /// The wide table as CSV.
     Csv,
+}
+
+/// `repbench export --table`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum TableKind {
+    /// One row per record of results.jsonl, every field a column.
+    Long,
+    /// One row per leaderboard entry: value, interval and rank per task.
+    Wide,
+}
+
+/// `repbench export --format`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExportAs {
+    /// CSV with a header row.
+    Csv,
+    /// Apache Parquet (pandas.read_parquet, polars.read_parquet).
+    Parquet,
+    /// A Markdown table.
+    Markdown,
+    /// A LaTeX booktabs table; bold marks a significantly best value.
+    Latex,
 }
 
 #[derive(Subcommand)]
@@ -139,6 +178,27 @@ fn main() -> ExitCode {
                 BoardFormat::Csv => F::Csv,
             };
             commands::leaderboard(&dirs, out.as_deref(), format)
+        }
+        Command::Export {
+            dirs,
+            table,
+            format,
+            out,
+        } => {
+            use repbench_reports::export::{ExportFormat as F, ExportTable as T};
+            let format = match format {
+                ExportAs::Csv => F::Csv,
+                ExportAs::Parquet => F::Parquet,
+                ExportAs::Markdown => F::Markdown,
+                ExportAs::Latex => F::Latex,
+            };
+            let table = match table {
+                Some(TableKind::Long) => T::Long,
+                Some(TableKind::Wide) => T::Wide,
+                None if matches!(format, F::Csv | F::Parquet) => T::Long,
+                None => T::Wide,
+            };
+            commands::export(&dirs, table, format, out.as_deref())
         }
         Command::Cache { action } => match action {
             CacheAction::List { dir } => commands::cache_list(&dir),

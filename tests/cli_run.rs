@@ -520,8 +520,44 @@ fn leaderboard_ranks_across_runs_and_cache_commands_verify_and_clean() {
     let csv = std::fs::read_to_string(&csv).unwrap();
     assert_eq!(csv.lines().count(), 5, "{csv}");
     assert!(
-        csv.lines().skip(1).all(|l| l.contains(",\"1.000 [")),
+        csv.starts_with("run,encoder,ranked,tones/timbre accuracy,tones/timbre ci_low,"),
         "{csv}"
+    );
+    assert!(
+        csv.lines().skip(1).all(|l| l.contains(",true,1.0,")),
+        "every entry is perfect: {csv}"
+    );
+    // `export`: the long table as CSV on standard output has every record
+    // of both runs; as Parquet it needs a file; the wide table as LaTeX.
+    let dirs = [a.display().to_string(), b.display().to_string()];
+    let long = repbench(&["export", &dirs[0], &dirs[1]]);
+    assert_ok(&long);
+    let long = text(&long).0;
+    assert_eq!(
+        long.lines().count(),
+        1 + results(&a).len() + results(&b).len(),
+        "{long}"
+    );
+    assert!(long.starts_with("run,run_id,encoder,layer,"), "{long}");
+    let refused = repbench(&["export", &dirs[0], "--format", "parquet"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(text(&refused).1.contains("--out"), "{}", text(&refused).1);
+    let parquet = tmp.path().join("long.parquet");
+    assert_ok(&repbench(&[
+        "export",
+        &dirs[0],
+        "--format",
+        "parquet",
+        "--out",
+        &parquet.display().to_string(),
+    ]));
+    assert!(std::fs::read(&parquet).unwrap().starts_with(b"PAR1"));
+    let tex = repbench(&["export", &dirs[0], &dirs[1], "--format", "latex"]);
+    assert_ok(&tex);
+    let tex = text(&tex).0;
+    assert!(
+        tex.contains("\\begin{tabular}") && tex.contains("timbre (accuracy)"),
+        "{tex}"
     );
     let missing = repbench(&[
         "leaderboard",

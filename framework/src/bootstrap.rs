@@ -145,21 +145,26 @@ pub fn paired(
 ) -> PairedEstimate {
     let diff = |idx: &[usize]| a(idx) - b(idx);
     let delta = estimate(n, resamples, diff);
-    let diffs: Vec<f64> = resamples
-        .iter()
-        .map(|idx| diff(idx))
-        .filter(|d| d.is_finite())
-        .collect();
-    let below = diffs.iter().filter(|d| **d <= 0.0).count();
-    let above = diffs.iter().filter(|d| **d >= 0.0).count();
-    // No defined difference on any resample: the test is undefined (NaN,
-    // which Holm's adjustment leaves out), not "no difference" (p = 1).
-    let p_value = if diffs.is_empty() {
+    let p_value = paired_p_value(resamples.iter().map(|idx| diff(idx)));
+    PairedEstimate { delta, p_value }
+}
+
+/// The two-sided p-value of [`paired`] from the resampled differences
+/// `a − b` alone: `min(1, 2 (min(#Δ≤0, #Δ≥0) + 1) / (B + 1))` over the
+/// defined (finite) differences; NaN when none is defined (undefined, which
+/// Holm's adjustment leaves out, not "no difference").
+pub fn paired_p_value(differences: impl IntoIterator<Item = f64>) -> f64 {
+    let (mut defined, mut below, mut above) = (0usize, 0usize, 0usize);
+    for d in differences.into_iter().filter(|d| d.is_finite()) {
+        defined += 1;
+        below += usize::from(d <= 0.0);
+        above += usize::from(d >= 0.0);
+    }
+    if defined == 0 {
         f64::NAN
     } else {
-        (2.0 * (below.min(above) + 1) as f64 / (diffs.len() + 1) as f64).min(1.0)
-    };
-    PairedEstimate { delta, p_value }
+        (2.0 * (below.min(above) + 1) as f64 / (defined + 1) as f64).min(1.0)
+    }
 }
 
 /// Holm's step-down adjustment of `p_values` (Holm 1979, "A simple

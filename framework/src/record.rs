@@ -27,6 +27,21 @@ pub mod nan_as_null {
             .map(|(k, v)| (k, v.unwrap_or(f64::NAN)))
             .collect())
     }
+
+    /// Deserialises nested lists of numbers or `null`s (as NaN).
+    pub fn deserialize_nested<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<Vec<Vec<f64>>>, D::Error> {
+        let raw = Vec::<Vec<Vec<Option<f64>>>>::deserialize(d)?;
+        Ok(raw
+            .into_iter()
+            .map(|rows| {
+                rows.into_iter()
+                    .map(|row| row.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+                    .collect()
+            })
+            .collect())
+    }
 }
 
 /// What an evaluator measures, before the runner stamps where it came from.
@@ -245,22 +260,37 @@ impl ResultRecord {
 /// across runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ItemPredictions {
-    /// Probe kind (`logistic`, `ridge`, …).
+    /// Probe kind (`logistic`, `ridge`, …; `none` for an evaluator that
+    /// trains no probe, as in `comparisons.jsonl`).
     pub probe: String,
-    /// What `truth` and `scores` hold: `classes`, `tags` or `values`.
+    /// What `truth` and `scores` hold: `classes`, `tags`, `values`,
+    /// `per_query` (each item's own value of each metric, e.g. a retrieval
+    /// query's average precision: the metric is their mean), or
+    /// `per_item_sums` (a property score, a function of sums over items).
     pub target: String,
-    /// Class or tag names (index → name); empty for values.
+    /// Class or tag names (index → name); empty for values; the metrics of
+    /// `per_query` and `per_item_sums`, the records' primary metric first.
     pub names: Vec<String>,
     /// Test item ids, in the order of `truth` and of each seed's scores.
     pub ids: Vec<String>,
     /// Per item: the class index (`classes`), the 0/1 row over `names`
-    /// (`tags`) or the number (`values`).
+    /// (`tags`), the number (`values`), the class the item queries with
+    /// (`per_query`); null for `per_item_sums`.
     pub truth: serde_json::Value,
     /// The probe seeds, in the order of `scores`.
     pub seeds: Vec<u64>,
     /// Per seed, per item: the class scores (argmax = prediction), the tag
-    /// scores, or `[value]`.
+    /// scores, `[value]`, or the query's value of each metric in `names`
+    /// (`per_query`; null where undefined, e.g. no relevant item).
+    /// (`per_item_sums`: per item, the numerator and denominator parts of
+    /// each metric in `names`, `[a₁, b₁, a₂, b₂, …]`.)
+    #[serde(deserialize_with = "nan_as_null::deserialize_nested")]
     pub scores: Vec<Vec<Vec<f64>>>,
+    /// `per_item_sums` only: how each metric in `names` follows from its
+    /// summed parts `Σa`, `Σb` (`ratio` = Σa/Σb, `one_minus_ratio`,
+    /// `one_minus_sqrt_ratio`, `sqrt_ratio`, `ratio_at_most_one`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forms: Vec<String>,
 }
 
 /// One line of a run's `predictions.jsonl`: [`ItemPredictions`] of one

@@ -118,6 +118,7 @@ fn main() {
                                 truth: serde_json::json!(truth),
                                 seeds: vec![0],
                                 scores: vec![scores],
+                                forms: Vec::new(),
                             },
                         });
                     }

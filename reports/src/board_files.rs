@@ -123,6 +123,7 @@ mod tests {
                 truth: serde_json::json!([1.0]),
                 seeds: vec![0],
                 scores: vec![vec![vec![0.5]]],
+                forms: Vec::new(),
             },
         }
     }

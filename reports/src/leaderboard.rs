@@ -64,10 +64,18 @@ pub struct Row {
     rank_interval: String,
     /// The interval overlaps the next row's: the two are not separable.
     tied_with_next: bool,
+    /// First, and better than every other entry by paired bootstrap tests
+    /// after Holm's adjustment (see [`RankSamples::significantly_best`]).
+    significantly_best: bool,
     #[serde(skip)]
     rank_value: Option<f64>,
     #[serde(skip)]
     value_number: f64,
+    #[serde(skip)]
+    ci: (f64, f64),
+    /// The probe as `predictions.jsonl` names it (`none` without one).
+    #[serde(skip)]
+    probe_key: String,
 }
 
 /// One (dataset, task, test set) table.
@@ -117,6 +125,10 @@ pub struct Overall {
     pub(crate) interval_svg: String,
     #[serde(skip)]
     pub(crate) interval: Option<(f64, f64)>,
+    /// The mean rank, Borda count and mean normalised score as numbers
+    /// (NaN where the entry has no ranked task).
+    #[serde(skip)]
+    pub(crate) numbers: [f64; 3],
 }
 
 /// A value of the wide table with its 95% interval.
@@ -125,6 +137,22 @@ pub struct Cell {
     pub(crate) value: String,
     pub(crate) low: String,
     pub(crate) high: String,
+    /// Significantly best in its column (shown bold).
+    pub(crate) best: bool,
+    /// The value, its interval and its rank in the column, as numbers
+    /// (`None` where the entry has no value in the column).
+    #[serde(skip)]
+    pub(crate) numbers: Option<CellNumbers>,
+}
+
+/// A wide-table cell as numbers, for the data exports.
+#[derive(Clone, Copy)]
+pub(crate) struct CellNumbers {
+    pub(crate) value: f64,
+    pub(crate) low: f64,
+    pub(crate) high: f64,
+    /// Rank in the column's table (`None` when the value is undefined).
+    pub(crate) rank: Option<f64>,
 }
 
 impl Cell {
@@ -409,7 +437,7 @@ fn prediction_key(t: &Table, r: &Row) -> PredictionKey {
         t.task.clone(),
         r.encoder.clone(),
         r.layer.clone(),
-        r.probe.clone(),
+        r.probe_key.clone(),
     )
 }
 
@@ -428,7 +456,7 @@ fn attach_intervals(t: &mut Table, predictions: &HashMap<PredictionKey, &ItemPre
         .collect();
     let Some(found) = found else {
         t.warnings.push(
-            "no rank intervals: some entries have no per-item predictions (predictions.jsonl; written by repbench runs of this version, for probe tasks)".into(),
+            "no rank intervals: some entries have no per-item predictions (predictions.jsonl; written by repbench runs of this version, for probe, retrieval and property tasks)".into(),
         );
         return;
     };
@@ -443,12 +471,24 @@ fn attach_intervals(t: &mut Table, predictions: &HashMap<PredictionKey, &ItemPre
                 let (low, _) = samples.interval(k + 1);
                 t.rows[ranked[k]].tied_with_next = low <= high;
             }
-            // Samples indexed by row (unranked rows have none).
-            let mut by_row = vec![Vec::new(); t.rows.len()];
-            for (k, &i) in ranked.iter().enumerate() {
-                by_row[i] = samples.ranks[k].clone();
+            // Rows are in rank order: a sole first is tested against the rest.
+            let sole_first = t.rows[ranked[0]].rank_value == Some(1.0)
+                && t.rows[ranked[1]].rank_value != Some(1.0);
+            if sole_first {
+                let others: Vec<usize> = (1..ranked.len()).collect();
+                t.rows[ranked[0]].significantly_best =
+                    samples.significantly_best(0, &others, t.higher_is_better);
             }
-            t.samples = Some(RankSamples { ranks: by_row });
+            // Samples indexed by row (unranked rows have none).
+            let mut by_row = RankSamples {
+                ranks: vec![Vec::new(); t.rows.len()],
+                values: vec![Vec::new(); t.rows.len()],
+            };
+            for (k, &i) in ranked.iter().enumerate() {
+                by_row.ranks[i] = samples.ranks[k].clone();
+                by_row.values[i] = samples.values[k].clone();
+            }
+            t.samples = Some(by_row);
         }
         Err(why) => t.warnings.push(format!("no rank intervals: {why}")),
     }
@@ -500,8 +540,11 @@ fn table(
             n: r.n,
             rank_interval: String::new(),
             tied_with_next: false,
+            significantly_best: false,
             rank_value: rank,
             value_number: r.value,
+            ci: (r.ci_low, r.ci_high),
+            probe_key: r.probe.clone().unwrap_or_else(|| "none".into()),
         })
         .collect();
     rows.sort_by(|a, b| {
@@ -623,6 +666,13 @@ fn overall(tables: &[Table], columns: &[usize]) -> (Vec<Overall>, Vec<Overall>, 
                 value: row.value.clone(),
                 low: row.low.clone(),
                 high: row.high.clone(),
+                best: row.significantly_best,
+                numbers: Some(CellNumbers {
+                    value: row.value_number,
+                    low: row.ci.0,
+                    high: row.ci.1,
+                    rank: row.rank_value,
+                }),
             };
             // A ranked entry counts the ranking's tasks only; one listed
             // apart shows its mean over the tasks it has.
@@ -689,6 +739,15 @@ fn overall(tables: &[Table], columns: &[usize]) -> (Vec<Overall>, Vec<Overall>, 
             } else {
                 format!("{:.3}", mean(&tally.scores))
             },
+            numbers: [
+                if tally.ranks.is_empty() { f64::NAN } else { m },
+                tally.borda,
+                if tally.scores.is_empty() {
+                    f64::NAN
+                } else {
+                    mean(&tally.scores)
+                },
+            ],
             cells: tally.cells,
             interval_svg: interval
                 .map_or_else(String::new, |(l, h)| interval_svg(l, m, h, entries)),
@@ -728,7 +787,7 @@ fn interval_svg(low: f64, mean: f64, high: f64, n: usize) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn record(encoder: &str, layer: usize, value: f64, valid: f64, test_set: &str) -> ResultRecord {
@@ -741,7 +800,7 @@ mod tests {
         }
     }
 
-    fn run(
+    pub(crate) fn run(
         label: &str,
         records: Vec<ResultRecord>,
         predictions: Vec<PredictionRecord>,
@@ -756,7 +815,11 @@ mod tests {
     /// A clean record of `task` with its predictions: `correct` of the 40
     /// test items right (the first ones wrong), so the record's value is
     /// `correct / 40`.
-    fn scored(encoder: &str, task: &str, correct: usize) -> (ResultRecord, PredictionRecord) {
+    pub(crate) fn scored(
+        encoder: &str,
+        task: &str,
+        correct: usize,
+    ) -> (ResultRecord, PredictionRecord) {
         let n = 40;
         let truth: Vec<usize> = (0..n).map(|i| i % 2).collect();
         let scores: Vec<Vec<f64>> = truth
@@ -776,7 +839,30 @@ mod tests {
             task: task.into(),
             ..record(encoder, 0, value, value, "same")
         };
-        let p = PredictionRecord {
+        let p = clean_predictions(
+            encoder,
+            task,
+            ItemPredictions {
+                probe: "logistic".into(),
+                target: "classes".into(),
+                names: vec!["a".into(), "b".into()],
+                ids: (0..n).map(|i| format!("i{i}")).collect(),
+                truth: serde_json::json!(truth),
+                seeds: vec![0],
+                scores: vec![scores],
+                forms: Vec::new(),
+            },
+        );
+        (r, p)
+    }
+
+    /// The clean `predictions` line of `encoder`'s layer 0 on `task`.
+    fn clean_predictions(
+        encoder: &str,
+        task: &str,
+        predictions: ItemPredictions,
+    ) -> PredictionRecord {
+        PredictionRecord {
             run_id: "r".into(),
             dataset: "tones".into(),
             task: task.into(),
@@ -785,17 +871,8 @@ mod tests {
             perturbation: "none".into(),
             severity: None,
             test_set: "same".into(),
-            predictions: ItemPredictions {
-                probe: "logistic".into(),
-                target: "classes".into(),
-                names: vec!["a".into(), "b".into()],
-                ids: (0..n).map(|i| format!("i{i}")).collect(),
-                truth: serde_json::json!(truth),
-                seeds: vec![0],
-                scores: vec![scores],
-            },
-        };
-        (r, p)
+            predictions,
+        }
     }
 
     /// Hand-computed wide table: three runs over the same data, two tasks.
@@ -860,17 +937,89 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("| run-y | y | 0.750 [0.650, 0.800] | 0.900 [0.800, 0.950] | 1.75 |"),
-            "{md}"
+            md.contains("| run-y | y | 0.750 [0.650, 0.800] | **0.900** [0.800, 0.950] | 1.75 |"),
+            "y leads timbre by 8 of 40 items on every resample: significantly best. {md}"
         );
-        let csv = crate::wide_table::csv(&board);
-        assert_eq!(csv.lines().count(), 4);
+        // x leads pitch by 10 items: bold in its column, and only there.
+        let bold: Vec<(usize, usize)> = board
+            .overall
+            .iter()
+            .enumerate()
+            .flat_map(|(e, o)| {
+                o.cells
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.best)
+                    .map(move |(c, _)| (e, c))
+            })
+            .collect();
+        assert_eq!(bold, [(0, 1), (1, 0)]);
         // The wrong items are nested (each encoder misses the first ones),
         // so every resample orders the entries alike: degenerate intervals.
-        assert!(
-            csv.contains("run-z,z,\"0.750 [0.650, 0.800]\",\"0.700 [0.600, 0.750]\",2.25,\"[2.25, 2.25]\",1.5,0.250,2"),
-            "{csv}"
-        );
+        let z = &board.overall[2];
+        assert_eq!(z.interval, Some((2.25, 2.25)));
+        let n = z.cells[1].numbers.unwrap();
+        assert_eq!((n.value, n.rank), (0.7, Some(2.0)));
+    }
+
+    /// One item apart is not a significant lead: the leader is not bold.
+    #[test]
+    fn a_lead_that_resamples_do_not_support_is_not_significantly_best() {
+        let (r1, p1) = scored("x", "pitch", 21);
+        let (r2, p2) = scored("y", "pitch", 20);
+        let (r3, p3) = scored("z", "pitch", 5);
+        let board = build(&[run("a", vec![r1, r2, r3], vec![p1, p2, p3])]);
+        let t = &board.tables[0];
+        assert_eq!(t.rows[0].encoder, "x");
+        assert!(!t.rows[0].significantly_best);
+        assert!(!board.overall[0].cells[0].best);
+        // Against z alone (16 items behind) x would be: the test is per pair.
+        let (r1, p1) = scored("x", "pitch", 21);
+        let (r3, p3) = scored("z", "pitch", 5);
+        let board = build(&[run("a", vec![r1, r3], vec![p1, p3])]);
+        assert!(board.tables[0].rows[0].significantly_best);
+    }
+
+    /// Retrieval entries (no probe) rank with intervals from their
+    /// per-query values: x's queries all score 1, y's alternate 1 and 0.
+    #[test]
+    fn retrieval_ranks_resample_queries() {
+        let n = 30;
+        let entry = |encoder: &str, ap: &dyn Fn(usize) -> f64| {
+            let values: Vec<f64> = (0..n).map(ap).collect();
+            let map = values.iter().sum::<f64>() / n as f64;
+            let r = ResultRecord {
+                task: "query".into(),
+                evaluator: "retrieval".into(),
+                probe: None,
+                metric: "map".into(),
+                ..record(encoder, 0, map, map, "same")
+            };
+            let p = clean_predictions(
+                encoder,
+                "query",
+                ItemPredictions {
+                    probe: "none".into(),
+                    target: "per_query".into(),
+                    names: vec!["map".into()],
+                    ids: (0..n).map(|i| format!("i{i}")).collect(),
+                    truth: serde_json::json!(vec!["a"; n]),
+                    seeds: vec![0],
+                    scores: vec![values.iter().map(|v| vec![*v]).collect()],
+                    forms: Vec::new(),
+                },
+            );
+            (r, p)
+        };
+        let (rx, px) = entry("x", &|_| 1.0);
+        let (ry, py) = entry("y", &|i| (i % 2) as f64);
+        let board = build(&[run("a", vec![rx, ry], vec![px, py])]);
+        let t = &board.tables[0];
+        assert_eq!(t.group, "retrieval");
+        assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+        assert_eq!(t.rows[0].encoder, "x");
+        assert_eq!(t.rows[0].rank_interval, "[1, 1]");
+        assert!(t.rows[0].significantly_best);
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod answer;
 mod board_files;
 mod chart;
 mod cross;
+pub mod export;
 mod heat;
 mod layers;
 mod leaderboard;
@@ -166,36 +167,54 @@ struct RunSummary {
     predictions: bool,
 }
 
-/// Reads the run directories `dirs` and renders their leaderboard in
-/// `format`, with the notes on what was kept apart or flagged.
-pub fn leaderboard_as(
+/// How each run is named: its run id (`ids[i]`, the directory when it has
+/// no records), and its directory too when two runs share an id.
+pub(crate) fn run_labels(dirs: &[PathBuf], ids: &[Option<String>]) -> Vec<String> {
+    let labels: Vec<String> = ids
+        .iter()
+        .zip(dirs)
+        .map(|(id, dir)| id.clone().unwrap_or_else(|| dir.display().to_string()))
+        .collect();
+    labels
+        .iter()
+        .zip(dirs)
+        .map(|(label, dir)| {
+            if labels.iter().filter(|l| *l == label).count() > 1 {
+                format!("{label} ({})", dir.display())
+            } else {
+                label.clone()
+            }
+        })
+        .collect()
+}
+
+/// Reads the run directories `dirs` (clean results, and the predictions
+/// the rank intervals need) and builds their leaderboard.
+pub(crate) fn load_board(
     dirs: &[PathBuf],
-    format: LeaderboardFormat,
-) -> Result<(String, Vec<String>)> {
+) -> Result<(Vec<leaderboard::RunInput>, leaderboard::Leaderboard)> {
     use rayon::prelude::*;
     // Directories are read in parallel and kept in the order given.
-    let mut runs: Vec<leaderboard::RunInput> = dirs
+    let records: Vec<Vec<ResultRecord>> = dirs
         .par_iter()
         .map(|dir| {
             outputs::verify_reading(dir, &[layout::RESULTS, layout::PREDICTIONS])?;
-            let records = board_files::read_clean_results(&dir.join(layout::RESULTS))?;
-            let label = records
-                .first()
-                .map(|r| r.run_id.clone())
-                .unwrap_or_else(|| dir.display().to_string());
-            Ok(leaderboard::RunInput {
-                label,
-                records,
-                predictions: Vec::new(),
-            })
+            board_files::read_clean_results(&dir.join(layout::RESULTS))
         })
         .collect::<Result<_>>()?;
-    let labels: Vec<String> = runs.iter().map(|r| r.label.clone()).collect();
-    for (i, run) in runs.iter_mut().enumerate() {
-        if labels.iter().filter(|l| **l == labels[i]).count() > 1 {
-            run.label = format!("{} ({})", labels[i], dirs[i].display());
-        }
-    }
+    let ids: Vec<Option<String>> = records
+        .iter()
+        .map(|r| r.first().map(|r| r.run_id.clone()))
+        .collect();
+    let mut runs: Vec<leaderboard::RunInput> = run_labels(dirs, &ids)
+        .into_iter()
+        .zip(records)
+        .map(|(label, records)| leaderboard::RunInput {
+            label,
+            records,
+            predictions: Vec::new(),
+        })
+        .collect();
     // The tables say which units' predictions the rank intervals need;
     // only those lines are parsed in full.
     let needed = leaderboard::needed_predictions(&leaderboard::build(&runs));
@@ -210,41 +229,58 @@ pub fn leaderboard_as(
         run.predictions = p;
     }
     let board = leaderboard::build(&runs);
-    let text = match format {
-        LeaderboardFormat::Markdown => wide_table::markdown(&board),
-        LeaderboardFormat::Csv => wide_table::csv(&board),
-        LeaderboardFormat::Html => {
-            let summaries: Vec<RunSummary> = runs
-                .iter()
-                .zip(dirs)
-                .map(|(run, dir)| RunSummary {
-                    label: run.label.clone(),
-                    dir: dir.display().to_string(),
-                    config_hash: run
-                        .records
-                        .first()
-                        .map_or_else(String::new, |r| r.config_hash.clone()),
-                    version: run
-                        .records
-                        .first()
-                        .map_or_else(String::new, |r| r.repbench_version.clone()),
-                    predictions: dir.join(layout::PREDICTIONS).is_file(),
+    Ok((runs, board))
+}
+
+/// Reads the run directories `dirs` and renders their leaderboard in
+/// `format`, with the notes on what was kept apart or flagged.
+pub fn leaderboard_as(
+    dirs: &[PathBuf],
+    format: LeaderboardFormat,
+) -> Result<(String, Vec<String>)> {
+    if format != LeaderboardFormat::Html {
+        // The text forms are the wide table's exports.
+        let as_export = match format {
+            LeaderboardFormat::Csv => export::ExportFormat::Csv,
+            _ => export::ExportFormat::Markdown,
+        };
+        let (bytes, notes) = export::export(dirs, export::ExportTable::Wide, as_export)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|e| Error::Other(format!("the exported table is not UTF-8: {e}")))?;
+        return Ok((text, notes));
+    }
+    let (runs, board) = load_board(dirs)?;
+    let text = {
+        let summaries: Vec<RunSummary> = runs
+            .iter()
+            .zip(dirs)
+            .map(|(run, dir)| RunSummary {
+                label: run.label.clone(),
+                dir: dir.display().to_string(),
+                config_hash: run
+                    .records
+                    .first()
+                    .map_or_else(String::new, |r| r.config_hash.clone()),
+                version: run
+                    .records
+                    .first()
+                    .map_or_else(String::new, |r| r.repbench_version.clone()),
+                predictions: dir.join(layout::PREDICTIONS).is_file(),
+            })
+            .collect();
+        let mut env = Environment::new();
+        env.add_template("leaderboard.html", LEADERBOARD)
+            .map_err(|e| Error::Other(format!("leaderboard template: {e}")))?;
+        env.get_template("leaderboard.html")
+            .and_then(|t| {
+                t.render(context! {
+                    style => STYLE,
+                    runs => summaries,
+                    resamples => rank_intervals::RANK_RESAMPLES,
+                    board,
                 })
-                .collect();
-            let mut env = Environment::new();
-            env.add_template("leaderboard.html", LEADERBOARD)
-                .map_err(|e| Error::Other(format!("leaderboard template: {e}")))?;
-            env.get_template("leaderboard.html")
-                .and_then(|t| {
-                    t.render(context! {
-                        style => STYLE,
-                        runs => summaries,
-                        resamples => rank_intervals::RANK_RESAMPLES,
-                        board,
-                    })
-                })
-                .map_err(|e| Error::Other(format!("rendering the leaderboard failed: {e}")))?
-        }
+            })
+            .map_err(|e| Error::Other(format!("rendering the leaderboard failed: {e}")))?
     };
     Ok((text, board.notes))
 }

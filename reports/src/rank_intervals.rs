@@ -7,7 +7,7 @@
 //! are the same whichever runs a leaderboard merges, and the items are
 //! matched by id, so runs that list them in another order still pair.
 
-use repbench_framework::bootstrap::{percentile, resample_indices};
+use repbench_framework::bootstrap::{holm, paired_p_value, percentile, resample_indices};
 use repbench_framework::record::ItemPredictions;
 use repbench_framework::seed;
 use repbench_tasks::exported::PrimaryMetric;
@@ -22,6 +22,8 @@ pub const RANK_RESAMPLES: usize = 500;
 pub struct RankSamples {
     /// Per entry, its (average) rank on each resample.
     pub ranks: Vec<Vec<f64>>,
+    /// Per entry, its metric on each resample (NaN where undefined).
+    pub values: Vec<Vec<f64>>,
 }
 
 impl RankSamples {
@@ -30,7 +32,43 @@ impl RankSamples {
         let r = &self.ranks[e];
         (percentile(r, 2.5), percentile(r, 97.5))
     }
+
+    /// Whether entry `best` is better than every other entry of `others`
+    /// by the paired bootstrap test on these resamples, after Holm's
+    /// adjustment over those comparisons, at α = 0.05 (the rule the run's
+    /// own report bolds by). False when some comparison is undefined.
+    pub fn significantly_best(
+        &self,
+        best: usize,
+        others: &[usize],
+        higher_is_better: bool,
+    ) -> bool {
+        let sign = if higher_is_better { 1.0 } else { -1.0 };
+        let p: Vec<f64> = others
+            .iter()
+            .map(|&o| {
+                let deltas: Vec<f64> = self.values[best]
+                    .iter()
+                    .zip(&self.values[o])
+                    .map(|(x, y)| sign * (x - y))
+                    .collect();
+                // "Better" needs the resamples to favour `best`; the test
+                // itself is the run's two-sided paired bootstrap test.
+                let ahead = deltas.iter().filter(|d| **d > 0.0).count();
+                let behind = deltas.iter().filter(|d| **d < 0.0).count();
+                if ahead > behind {
+                    paired_p_value(deltas)
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        !p.is_empty() && holm(&p).iter().all(|q| *q < SIGNIFICANCE)
+    }
 }
+
+/// The family-wise error rate of "significantly best".
+pub const SIGNIFICANCE: f64 = 0.05;
 
 /// Ranks `entries` (their predictions, in table order) on the same
 /// resamples of their test items; `metric` is the table's metric, which
@@ -84,6 +122,7 @@ pub fn rank_samples(
         &mut seed::rng(0, &["leaderboard", test_set]),
     );
     let mut ranks = vec![Vec::with_capacity(resamples.len()); entries.len()];
+    let mut resampled = vec![Vec::with_capacity(resamples.len()); entries.len()];
     let mut mapped = vec![0usize; n];
     for idx in &resamples {
         let values: Vec<f64> = scorers
@@ -103,8 +142,14 @@ pub fn rank_samples(
             // An entry undefined on a resample ranks last there.
             ranks[e].push(r.unwrap_or(entries.len() as f64));
         }
+        for (e, v) in values.into_iter().enumerate() {
+            resampled[e].push(v);
+        }
     }
-    Ok(RankSamples { ranks })
+    Ok(RankSamples {
+        ranks,
+        values: resampled,
+    })
 }
 
 #[cfg(test)]
@@ -129,6 +174,7 @@ mod tests {
                     }
                 })
                 .collect()],
+            forms: Vec::new(),
         }
     }
 

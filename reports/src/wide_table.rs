@@ -1,5 +1,5 @@
 //! The leaderboard's wide table (entries × tasks, MTEB's layout) as text
-//! for papers and scripts: Markdown and CSV.
+//! as Markdown (the data exports are in [`crate::export`]).
 
 use crate::leaderboard::{Leaderboard, Overall};
 
@@ -28,7 +28,13 @@ fn header(board: &Leaderboard) -> Vec<String> {
 
 fn row(o: &Overall) -> Vec<String> {
     let mut r = vec![o.run.clone(), o.encoder.clone()];
-    r.extend(o.cells.iter().map(|c| c.text()));
+    r.extend(o.cells.iter().map(|c| {
+        if c.best {
+            format!("**{}** [{}, {}]", c.value, c.low, c.high)
+        } else {
+            c.text()
+        }
+    }));
     r.extend([
         o.mean_rank.clone(),
         o.rank_interval.clone(),
@@ -71,27 +77,6 @@ pub fn markdown(board: &Leaderboard) -> String {
     }
     for note in &board.notes {
         out.push_str(&format!("\n> {}\n", note));
-    }
-    out
-}
-
-/// CSV (RFC 4180 quoting), one line per entry.
-pub fn csv(board: &Leaderboard) -> String {
-    let quote = |s: &str| {
-        if s.contains([',', '"', '\n']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
-        }
-    };
-    let line = |cells: &[String]| {
-        let mut l = cells.iter().map(|c| quote(c)).collect::<Vec<_>>().join(",");
-        l.push('\n');
-        l
-    };
-    let mut out = line(&header(board));
-    for r in rows(board) {
-        out.push_str(&line(&r));
     }
     out
 }

@@ -555,6 +555,7 @@ impl Evaluator for ProbeEvaluator {
                 ids: ids.clone(),
                 truth: truth.clone(),
                 scores: p.seeds,
+                forms: Vec::new(),
             })
             .collect())
     }

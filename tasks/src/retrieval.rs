@@ -17,7 +17,7 @@ use crate::{versions, TaskSpec};
 use ndarray::{Array1, Array2, Axis};
 use repbench_framework::dataset::{rows_in, Item, Split};
 use repbench_framework::evaluator::{EvalInput, Evaluation, Evaluator};
-use repbench_framework::record::{Comparison, Measurement};
+use repbench_framework::record::{Comparison, ItemPredictions, Measurement};
 use repbench_framework::{seed, Error, Result};
 use std::collections::BTreeMap;
 
@@ -28,6 +28,9 @@ pub struct RetrievalEvaluator {
 
 /// Per-query values of one metric (`None` where the query has no relevant item).
 type PerQuery = BTreeMap<String, Vec<Option<f64>>>;
+
+/// The `target` of exported per-query values.
+pub const PER_QUERY: &str = "per_query";
 
 impl RetrievalEvaluator {
     /// Wraps a validated task spec.
@@ -91,7 +94,9 @@ impl RetrievalEvaluator {
 }
 
 /// Mean of the defined values among `idx`; NaN when none is defined.
-fn mean_defined(values: &[Option<f64>], idx: &[usize]) -> f64 {
+/// The mean of the defined values among `idx` (repeats allowed); NaN
+/// when none is defined.
+pub(crate) fn mean_defined(values: &[Option<f64>], idx: &[usize]) -> f64 {
     let (sum, count) = idx
         .iter()
         .filter_map(|&i| values[i])
@@ -192,6 +197,55 @@ impl Evaluator for RetrievalEvaluator {
         })
     }
 
+    /// Each test query's value of every metric (`per_query`), the primary
+    /// (mAP, the records' first) first, so that a leaderboard resamples
+    /// queries as the run's intervals do.
+    fn item_predictions(
+        &self,
+        items: &[Item],
+        evaluation: &Evaluation,
+    ) -> Result<Vec<ItemPredictions>> {
+        let rows = self.test_rows(items)?;
+        let per_query: PerQuery =
+            serde_json::from_value(evaluation.predictions.clone()).map_err(|err| {
+                self.fail(format!(
+                    "cached per-query values unreadable ({err}); delete the cache entry"
+                ))
+            })?;
+        if let Some((name, v)) = per_query.iter().find(|(_, v)| v.len() != rows.len()) {
+            return Err(self.fail(format!(
+                "cached {name} has {} queries but the test split {}; delete the cache entry",
+                v.len(),
+                rows.len()
+            )));
+        }
+        let Targets::Classes { y, names } =
+            Targets::from_items(items, &self.spec.target, TargetKind::Class)
+                .map_err(|e| self.fail(e))?
+        else {
+            unreachable!("class targets requested");
+        };
+        let metrics: Vec<&String> = per_query.keys().collect();
+        let scores: Vec<Vec<f64>> = (0..rows.len())
+            .map(|q| {
+                metrics
+                    .iter()
+                    .map(|m| per_query[*m][q].unwrap_or(f64::NAN))
+                    .collect()
+            })
+            .collect();
+        Ok(vec![ItemPredictions {
+            probe: "none".into(),
+            target: PER_QUERY.into(),
+            names: metrics.into_iter().cloned().collect(),
+            ids: rows.iter().map(|&i| items[i].id.clone()).collect(),
+            truth: serde_json::json!(rows.iter().map(|&i| &names[y[i]]).collect::<Vec<_>>()),
+            seeds: vec![0],
+            scores: vec![scores],
+            forms: Vec::new(),
+        }])
+    }
+
     fn compare(
         &self,
         items: &[Item],
@@ -288,6 +342,48 @@ mod tests {
         assert_eq!(get("precision_at_5"), 1.0);
         assert_eq!(get("ndcg_at_5"), 1.0);
         assert!(e.measurements.iter().all(|m| m.n == 20));
+    }
+
+    /// The exported per-query values recompute every reported value, on
+    /// all queries and on a resample with repeats, and survive JSON (a
+    /// query without a relevant item is null there).
+    #[test]
+    fn exported_per_query_values_recompute_the_primary_metric() {
+        // Class c has one test item: as a query it has nothing relevant.
+        let labels = ["a", "b", "a", "b", "a", "b", "c"];
+        let items: Vec<Item> = (0..20)
+            .map(|i| item(i, Split::Train, ["a", "b"][i % 2]))
+            .chain((20..27).map(|i| item(i, Split::Test, labels[i - 20])))
+            .collect();
+        let x = Array2::from_shape_fn((27, 3), |(i, j)| {
+            ((i * 7 + j * 3) % 11) as f32 + 0.1 * j as f32
+        });
+        let e = run(&items, &x, &[2]);
+        let evaluator = RetrievalEvaluator::new(
+            serde_json::from_value(serde_json::json!(
+                {"name": "t", "dataset": "d", "target": "y", "type": "retrieval", "ks": [2]}
+            ))
+            .unwrap(),
+        );
+        let exported = evaluator.item_predictions(&items, &e).unwrap();
+        let [p] = exported.as_slice() else {
+            panic!("one prediction set")
+        };
+        assert_eq!(p.names, ["map", "ndcg_at_2", "precision_at_2"]);
+        assert_eq!(p.ids[0], "i20");
+        assert!(p.scores[0][6][0].is_nan(), "the lone c query has no AP");
+        let line = serde_json::to_string(p).unwrap();
+        let back: ItemPredictions = serde_json::from_str(&line).unwrap();
+        let metric = crate::exported::PrimaryMetric::new(&back).unwrap();
+        let map = e.measurements.iter().find(|m| m.metric == "map").unwrap();
+        assert_eq!(metric.name(), "map");
+        assert_eq!(metric.on(&(0..7).collect::<Vec<_>>()), map.value);
+        let resample = [0, 0, 3, 6, 5, 5, 1];
+        let per_query: PerQuery = serde_json::from_value(e.predictions.clone()).unwrap();
+        assert_eq!(
+            metric.on(&resample),
+            mean_defined(&per_query["map"], &resample)
+        );
     }
 
     /// Test items share an offset (10, 0) with the train items; within it,

@@ -309,3 +309,44 @@ fn views_of_another_width_are_an_error() {
         );
     }
 }
+
+/// The exported per-item sums of invariance and equivariance recompute
+/// each task's primary score (the records' first) on all test items, and
+/// through JSON, so a leaderboard's resamples score what the run scored.
+#[test]
+fn exported_sums_recompute_the_primary_property_scores() {
+    use repbench_framework::record::ItemPredictions;
+    use repbench_tasks::exported::PrimaryMetric;
+    let (n, d) = (200, 8);
+    let items = items(n, random_split);
+    let (c, w, theta) = content(n, d, 4);
+    let clean = c.mapv(|v| v as f32);
+    let moved = Array2::from_shape_fn((n, d), |(i, j)| (c[[i, j]] + 0.3 * theta[i] * w[j]) as f32);
+    let range = serde_json::json!({"kind": "pitch_shift", "range": [-4, 4]});
+    for kind in ["invariance", "equivariance"] {
+        let evaluator = task(kind, range.clone(), serde_json::json!({}));
+        let e = run(
+            evaluator.as_ref(),
+            &items,
+            &clean,
+            &[(theta.clone(), moved.clone())],
+        );
+        let exported = evaluator.item_predictions(&items, &e).unwrap();
+        let none = exported.iter().find(|p| p.probe == "none").unwrap();
+        assert_eq!(none.names[0], kind, "{:?}", none.names);
+        assert_eq!(none.ids.len(), n / 5);
+        let back: ItemPredictions =
+            serde_json::from_str(&serde_json::to_string(none).unwrap()).unwrap();
+        let metric = PrimaryMetric::new(&back).unwrap();
+        assert_eq!(metric.name(), kind);
+        assert!(metric.higher_is_better());
+        let all: Vec<usize> = (0..n / 5).collect();
+        assert_eq!(metric.on(&all), value(&e, None, kind), "{kind}");
+        // Every exported probe's first score is its records' too.
+        for p in &exported {
+            let m = PrimaryMetric::new(p).unwrap();
+            let probe = (p.probe != "none").then_some(p.probe.as_str());
+            assert_eq!(m.on(&all), value(&e, probe, m.name()), "{kind} {}", p.probe);
+        }
+    }
+}

@@ -350,6 +350,16 @@ impl Evaluator for InvarianceEvaluator {
         })
     }
 
+    /// Each test item's parts of every compared score, so a leaderboard
+    /// resamples items as the run's intervals do.
+    fn item_predictions(
+        &self,
+        _items: &[repbench_framework::dataset::Item],
+        evaluation: &Evaluation,
+    ) -> Result<Vec<repbench_framework::record::ItemPredictions>> {
+        super::export_sums(&self.spec.name, evaluation)
+    }
+
     fn compare(
         &self,
         _items: &[repbench_framework::dataset::Item],

@@ -26,8 +26,8 @@ use crate::bootstrap::{estimate, paired, resample_indices, Estimate};
 use crate::standardize::Standardizer;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use repbench_framework::dataset::{rows_in, Item, Split};
-use repbench_framework::evaluator::{EvalInput, TransformedView};
-use repbench_framework::record::{Comparison, Measurement};
+use repbench_framework::evaluator::{EvalInput, Evaluation, TransformedView};
+use repbench_framework::record::{Comparison, ItemPredictions, Measurement};
 use repbench_framework::{seed, Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -212,6 +212,101 @@ pub struct PerItem {
     pub stats: BTreeMap<String, SumStat>,
 }
 
+/// The `target` of exported property sums.
+pub const PER_ITEM_SUMS: &str = "per_item_sums";
+
+impl Form {
+    /// The form's name in `predictions.jsonl` (its serde name).
+    pub fn name(self) -> &'static str {
+        match self {
+            Form::OneMinusRatio => "one_minus_ratio",
+            Form::Ratio => "ratio",
+            Form::OneMinusSqrtRatio => "one_minus_sqrt_ratio",
+            Form::SqrtRatio => "sqrt_ratio",
+            Form::RatioAtMostOne => "ratio_at_most_one",
+        }
+    }
+
+    /// The form named `name`, if it is one.
+    pub fn from_name(name: &str) -> Option<Form> {
+        [
+            Form::OneMinusRatio,
+            Form::Ratio,
+            Form::OneMinusSqrtRatio,
+            Form::SqrtRatio,
+            Form::RatioAtMostOne,
+        ]
+        .into_iter()
+        .find(|f| f.name() == name)
+    }
+
+    /// Whether larger values are better (not for an error or a loss).
+    pub fn higher_is_better(self) -> bool {
+        !matches!(self, Form::SqrtRatio | Form::RatioAtMostOne)
+    }
+}
+
+/// The per-item sums a property evaluation keeps (its `predictions`),
+/// exported per probe (`none` for scores without one): each probe's
+/// metrics in the order the evaluation's measurements first give them, so
+/// the records' primary metric comes first.
+pub(crate) fn export_sums(task: &str, evaluation: &Evaluation) -> Result<Vec<ItemPredictions>> {
+    let per_item: PerItem =
+        serde_json::from_value(evaluation.predictions.clone()).map_err(|e| Error::Task {
+            task: task.into(),
+            reason: format!("cached per-item values unreadable ({e}); delete the cache entry"),
+        })?;
+    let first_measured = |probe: &str, metric: &str| {
+        evaluation
+            .measurements
+            .iter()
+            .position(|m| m.probe.as_deref().unwrap_or("none") == probe && m.metric == metric)
+            .unwrap_or(usize::MAX)
+    };
+    let mut by_probe: BTreeMap<&str, Vec<(&str, &SumStat)>> = BTreeMap::new();
+    for (key, stat) in &per_item.stats {
+        let (probe, metric) = key.split_once('/').unwrap_or(("none", key));
+        if stat.len() != per_item.items.len() {
+            return Err(Error::Task {
+                task: task.into(),
+                reason: format!(
+                    "cached {key} has {} items but the test split {}; delete the cache entry",
+                    stat.len(),
+                    per_item.items.len()
+                ),
+            });
+        }
+        by_probe.entry(probe).or_default().push((metric, stat));
+    }
+    Ok(by_probe
+        .into_iter()
+        .map(|(probe, mut stats)| {
+            stats.sort_by_key(|(metric, _)| first_measured(probe, metric));
+            let scores = (0..per_item.items.len())
+                .map(|i| {
+                    stats
+                        .iter()
+                        .flat_map(|(_, s)| [s.columns[0][i], s.columns[1][i]])
+                        .collect()
+                })
+                .collect();
+            ItemPredictions {
+                probe: probe.into(),
+                target: PER_ITEM_SUMS.into(),
+                names: stats.iter().map(|(m, _)| m.to_string()).collect(),
+                ids: per_item.items.clone(),
+                truth: serde_json::Value::Null,
+                seeds: vec![0],
+                scores: vec![scores],
+                forms: stats
+                    .iter()
+                    .map(|(_, s)| s.form.name().to_string())
+                    .collect(),
+            }
+        })
+        .collect())
+}
+
 /// The train, valid and test rows of a property task.
 pub(crate) struct Splits {
     pub train: Vec<usize>,
@@ -311,7 +406,7 @@ pub(crate) fn measure(
     params: BTreeMap<String, f64>,
 ) -> Measurement {
     let e: Estimate = estimate(stat.len(), resamples, |idx| stat.value(idx));
-    let higher_is_better = !matches!(stat.form, Form::SqrtRatio | Form::RatioAtMostOne);
+    let higher_is_better = stat.form.higher_is_better();
     Measurement::from_estimate(
         (evaluator, probe),
         metric,
