@@ -10,6 +10,7 @@
 mod answer;
 mod board_files;
 mod chart;
+mod confusion;
 mod cross;
 pub mod export;
 mod heat;
@@ -27,7 +28,7 @@ mod wide_table;
 
 pub use answer::representatives;
 use minijinja::{context, Environment};
-use repbench_framework::record::{read_jsonl, ComparisonRecord, ResultRecord};
+use repbench_framework::record::{read_jsonl, ComparisonRecord, PredictionRecord, ResultRecord};
 use repbench_framework::{fsutil, Error, Result, VERSION};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -62,11 +63,14 @@ const STYLE: &str = include_str!("../templates/style.css");
 
 /// Renders the report page for `records`.
 ///
-/// `config` is the config text shown verbatim; `run` is `run.json`'s
-/// content (shown as a key/value table when it is an object).
+/// `predictions` are the run's per-item predictions (those of the units
+/// "Who wins" shows suffice: they give the confusion matrices); `config`
+/// is the config text shown verbatim; `run` is `run.json`'s content (shown
+/// as a key/value table when it is an object).
 pub fn render_html(
     records: &[ResultRecord],
     comparisons: &[ComparisonRecord],
+    predictions: &[PredictionRecord],
     config: &str,
     run: &serde_json::Value,
 ) -> Result<String> {
@@ -96,6 +100,7 @@ pub fn render_html(
     let profile = profile::profile(records);
     let cross_matrices = cross::matrices(records);
     let similarity = similarity::matrices(records);
+    let confusions = confusion::matrices(records, predictions);
     let skipped: Vec<serde_json::Value> = run
         .get("skipped_items")
         .and_then(|v| v.as_array())
@@ -131,6 +136,7 @@ pub fn render_html(
                 profile,
                 cross_matrices,
                 similarity,
+                confusions,
                 skipped,
                 warnings,
                 run => run_rows,
@@ -289,7 +295,7 @@ pub fn leaderboard_as(
 /// present) and writes `DIR/report/index.html`. Returns the page's path.
 pub fn write_report(dir: &Path) -> Result<PathBuf> {
     outputs::verify(dir)?;
-    let records = read_jsonl(&dir.join(layout::RESULTS))?;
+    let records: Vec<ResultRecord> = read_jsonl(&dir.join(layout::RESULTS))?;
     let comparisons_path = dir.join(layout::COMPARISONS);
     let comparisons = if comparisons_path.exists() {
         read_jsonl(&comparisons_path)?
@@ -306,7 +312,15 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
         })?,
         Err(_) => serde_json::Value::Null,
     };
-    let html = render_html(&records, &comparisons, &config, &run)?;
+    let label = records
+        .first()
+        .map_or_else(String::new, |r| r.run_id.clone());
+    let predictions = board_files::read_needed(
+        &dir.join(layout::PREDICTIONS),
+        &label,
+        &confusion::needed(&records),
+    )?;
+    let html = render_html(&records, &comparisons, &predictions, &config, &run)?;
     let page = dir.join(layout::REPORT_DIR).join("index.html");
     fsutil::write_atomic(&page, html.as_bytes())?;
     Ok(page)
@@ -357,6 +371,7 @@ pub(crate) mod tests {
         let recs = [record("mfcc", 0.5), record("logmel", 0.75)];
         let html = render_html(
             &recs,
+            &[],
             &[],
             "name = \"<script>\"",
             &serde_json::json!({"name": "demo"}),
