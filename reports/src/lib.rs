@@ -23,6 +23,7 @@ mod provenance;
 mod rank_intervals;
 mod robustness;
 mod similarity;
+mod sweep_axis;
 mod table;
 mod wide_table;
 
@@ -80,21 +81,9 @@ pub fn render_html(
     let tasks = table::task_tables(records);
     let answer = answer::answer(records, comparisons);
     let comparisons = table::comparison_tables(comparisons);
-    let axis: std::collections::HashMap<String, String> = run
-        .get("perturbations")
-        .and_then(|v| v.as_array())
-        .map(|list| {
-            list.iter()
-                .filter_map(|p| {
-                    Some((
-                        p.get("name")?.as_str()?.to_owned(),
-                        p.get("severity_name")?.as_str()?.to_owned(),
-                    ))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let (robustness, drift) = robustness::sections(records, &axis)?;
+    let sweeps = sweep_axis::sweeps(run);
+    let robustness = robustness::robustness(records, &sweeps)?;
+    let drift = robustness::drift(records, &sweeps)?;
     let layer_charts = layers::charts(records)?;
     let property_curves = properties::curves(records)?;
     let profile = profile::profile(records);

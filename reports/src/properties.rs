@@ -3,7 +3,7 @@
 //! per task, metric and probe, one line per encoder and layer with its 95%
 //! band, at the centre of each θ bin.
 
-use crate::chart::{line_chart, Series};
+use crate::chart::{line_chart, Chart, Series, Size, XAxis};
 use repbench_framework::record::ResultRecord;
 use repbench_framework::Result;
 use serde::Serialize;
@@ -96,7 +96,15 @@ pub fn curves(records: &[ResultRecord]) -> Result<Vec<Curve>> {
             format!("{task}: {base} by θ ({probe} probe)")
         };
         out.push(Curve {
-            svg: line_chart(&title, x_label, base, &series)?,
+            svg: line_chart(
+                &Chart {
+                    title: &title,
+                    x: &XAxis::plain(x_label),
+                    y_label: base,
+                    size: Size::Full,
+                },
+                &series,
+            )?,
             title,
         });
     }
