@@ -125,12 +125,30 @@ fn paired(
     })
 }
 
+/// Evaluators the first screen answers for besides [`SCORED`]: their
+/// scores rank encoders, but they are computed over the whole test set,
+/// so no per-item paired test exists for them.
+const SET_LEVEL: [&str; 1] = ["disentanglement"];
+
 /// Builds the answer from the run's records and comparisons.
 pub fn answer(records: &[ResultRecord], comparisons: &[ComparisonRecord]) -> Answer {
-    let reps: Vec<&ResultRecord> = representatives(records)
+    let mut reps: Vec<&ResultRecord> = representatives(records)
         .into_iter()
-        .filter(|r| SCORED.contains(&r.evaluator.as_str()))
+        .filter(|r| {
+            SCORED.contains(&r.evaluator.as_str()) || SET_LEVEL.contains(&r.evaluator.as_str())
+        })
         .collect();
+    // Without validation scores (set-level tasks) every layer is a
+    // representative; the answer shows each encoder's first, never the
+    // layer that happens to score best on test.
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    reps.retain(|r| {
+        let key = (r.task.as_str(), r.encoder.as_str());
+        !seen.contains(&key) && {
+            seen.push(key);
+            true
+        }
+    });
     let mut encoders: Vec<String> = Vec::new();
     let mut tasks: Vec<String> = Vec::new();
     for r in &reps {
@@ -207,10 +225,26 @@ fn sentence(task: &str, ranked: &[&ResultRecord], comparisons: &[ComparisonRecor
             let how =
                 match paired(comparisons, first, second) {
                     Some((d, lo, hi, p)) => format!(
-                    "by {d:.3} [{lo:.3}, {hi:.3}] ({}, {}), {} after Holm correction (p = {p:.3})",
-                    first.metric,
-                    first.probe.as_deref().unwrap_or("-"),
+                    "by {d:.3} [{lo:.3}, {hi:.3}] ({}), {} after Holm correction (p = {p:.3})",
+                    match &first.probe {
+                        Some(probe) => format!("{}, {probe}", first.metric),
+                        None => first.metric.clone(),
+                    },
                     if p < 0.05 { "significant" } else { "not significant" }
+                ),
+                    None if SET_LEVEL.contains(&first.evaluator.as_str()) => format!(
+                    "by {:.3} ({}); no paired test exists for a score of the whole set, and the 95% intervals [{:.3}, {:.3}] and [{:.3}, {:.3}] {}",
+                    (first.value - second.value).abs(),
+                    first.metric,
+                    first.ci_low,
+                    first.ci_high,
+                    second.ci_low,
+                    second.ci_high,
+                    if first.ci_low.max(second.ci_low) <= first.ci_high.min(second.ci_high) {
+                        "overlap"
+                    } else {
+                        "do not overlap"
+                    }
                 ),
                     None => format!(
                     "by {:.3} ({}); no paired test was run (bootstrap = 0 or a different probe)",
@@ -309,5 +343,46 @@ mod tests {
             sentence.contains("significant") && !sentence.contains("no paired test"),
             "{sentence}"
         );
+    }
+
+    /// MIG has no validation score and no paired test: each encoder's
+    /// first layer is shown (not its best on test), and the sentence says
+    /// what can be said instead.
+    #[test]
+    fn set_level_scores_answer_without_choosing_layers_on_test() {
+        let mig = |encoder: &str, layer: &str, value: f64, ci: (f64, f64)| ResultRecord {
+            evaluator: "disentanglement".into(),
+            probe: None,
+            metric: "mig".into(),
+            valid_score: None,
+            ci_low: ci.0,
+            ci_high: ci.1,
+            layer: layer.into(),
+            ..crate::tests::record(encoder, value)
+        };
+        let records = vec![
+            mig("mfcc", "mfcc", 0.22, (0.15, 0.23)),
+            mig("random", "layer1", 0.04, (0.02, 0.08)),
+            mig("random", "layer2", 0.30, (0.25, 0.35)),
+        ];
+        let a = answer(&records, &[]);
+        let t = &a.tasks[0];
+        let random = t.cells[1].as_ref().unwrap();
+        assert_eq!(
+            random.layer, "layer1",
+            "the first layer, not the best on test"
+        );
+        assert!(t.cells[0].as_ref().unwrap().top && !random.top);
+        assert_eq!(
+            t.sentence,
+            "mfcc leads random on pitch by 0.180 (mig); no paired test exists for a score of the whole set, and the 95% intervals [0.150, 0.230] and [0.020, 0.080] do not overlap."
+        );
+        let overlapping = vec![
+            mig("mfcc", "mfcc", 0.22, (0.15, 0.23)),
+            mig("random", "layer1", 0.20, (0.12, 0.26)),
+        ];
+        assert!(answer(&overlapping, &[]).tasks[0]
+            .sentence
+            .ends_with("overlap."));
     }
 }

@@ -172,7 +172,7 @@ pub fn profile(records: &[ResultRecord]) -> Option<Profile> {
     }
     let readings = encoders
         .into_iter()
-        .map(|e| {
+        .filter_map(|e| {
             let parts: Vec<String> = columns
                 .iter()
                 .filter(|c| {
@@ -196,7 +196,8 @@ pub fn profile(records: &[ResultRecord]) -> Option<Profile> {
                     })
                 })
                 .collect();
-            format!("{e}: {}.", parts.join("; "))
+            // Encoders with no reading (only descriptive columns) get no line.
+            (!parts.is_empty()).then(|| format!("{e}: {}.", parts.join("; ")))
         })
         .collect();
     Some(Profile {
@@ -253,6 +254,18 @@ mod tests {
             p.readings[1].contains("not invariant") && p.readings[1].contains("most of the move")
         );
         assert!(profile(&records[..1]).is_none());
+    }
+
+    /// Only descriptive and disentanglement columns: no reading line at all
+    /// (it used to print "mfcc: ." for each encoder).
+    #[test]
+    fn encoders_without_readings_get_no_empty_line() {
+        let records = vec![
+            rec("mfcc", "disentanglement", "factors", "mig", 0.2),
+            rec("mfcc", "geometry", "geometry", "rankme", 13.0),
+        ];
+        let p = profile(&records).unwrap();
+        assert!(p.readings.is_empty(), "{:?}", p.readings);
     }
 
     /// A disentanglement task with transforms shows its axis-based
