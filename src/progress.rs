@@ -14,7 +14,7 @@ impl Progress for Bars {
         // indicatif's ETA extrapolates its recent-rate estimate, so long
         // stages say roughly how long is left.
         let style = ProgressStyle::with_template(
-            "{prefix:>16} [{bar:30}] {pos}/{len} {elapsed_precise}, about {eta} left",
+            "{prefix} [{bar:30}] {pos}/{len} {elapsed_precise}, about {eta} left",
         )
         .expect("static template is valid")
         .progress_chars("=> ");

@@ -311,7 +311,18 @@ fn embed_jobs(
 ) -> Result<Vec<Shard>> {
     let items = dataset.items();
     let work: usize = jobs.iter().map(|j| j.rows.len()).sum();
-    let stage = progress.stage(&format!("embed {}", dataset.name()), work as u64);
+    // One pass over the items runs every encoder: the bar names them all.
+    let mut names: Vec<&str> = Vec::new();
+    for job in jobs {
+        let name = plan.encoders[job.encoder].name();
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    let stage = progress.stage(
+        &format!("embed {} with {}", dataset.name(), names.join(", ")),
+        work as u64,
+    );
     let batched: Vec<bool> = jobs
         .iter()
         .map(|j| plan.encoders[j.encoder].batches_items())

@@ -99,7 +99,14 @@ pub fn run(
         .map(|d| test_set_fingerprint(d.items()))
         .collect();
     let thetas = task_thetas(plan, &units);
-    let stage = progress.stage("evaluate", units.len() as u64);
+    let stage = progress.stage(
+        &format!(
+            "evaluate {} task(s) on {} dataset(s)",
+            plan.tasks.len(),
+            plan.datasets.len()
+        ),
+        units.len() as u64,
+    );
     let results: Vec<Result<UnitOutput>> = units
         .par_iter()
         .map(|unit| {
