@@ -237,6 +237,20 @@ fn shipped_reports_and_a_leaderboard_read_well_in_a_browser() {
         binary,
         profile: dir.path().join("chromium-profile"),
     };
+    // Positive control: this Chromium does report console messages the way
+    // the check reads them, or an empty log would prove nothing.
+    let control = dir.path().join("console.html");
+    std::fs::write(
+        &control,
+        "<html><body><script>console.error('repbench-control')</script></body></html>",
+    )
+    .unwrap();
+    let log = text(&browser.open(&control, (400, 300), &["--dump-dom"])).1;
+    assert!(
+        log.lines()
+            .any(|l| l.contains(":CONSOLE") && l.contains("repbench-control")),
+        "Chromium's console messages are not on stderr as expected:\n{log}"
+    );
     for page in &pages {
         check(&browser, page, &artefacts);
     }

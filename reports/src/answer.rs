@@ -208,6 +208,19 @@ pub fn answer(records: &[ResultRecord], comparisons: &[ComparisonRecord]) -> Ans
     Answer { encoders, tasks }
 }
 
+/// Whether two 95% intervals overlap, in words; undefined where either
+/// has an undefined bound (no bootstrap).
+fn intervals_meet(a: &ResultRecord, b: &ResultRecord) -> &'static str {
+    let bounds = [a.ci_low, a.ci_high, b.ci_low, b.ci_high];
+    if bounds.iter().any(|v| v.is_nan()) {
+        "are not all defined"
+    } else if a.ci_low.max(b.ci_low) <= a.ci_high.min(b.ci_high) {
+        "overlap"
+    } else {
+        "do not overlap"
+    }
+}
+
 /// "logmel leads mfcc on pitch_class by 0.056 [0.000, 0.125] (accuracy,
 /// logistic), not significant after Holm correction (p = 0.134)."
 fn sentence(task: &str, ranked: &[&ResultRecord], comparisons: &[ComparisonRecord]) -> String {
@@ -240,11 +253,7 @@ fn sentence(task: &str, ranked: &[&ResultRecord], comparisons: &[ComparisonRecor
                     first.ci_high,
                     second.ci_low,
                     second.ci_high,
-                    if first.ci_low.max(second.ci_low) <= first.ci_high.min(second.ci_high) {
-                        "overlap"
-                    } else {
-                        "do not overlap"
-                    }
+                    intervals_meet(first, second)
                 ),
                     None => format!(
                     "by {:.3} ({}); no paired test was run (bootstrap = 0 or a different probe)",
@@ -383,6 +392,13 @@ mod tests {
         ];
         assert!(answer(&overlapping, &[]).tasks[0]
             .sentence
-            .ends_with("overlap."));
+            .ends_with("[0.150, 0.230] and [0.120, 0.260] overlap."));
+        let unbootstrapped = vec![
+            mig("mfcc", "mfcc", 0.22, (f64::NAN, f64::NAN)),
+            mig("random", "layer1", 0.20, (f64::NAN, f64::NAN)),
+        ];
+        assert!(answer(&unbootstrapped, &[]).tasks[0]
+            .sentence
+            .ends_with("are not all defined."));
     }
 }

@@ -114,7 +114,7 @@ pub fn charts(records: &[ResultRecord]) -> Result<Vec<LayerChart>> {
             })
             .collect();
         let title = format!("{task}: {metric} by layer");
-        let svg = line_chart(
+        let Some(svg) = line_chart(
             &Chart {
                 title: &title,
                 x: &x,
@@ -122,7 +122,10 @@ pub fn charts(records: &[ResultRecord]) -> Result<Vec<LayerChart>> {
                 size: Size::Full,
             },
             &series,
-        )?;
+        )?
+        else {
+            continue;
+        };
         out.push(LayerChart { title, svg });
     }
     Ok(out)

@@ -95,18 +95,15 @@ pub fn curves(records: &[ResultRecord]) -> Result<Vec<Curve>> {
         } else {
             format!("{task}: {base} by θ ({probe} probe)")
         };
-        out.push(Curve {
-            svg: line_chart(
-                &Chart {
-                    title: &title,
-                    x: &XAxis::plain(x_label),
-                    y_label: base,
-                    size: Size::Full,
-                },
-                &series,
-            )?,
-            title,
-        });
+        let chart = Chart {
+            title: &title,
+            x: &XAxis::plain(x_label),
+            y_label: base,
+            size: Size::Full,
+        };
+        if let Some(svg) = line_chart(&chart, &series)? {
+            out.push(Curve { svg, title });
+        }
     }
     Ok(out)
 }

@@ -95,14 +95,19 @@ fn series_for(recs: &[&ResultRecord], clean: &[&ResultRecord]) -> Vec<Series> {
     recs.iter().for_each(|r| push_unique(&mut names, &label(r)));
     names
         .into_iter()
-        .map(|name| Series {
-            points: recs
+        .map(|name| {
+            let mut points: Vec<(f64, f64, f64, f64)> = recs
                 .iter()
                 .filter(|r| label(r) == name)
                 .filter_map(|r| r.severity.map(|s| (s, r.value, r.ci_low, r.ci_high)))
-                .collect(),
-            clean: clean.iter().find(|r| label(r) == name).map(|r| r.value),
-            name,
+                .collect();
+            // Sweeps listed by magnitude (±1, ±2 semitones) are drawn left to right.
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            Series {
+                points,
+                clean: clean.iter().find(|r| label(r) == name).map(|r| r.value),
+                name,
+            }
         })
         .collect()
 }
@@ -317,8 +322,9 @@ pub fn robustness(records: &[ResultRecord], sweeps: &[Sweep]) -> Result<Robustne
                 y_label: primary,
                 size: Size::Small,
             };
-            let svg = line_chart(&chart, &series_for(&curve, &clean))?;
-            charts.push(Figure { title, svg });
+            if let Some(svg) = line_chart(&chart, &series_for(&curve, &clean))? {
+                charts.push(Figure { title, svg });
+            }
         }
         if !charts.is_empty() {
             out.curves.push(Group {
@@ -377,8 +383,9 @@ pub fn drift(records: &[ResultRecord], sweeps: &[Sweep]) -> Result<Vec<Group>> {
                 y_label,
                 size: Size::Small,
             };
-            let svg = line_chart(&chart, &series_for(&curve, &[]))?;
-            charts.push(Figure { title, svg });
+            if let Some(svg) = line_chart(&chart, &series_for(&curve, &[]))? {
+                charts.push(Figure { title, svg });
+            }
         }
         if !charts.is_empty() {
             out.push(Group {
@@ -506,6 +513,23 @@ mod tests {
         assert!(section.curves[1].charts[0]
             .svg
             .contains("SNR (dB), ← stronger"));
+    }
+
+    /// A sweep listed by magnitude (±1, ±2) is drawn left to right, not as
+    /// a zigzag.
+    #[test]
+    fn curve_points_are_in_x_order_whatever_the_sweep_order() {
+        let recs: Vec<ResultRecord> = [1.0, -1.0, 2.0, -2.0]
+            .iter()
+            .map(|&s| at("a", "pitch_shift", Some(s), "accuracy", 0.5 + s / 10.0))
+            .collect();
+        let refs: Vec<&ResultRecord> = recs.iter().collect();
+        let xs: Vec<f64> = series_for(&refs, &[])[0]
+            .points
+            .iter()
+            .map(|p| p.0)
+            .collect();
+        assert_eq!(xs, [-2.0, -1.0, 1.0, 2.0]);
     }
 
     #[test]

@@ -176,9 +176,22 @@ fn legend_entries(series: &[Series]) -> Vec<Entry> {
     entries
 }
 
+/// A tick label of at most 22 characters: long layer names keep their
+/// start and their end (`encoder.l…final_norm`), where they differ.
+fn short_name(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    if chars.len() <= 22 {
+        return name.to_owned();
+    }
+    let head: String = chars[..10].iter().collect();
+    let tail: String = chars[chars.len() - 11..].iter().collect();
+    format!("{head}…{tail}")
+}
+
 /// Renders `series` as an SVG line chart: the plot at `chart.size` and the
-/// legend to its right.
-pub fn line_chart(chart: &Chart<'_>, series: &[Series]) -> Result<String> {
+/// legend beside or below it; `None` when no value is defined (every
+/// point NaN), so that one undefined curve never costs the whole report.
+pub fn line_chart(chart: &Chart<'_>, series: &[Series]) -> Result<Option<String>> {
     ensure_font()?;
     let log = chart.x.log
         && series
@@ -186,15 +199,15 @@ pub fn line_chart(chart: &Chart<'_>, series: &[Series]) -> Result<String> {
             .flat_map(|s| s.points.iter())
             .all(|p| p.0 > 0.0);
     let Some((x_lo, x_hi, y_lo, y_hi)) = extent(chart.x, log, series) else {
-        return Err(Error::Other(format!(
-            "chart \"{}\" has no finite points",
-            chart.title
-        )));
+        return Ok(None);
     };
     let (ticks, names) = match &chart.x.ticks {
         Ticks::Auto => (Vec::new(), Vec::new()),
         Ticks::At(at) => (at.clone(), Vec::new()),
-        Ticks::Named(names) => ((0..names.len()).map(|i| i as f64).collect(), names.clone()),
+        Ticks::Named(names) => (
+            (0..names.len()).map(|i| i as f64).collect(),
+            names.iter().map(|n| short_name(n)).collect(),
+        ),
     };
     let x_coord = XCoord {
         lo: x_lo,
@@ -213,7 +226,7 @@ pub fn line_chart(chart: &Chart<'_>, series: &[Series]) -> Result<String> {
         .unwrap_or(0);
     let upright = !names.is_empty() && widest + 6 > (plot_w - 70) / names.len() as u32;
     let x_area = if upright { widest.min(140) + 30 } else { 40 };
-    let plot_h = plot_h + if upright { x_area - 40 } else { 0 };
+    let plot_h = plot_h + x_area.saturating_sub(40);
     let beside = matches!(chart.size, Size::Full);
     // Beside: level with the plot area under the caption; below: under
     // the x axis's label.
@@ -289,7 +302,7 @@ pub fn line_chart(chart: &Chart<'_>, series: &[Series]) -> Result<String> {
         legend::draw(&side, &entries, legend_at).map_err(chart_error)?;
         root.present().map_err(chart_error)?;
     }
-    Ok(svg)
+    Ok(Some(svg))
 }
 
 type Ctx<'a, 'b> =
@@ -329,7 +342,9 @@ fn draw_series(
         }
     }
     if let Some(c) = s.clean.filter(|c| c.is_finite()) {
-        if points.is_empty() {
+        // Only a series that has no points at all is a reference line; one
+        // whose points are all undefined keeps just its thin clean line.
+        if s.points.is_empty() {
             draw_line(ctx, vec![(x_lo, c), (x_hi, c)], look)?;
         } else {
             ctx.draw_series(LineSeries::new(
@@ -418,7 +433,7 @@ mod tests {
             log: false,
             ticks: Ticks::At(vec![0.0, 20.0, 40.0]),
         };
-        let svg = line_chart(&chart(&x), &two_series()).unwrap();
+        let svg = line_chart(&chart(&x), &two_series()).unwrap().unwrap();
         assert!(svg.starts_with("<svg") && svg.contains("</svg>"));
         assert!(svg.contains("SNR (dB)") && svg.contains("clean value"));
         assert!(svg.contains("<polygon"), "bands and markers drawn");
@@ -431,7 +446,7 @@ mod tests {
             size: Size::Full,
             ..chart(&x)
         };
-        let svg_full = line_chart(&full, &two_series()).unwrap();
+        let svg_full = line_chart(&full, &two_series()).unwrap().unwrap();
         for name in ["logmel", "mfcc"] {
             let x = text_x(&svg_full, name).expect("legend entry");
             assert!(x >= 600.0, "beside the 600 px plot area: {name} at x = {x}");
@@ -443,17 +458,26 @@ mod tests {
         assert!(text_x(&svg, "20.0").is_none());
         assert_eq!(
             svg,
-            line_chart(&chart(&x), &two_series()).unwrap(),
+            line_chart(&chart(&x), &two_series()).unwrap().unwrap(),
             "deterministic"
         );
-        assert!(line_chart(&chart(&x), &[]).is_err());
+        assert!(line_chart(&chart(&x), &[]).unwrap().is_none());
+        let undefined = vec![Series {
+            name: "nan".into(),
+            points: vec![(0.0, f64::NAN, f64::NAN, f64::NAN)],
+            clean: None,
+        }];
+        assert!(
+            line_chart(&chart(&x), &undefined).unwrap().is_none(),
+            "nothing defined: no chart, and no error that would cost the report"
+        );
     }
 
     #[test]
     fn dashes_tell_series_apart_without_colour() {
         let x = XAxis::plain("x");
-        let one = line_chart(&chart(&x), &two_series()[..1]).unwrap();
-        let both = line_chart(&chart(&x), &two_series()).unwrap();
+        let one = line_chart(&chart(&x), &two_series()[..1]).unwrap().unwrap();
+        let both = line_chart(&chart(&x), &two_series()).unwrap().unwrap();
         // A dashed line is drawn as many short segments.
         let lines = |svg: &str| svg.matches("<polyline").count() + svg.matches("<line").count();
         assert!(
@@ -488,7 +512,7 @@ mod tests {
                 clean: Some(0.65),
             },
         ];
-        let svg = line_chart(&chart(&x), &series).unwrap();
+        let svg = line_chart(&chart(&x), &series).unwrap().unwrap();
         for name in ["block0", "block1", "block2", "mfcc (single layer)"] {
             assert!(text_x(&svg, name).is_some(), "{name}");
         }
@@ -510,7 +534,7 @@ mod tests {
             points: vec![(32.0, 0.5, 0.4, 0.6), (320.0, 0.9, 0.8, 1.0)],
             clean: None,
         }];
-        let svg = line_chart(&chart(&x), &s).unwrap();
+        let svg = line_chart(&chart(&x), &s).unwrap().unwrap();
         let tick_x = |label: &str| text_x(&svg, label).unwrap();
         // Equal ratios, equal distances: 32→64 and 64→128 are one octave.
         let (a, b, c) = (tick_x("32"), tick_x("64"), tick_x("128"));
