@@ -99,6 +99,8 @@ pub struct TaskAnswer {
 pub struct Answer {
     encoders: Vec<String>,
     tasks: Vec<TaskAnswer>,
+    /// Some task is scored over the whole set (the note explains how).
+    set_level: bool,
 }
 
 /// The comparison of `a` and `b` on `r`'s task, metric and probe,
@@ -149,6 +151,9 @@ pub fn answer(records: &[ResultRecord], comparisons: &[ComparisonRecord]) -> Ans
             true
         }
     });
+    let set_level = reps
+        .iter()
+        .any(|r| SET_LEVEL.contains(&r.evaluator.as_str()));
     let mut encoders: Vec<String> = Vec::new();
     let mut tasks: Vec<String> = Vec::new();
     for r in &reps {
@@ -205,7 +210,11 @@ pub fn answer(records: &[ResultRecord], comparisons: &[ComparisonRecord]) -> Ans
             }
         })
         .collect();
-    Answer { encoders, tasks }
+    Answer {
+        encoders,
+        tasks,
+        set_level,
+    }
 }
 
 /// Whether two 95% intervals overlap, in words; undefined where either
@@ -320,6 +329,7 @@ mod tests {
         ];
         let a = answer(&records, &comparisons);
         assert_eq!(a.encoders, ["deep", "mid", "weak"]);
+        assert!(!a.set_level, "no note on set-level scores without them");
         let t = &a.tasks[0];
         let cell = |i: usize| t.cells[i].as_ref().unwrap();
         assert_eq!(
@@ -375,6 +385,7 @@ mod tests {
             mig("random", "layer2", 0.30, (0.25, 0.35)),
         ];
         let a = answer(&records, &[]);
+        assert!(a.set_level, "the note on set-level scores is shown");
         let t = &a.tasks[0];
         let random = t.cells[1].as_ref().unwrap();
         assert_eq!(
