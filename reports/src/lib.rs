@@ -85,7 +85,7 @@ pub fn render_html(
     let robustness = robustness::robustness(records, &sweeps)?;
     let drift = robustness::drift(records, &sweeps)?;
     let layer_charts = layers::charts(records)?;
-    let property_curves = properties::curves(records)?;
+    let property_curves = properties::curves(records, &sweep_axis::theta_axes(config))?;
     let profile = profile::profile(records);
     let cross_matrices = cross::matrices(records);
     let similarity = similarity::matrices(records);

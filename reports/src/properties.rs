@@ -7,6 +7,7 @@ use crate::chart::{line_chart, Chart, Series, Size, XAxis};
 use repbench_framework::record::ResultRecord;
 use repbench_framework::Result;
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// One chart with its title.
 #[derive(Serialize)]
@@ -20,14 +21,24 @@ pub fn is_curve_point(r: &ResultRecord) -> bool {
     r.metric.ends_with("_curve")
 }
 
-/// The bin centre and axis name of a curve point.
-fn position(r: &ResultRecord) -> Option<(f64, &'static str)> {
+/// The bin centre of a curve point, and whether it bins |θ|.
+fn position(r: &ResultRecord) -> Option<(f64, bool)> {
     let p = &r.params;
     if let (Some(lo), Some(hi)) = (p.get("abs_theta_low"), p.get("abs_theta_high")) {
-        return Some(((lo + hi) / 2.0, "|θ| (bin centre)"));
+        return Some(((lo + hi) / 2.0, true));
     }
     let (lo, hi) = (p.get("theta_low")?, p.get("theta_high")?);
-    Some(((lo + hi) / 2.0, "θ (bin centre)"))
+    Some(((lo + hi) / 2.0, false))
+}
+
+/// The x axis's label: θ, or |θ| for invariance bins, in words where the
+/// config names the transform (`theta_axes`).
+fn theta_label(absolute: bool, words: Option<&String>) -> String {
+    let theta = if absolute { "|θ|" } else { "θ" };
+    match words {
+        Some(w) => format!("{theta}: {w}, bin centre"),
+        None => format!("{theta} (bin centre)"),
+    }
 }
 
 fn push_unique(list: &mut Vec<String>, value: &str) {
@@ -36,8 +47,12 @@ fn push_unique(list: &mut Vec<String>, value: &str) {
     }
 }
 
-/// Every property curve of `records`, in first-seen order.
-pub fn curves(records: &[ResultRecord]) -> Result<Vec<Curve>> {
+/// Every property curve of `records`, in first-seen order; `theta_axes`
+/// names each task's θ in words.
+pub fn curves(
+    records: &[ResultRecord],
+    theta_axes: &HashMap<String, String>,
+) -> Result<Vec<Curve>> {
     let points: Vec<&ResultRecord> = records
         .iter()
         .filter(|r| is_curve_point(r) && r.perturbation == "none" && r.probe_seed.is_none())
@@ -68,7 +83,7 @@ pub fn curves(records: &[ResultRecord]) -> Result<Vec<Curve>> {
         group
             .iter()
             .for_each(|r| push_unique(&mut names, &format!("{} / {}", r.encoder, r.layer)));
-        let mut x_label = "θ";
+        let mut absolute = false;
         let series = names
             .into_iter()
             .map(|name| {
@@ -76,8 +91,8 @@ pub fn curves(records: &[ResultRecord]) -> Result<Vec<Curve>> {
                     .iter()
                     .filter(|r| format!("{} / {}", r.encoder, r.layer) == name)
                     .filter_map(|r| {
-                        let (x, label) = position(r)?;
-                        x_label = label;
+                        let (x, abs) = position(r)?;
+                        absolute = abs;
                         Some((x, r.value, r.ci_low, r.ci_high))
                     })
                     .collect();
@@ -97,7 +112,7 @@ pub fn curves(records: &[ResultRecord]) -> Result<Vec<Curve>> {
         };
         let chart = Chart {
             title: &title,
-            x: &XAxis::plain(x_label),
+            x: &XAxis::plain(theta_label(absolute, theta_axes.get(task))),
             y_label: base,
             size: Size::Full,
         };

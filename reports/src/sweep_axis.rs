@@ -3,6 +3,8 @@
 //! that were measured, and which way is stronger.
 
 use crate::chart::{Ticks, XAxis};
+use repbench_framework::perturb::{ThetaScale, TransformSpec};
+use std::collections::HashMap;
 
 /// One sweep as `run.json` lists it: the perturbation, its severity
 /// parameter and the severities from mildest to strongest.
@@ -56,6 +58,31 @@ fn words(parameter: &str) -> (String, bool) {
         other => return (other.replace('_', " "), false),
     };
     (text.to_owned(), ratio)
+}
+
+/// Each property task's θ in words, from the config text's `transform`
+/// tables: `pitch shift (semitones)`, `log₂ time-stretch rate (×)`. A task
+/// whose transform cannot be read is left out (its axis just says θ).
+pub fn theta_axes(config: &str) -> HashMap<String, String> {
+    let Ok(table) = config.parse::<toml::Table>() else {
+        return HashMap::new();
+    };
+    let Some(tasks) = table.get("tasks").and_then(|t| t.as_array()) else {
+        return HashMap::new();
+    };
+    tasks
+        .iter()
+        .filter_map(|task| {
+            let name = task.get("name")?.as_str()?.to_owned();
+            let spec: TransformSpec = task.get("transform")?.clone().try_into().ok()?;
+            let (text, _) = words(spec.axis());
+            let label = match spec.scale() {
+                ThetaScale::Linear => text,
+                ThetaScale::Log2 => format!("log₂ {text}"),
+            };
+            Some((name, label))
+        })
+        .collect()
 }
 
 impl Sweep {
@@ -127,6 +154,33 @@ mod tests {
             sweep("snr_db", &[40.0, 0.0]).strongest().as_deref(),
             Some("snr_db = 0")
         );
+    }
+
+    #[test]
+    fn property_tasks_name_their_theta_from_the_config() {
+        let config = r#"
+[[tasks]]
+name = "tempo"
+dataset = "d"
+type = "equivariance"
+transform = { kind = "time_stretch", range = [0.8, 1.25] }
+
+[[tasks]]
+name = "shift"
+dataset = "d"
+type = "equivariance"
+transform = { kind = "pitch_shift", grid = [-2, 2] }
+
+[[tasks]]
+name = "plain"
+dataset = "d"
+target = "pitch"
+"#;
+        let axes = theta_axes(config);
+        assert_eq!(axes["tempo"], "log₂ time-stretch rate (×)");
+        assert_eq!(axes["shift"], "pitch shift (semitones)");
+        assert!(!axes.contains_key("plain"));
+        assert!(theta_axes("not toml [").is_empty());
     }
 
     #[test]
