@@ -2,7 +2,7 @@
 //! where the data are (a sweep's severities, a model's layers) rather than
 //! at "nice" numbers that no measurement was taken at.
 
-use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use plotters::coord::ranged1d::{BoldPoints, DefaultFormatting, KeyPointHint, Ranged};
 use plotters::coord::types::RangedCoordf64;
 use std::ops::Range;
 
@@ -93,10 +93,48 @@ pub fn tick_text(v: f64) -> String {
     }
 }
 
+/// Decimals that write every one of evenly spaced `ticks` distinctly: as
+/// many as their step needs (0.05 → 2, 0.25 → 2, 10 → 0); `None` with
+/// fewer than two ticks.
+pub fn step_decimals(ticks: &[f64]) -> Option<usize> {
+    let step = ticks
+        .windows(2)
+        .map(|w| (w[1] - w[0]).abs())
+        .find(|d| *d > 0.0)?;
+    (0..=6)
+        .find(|&d| {
+            let scaled = step * 10f64.powi(d as i32);
+            (scaled - scaled.round()).abs() < 1e-6 * scaled.max(1.0)
+        })
+        .or(Some(6))
+}
+
+/// The y axis's tick labels for `lo..hi` drawn with `n` labels: plotters'
+/// positions, written with the decimals their step needs.
+pub fn y_tick_formatter(lo: f64, hi: f64, n: usize) -> impl Fn(&f64) -> String {
+    let ticks = RangedCoordf64::from(lo..hi).key_points(BoldPoints(n));
+    let decimals = step_decimals(&ticks);
+    move |v: &f64| match decimals {
+        Some(d) if v.is_finite() => {
+            let text = format!("{v:.d$}");
+            // "-0.00" reads as zero.
+            if text
+                .trim_start_matches('-')
+                .chars()
+                .all(|c| c == '0' || c == '.')
+            {
+                text.trim_start_matches('-').to_owned()
+            } else {
+                text
+            }
+        }
+        _ => tick_text(*v),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use plotters::coord::ranged1d::BoldPoints;
 
     #[test]
     fn ticks_read_as_numbers_people_write() {
@@ -108,6 +146,25 @@ mod tests {
         assert_eq!(tick_text(0.30000000000000004), "0.3");
         assert_eq!(tick_text(-0.0001), "-0.0001");
         assert_eq!(tick_text(0.0), "0");
+    }
+
+    /// A narrow range (12.30–12.36) must not print "12.3" four times.
+    #[test]
+    fn y_ticks_get_the_decimals_their_step_needs() {
+        assert_eq!(step_decimals(&[0.0, 0.25, 0.5]), Some(2));
+        assert_eq!(step_decimals(&[10.0, 20.0]), Some(0));
+        assert_eq!(step_decimals(&[1.0]), None);
+        let format = y_tick_formatter(12.30, 12.36, 8);
+        let ticks = RangedCoordf64::from(12.30..12.36).key_points(BoldPoints(8));
+        let labels: Vec<String> = ticks.iter().map(&format).collect();
+        let mut unique = labels.clone();
+        unique.dedup();
+        assert_eq!(unique, labels, "every tick distinct");
+        assert!(
+            labels.len() > 2 && labels.iter().all(|l| l.starts_with("12.3")),
+            "{labels:?}"
+        );
+        assert_eq!(y_tick_formatter(-1.0, 1.0, 8)(&-0.0), "0.0");
     }
 
     #[test]

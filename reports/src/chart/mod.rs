@@ -11,7 +11,7 @@ mod legend;
 mod marks;
 
 pub use coord::tick_text;
-use coord::XCoord;
+use coord::{y_tick_formatter, XCoord};
 use legend::Entry;
 use marks::Look;
 use plotters::prelude::*;
@@ -274,7 +274,7 @@ pub fn line_chart(chart: &Chart<'_>, series: &[Series]) -> Result<Option<String>
                 name_of(v)
             }
         };
-        let y_text = |v: &f64| tick_text(*v);
+        let y_text = y_tick_formatter(y_lo, y_hi, 8);
         let mut mesh = ctx.configure_mesh();
         mesh.x_desc(chart.x.label.as_str())
             .y_desc(chart.y_label)
