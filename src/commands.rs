@@ -70,6 +70,7 @@ pub fn run(config_path: &Path, out_dir: Option<&Path>, quiet: bool) -> Result<()
         .partition(|p| p.perturbation == "none");
     write_jsonl(&out.join(layout::PREDICTIONS), &clean).map_err(io)?;
     write_jsonl(&out.join(layout::PREDICTIONS_PERTURBED), &perturbed).map_err(io)?;
+    write_jsonl(&out.join(layout::MAPS), &outcome.maps).map_err(io)?;
     fsutil::write_atomic(&out.join(layout::CONFIG), loaded.text.as_bytes()).map_err(io)?;
     fsutil::write_atomic(&out.join(layout::SPLITS), splits_csv(&plan).as_bytes()).map_err(io)?;
     let finished = SystemTime::now()
@@ -89,6 +90,7 @@ pub fn run(config_path: &Path, out_dir: Option<&Path>, quiet: bool) -> Result<()
         "perturbations": perturbation_summary(&plan),
         "skipped_items": notes.skipped,
         "warnings": notes.warnings,
+        "synthetic_audio": notes.renderers,
         "stats": outcome.stats,
     });
     let run_text = serde_json::to_string_pretty(&run_json).expect("run.json serialises");

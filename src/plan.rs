@@ -19,6 +19,8 @@ pub struct DataNotes {
     pub skipped: Vec<serde_json::Value>,
     /// Messages for the user.
     pub warnings: Vec<String>,
+    /// Per generated-music dataset, the synthesiser that rendered it.
+    pub renderers: std::collections::BTreeMap<String, String>,
 }
 
 /// Builds datasets (reading manifests, hashing audio files), encoders and
@@ -39,6 +41,9 @@ pub fn build(loaded: &LoadedConfig, out_dir: &Path) -> Result<(RunPlan, DataNote
         }
         // Dataset warnings already name their dataset.
         notes.warnings.extend(opened.warnings.iter().cloned());
+        if let Some(renderer) = opened.renderer {
+            notes.renderers.insert(spec.name().to_string(), renderer);
+        }
         datasets.push(opened.dataset);
     }
     let encoders = cfg

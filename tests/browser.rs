@@ -214,6 +214,14 @@ fn shipped_reports_and_a_leaderboard_read_well_in_a_browser() {
             &out_s,
             "--quiet",
         ]));
+        if config == "disentanglement" {
+            // Provenance names the synthesiser that made the audio.
+            let page = std::fs::read_to_string(out.join("report/index.html")).unwrap();
+            assert!(
+                page.contains("<th>synthetic_audio.notes</th><td>built-in synthesiser</td>"),
+                "the Run section names the renderer"
+            );
+        }
         pages.push(Page {
             name: config.into(),
             html: out.join("report/index.html"),

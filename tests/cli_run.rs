@@ -66,6 +66,8 @@ fn quickstart_runs_reruns_from_cache_and_gives_identical_results() {
 
     let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
     assert!(html.contains("pitch_class") && html.contains("logmel") && html.contains("0."));
+    // The SVG namespace is a name, not an address anything is fetched from.
+    let html = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
     assert!(
         !html.contains("http://") && !html.contains("https://") && !html.contains("<script"),
         "report must be self-contained"
@@ -191,8 +193,19 @@ fn fresh_runs_with_one_or_many_threads_give_byte_identical_results() {
             threads,
             "run.json records the pool used"
         );
-        outputs.push(std::fs::read_to_string(out.join("results.jsonl")).unwrap());
+        let files = [
+            "results.jsonl",
+            "comparisons.jsonl",
+            "predictions.jsonl",
+            "maps.jsonl",
+        ];
+        outputs.push(files.map(|f| std::fs::read_to_string(out.join(f)).unwrap()));
     }
+    assert!(
+        outputs[0][3].lines().count() >= 2,
+        "a PCA and a t-SNE map per encoder: {}",
+        outputs[0][3]
+    );
     assert_eq!(outputs[0], outputs[1]);
 }
 

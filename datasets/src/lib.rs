@@ -133,6 +133,9 @@ pub struct Opened {
     pub skipped: Vec<SkippedItem>,
     /// Messages for the user (e.g. a class in test but not in train).
     pub warnings: Vec<String>,
+    /// For generated music: the synthesiser that rendered the audio (the
+    /// built-in one, or which SoundFont), so a run records what it heard.
+    pub renderer: Option<String>,
 }
 
 impl Opened {
@@ -141,12 +144,17 @@ impl Opened {
             skipped: ds.skipped().to_vec(),
             warnings: ds.warnings().to_vec(),
             dataset: Box::new(ds),
+            renderer: None,
         }
     }
 
     fn music(ds: synth::SyntheticMusic) -> Opened {
         let warnings = ds.warnings().to_vec();
-        Opened::synthetic(Box::new(ds), warnings)
+        let renderer = ds.renderer().describe();
+        Opened {
+            renderer: Some(renderer),
+            ..Opened::synthetic(Box::new(ds), warnings)
+        }
     }
 
     fn synthetic(dataset: Box<dyn Dataset>, warnings: Vec<String>) -> Opened {
@@ -154,6 +162,7 @@ impl Opened {
             dataset,
             skipped: Vec::new(),
             warnings,
+            renderer: None,
         }
     }
 }

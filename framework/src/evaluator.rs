@@ -265,6 +265,19 @@ pub trait Evaluator: Send + Sync {
         Ok(Vec::new())
     }
 
+    /// The implementation version of this evaluator's embedding maps
+    /// (part of their cache key), or `None` when it draws none. The runner
+    /// asks for maps of each encoder's layer chosen on validation only.
+    fn map_implementation(&self) -> Option<String> {
+        None
+    }
+
+    /// 2-D maps (e.g. PCA, t-SNE) of the test embeddings in `input`,
+    /// coloured by the task's target; empty when nothing can be mapped.
+    fn embedding_maps(&self, _input: &EvalInput<'_>) -> Result<Vec<crate::record::ItemMap>> {
+        Ok(Vec::new())
+    }
+
     /// Paired comparisons of two evaluations of the same items (`a − b`).
     /// The default compares nothing.
     fn compare(

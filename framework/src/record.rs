@@ -319,6 +319,52 @@ pub struct PredictionRecord {
     pub predictions: ItemPredictions,
 }
 
+/// A 2-D map of one unit's test embeddings (see
+/// [`crate::evaluator::Evaluator::embedding_maps`]), with each item's
+/// target for colouring.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemMap {
+    /// Projection: `pca` or `tsne`.
+    pub method: String,
+    /// Its settings and quality figures (`perplexity`, `pc1_variance`,
+    /// `pc2_variance`, `trustworthiness`); NaN (`null`) where undefined.
+    #[serde(deserialize_with = "nan_as_null::deserialize_map")]
+    pub params: BTreeMap<String, f64>,
+    /// What `truth` holds: `classes` or `values`.
+    pub target: String,
+    /// Class names (index → name); empty for values.
+    pub names: Vec<String>,
+    /// Mapped test item ids, in the order of `truth`, `x` and `y`.
+    pub ids: Vec<String>,
+    /// Per item: the class index or the number.
+    pub truth: serde_json::Value,
+    /// Per item: first map coordinate.
+    pub x: Vec<f64>,
+    /// Per item: second map coordinate.
+    pub y: Vec<f64>,
+}
+
+/// One line of a run's `maps.jsonl`: an [`ItemMap`] of one task ×
+/// encoder, drawn for the layer chosen on validation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MapRecord {
+    /// Run id (as in `results.jsonl`).
+    pub run_id: String,
+    /// Dataset name.
+    pub dataset: String,
+    /// Task name.
+    pub task: String,
+    /// Encoder name.
+    pub encoder: String,
+    /// Layer name (the encoder's best on validation for this task).
+    pub layer: String,
+    /// Fingerprint of the dataset's test items (as in `results.jsonl`).
+    pub test_set: String,
+    /// The map.
+    #[serde(flatten)]
+    pub map: ItemMap,
+}
+
 /// Serialises records one per line.
 pub fn to_jsonl<T: Serialize>(records: &[T]) -> String {
     let mut out = String::new();

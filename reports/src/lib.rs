@@ -16,7 +16,9 @@ pub mod export;
 mod heat;
 mod layers;
 mod leaderboard;
+mod maps;
 pub mod outputs;
+mod per_tag;
 mod profile;
 mod properties;
 mod provenance;
@@ -29,7 +31,9 @@ mod wide_table;
 
 pub use answer::representatives;
 use minijinja::{context, Environment};
-use repbench_framework::record::{read_jsonl, ComparisonRecord, PredictionRecord, ResultRecord};
+use repbench_framework::record::{
+    read_jsonl, ComparisonRecord, MapRecord, PredictionRecord, ResultRecord,
+};
 use repbench_framework::{fsutil, Error, Result, VERSION};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -46,6 +50,8 @@ pub mod layout {
     /// The same per perturbation severity (robustness sweeps), apart so
     /// that readers of clean results need not scan them.
     pub const PREDICTIONS_PERTURBED: &str = "predictions_perturbed.jsonl";
+    /// 2-D maps (PCA, t-SNE) of each encoder's test embeddings per task.
+    pub const MAPS: &str = "maps.jsonl";
     /// Timings, cache statistics and provenance of the last run.
     pub const RUN: &str = "run.json";
     /// The config the run used, as given.
@@ -65,13 +71,15 @@ const STYLE: &str = include_str!("../templates/style.css");
 /// Renders the report page for `records`.
 ///
 /// `predictions` are the run's per-item predictions (those of the units
-/// "Who wins" shows suffice: they give the confusion matrices); `config`
+/// "Who wins" shows suffice: they give the confusion matrices); `maps`
+/// are the run's embedding maps; `config`
 /// is the config text shown verbatim; `run` is `run.json`'s content (shown
 /// as a key/value table when it is an object).
 pub fn render_html(
     records: &[ResultRecord],
     comparisons: &[ComparisonRecord],
     predictions: &[PredictionRecord],
+    maps: &[MapRecord],
     config: &str,
     run: &serde_json::Value,
 ) -> Result<String> {
@@ -90,6 +98,8 @@ pub fn render_html(
     let cross_matrices = cross::matrices(records);
     let similarity = similarity::matrices(records);
     let confusions = confusion::matrices(records, predictions);
+    let maps = maps::sections(maps)?;
+    let tag_tables = per_tag::tables(records, predictions);
     let skipped: Vec<serde_json::Value> = run
         .get("skipped_items")
         .and_then(|v| v.as_array())
@@ -126,6 +136,8 @@ pub fn render_html(
                 cross_matrices,
                 similarity,
                 confusions,
+                maps,
+                tag_tables,
                 skipped,
                 warnings,
                 run => run_rows,
@@ -309,7 +321,13 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
         &label,
         &confusion::needed(&records),
     )?;
-    let html = render_html(&records, &comparisons, &predictions, &config, &run)?;
+    // Sets written before maps existed have none.
+    let maps: Vec<MapRecord> = if outputs::lists(dir, layout::MAPS)? {
+        read_jsonl(&dir.join(layout::MAPS))?
+    } else {
+        Vec::new()
+    };
+    let html = render_html(&records, &comparisons, &predictions, &maps, &config, &run)?;
     let page = dir.join(layout::REPORT_DIR).join("index.html");
     fsutil::write_atomic(&page, html.as_bytes())?;
     Ok(page)
@@ -319,6 +337,38 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
 pub(crate) mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    /// A clean logistic prediction line of logmel's layer `l` on task
+    /// `pitch` of dataset `d` (shared by the crate's tests): one set of
+    /// `scores` per seed over the items `i0, i1, …` of `truth`.
+    pub(crate) fn prediction_line(
+        target: &str,
+        names: &[&str],
+        truth: serde_json::Value,
+        scores: Vec<Vec<Vec<f64>>>,
+    ) -> PredictionRecord {
+        let n = truth.as_array().map_or(0, Vec::len);
+        PredictionRecord {
+            run_id: "r-1".into(),
+            dataset: "d".into(),
+            task: "pitch".into(),
+            encoder: "logmel".into(),
+            layer: "l".into(),
+            perturbation: "none".into(),
+            severity: None,
+            test_set: "t".into(),
+            predictions: repbench_framework::record::ItemPredictions {
+                probe: "logistic".into(),
+                target: target.into(),
+                names: names.iter().map(|n| n.to_string()).collect(),
+                ids: (0..n).map(|i| format!("i{i}")).collect(),
+                truth,
+                seeds: (0..scores.len() as u64).collect(),
+                scores,
+                forms: Vec::new(),
+            },
+        }
+    }
 
     /// A clean logistic accuracy record of `encoder` (shared by the
     /// crate's tests).
@@ -360,6 +410,7 @@ pub(crate) mod tests {
         let recs = [record("mfcc", 0.5), record("logmel", 0.75)];
         let html = render_html(
             &recs,
+            &[],
             &[],
             &[],
             "name = \"<script>\"",

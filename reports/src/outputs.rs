@@ -11,11 +11,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The files of a run's output set, in the order `run` writes them.
-pub const FILES: [&str; 7] = [
+pub const FILES: [&str; 8] = [
     layout::RESULTS,
     layout::COMPARISONS,
     layout::PREDICTIONS,
     layout::PREDICTIONS_PERTURBED,
+    layout::MAPS,
     layout::CONFIG,
     layout::SPLITS,
     layout::RUN,
@@ -73,6 +74,16 @@ pub fn seal(dir: &Path, config_hash: &str) -> Result<()> {
 /// Checks that `dir` holds one complete output set.
 pub fn verify(dir: &Path) -> Result<()> {
     verify_reading(dir, &FILES)
+}
+
+/// Whether the output set in `dir` (verified first) has the file `name`:
+/// sets written by an older repbench lack the files added since.
+pub fn lists(dir: &Path, name: &str) -> Result<bool> {
+    let path = dir.join(layout::MANIFEST);
+    let text = fsutil::read(&path)?;
+    let manifest: Manifest = serde_json::from_slice(&text)
+        .map_err(|e| Error::Other(format!("{}: unreadable ({e})", path.display())))?;
+    Ok(manifest.files.contains_key(name))
 }
 
 /// [`verify`] for a reader of the files `reading` alone: every file of
@@ -141,6 +152,26 @@ mod tests {
             };
             fsutil::write_atomic(&dir.join(name), text.as_bytes()).unwrap();
         }
+    }
+
+    /// A set sealed before `maps.jsonl` existed still verifies, and its
+    /// readers learn that it has no maps instead of failing.
+    #[test]
+    fn a_set_from_before_a_file_was_added_verifies_without_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write_set(d, "r");
+        seal(d, "h").unwrap();
+        assert!(lists(d, layout::MAPS).unwrap());
+        let path = d.join(layout::MANIFEST);
+        let mut manifest: Manifest =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        manifest.files.remove(layout::MAPS);
+        std::fs::write(&path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+        std::fs::remove_file(d.join(layout::MAPS)).unwrap();
+        verify(d).unwrap();
+        assert!(!lists(d, layout::MAPS).unwrap());
+        assert!(lists(d, layout::RESULTS).unwrap());
     }
 
     #[test]

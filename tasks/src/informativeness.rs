@@ -14,11 +14,11 @@ use crate::probes::{FitData, Fitted, ProbeSpec};
 use crate::standardize::Standardizer;
 use crate::suite::{metrics_for, Metric};
 use crate::targets::{Scores, TargetKind, Targets};
-use crate::{versions, TaskSpec};
+use crate::{maps, versions, TaskSpec};
 use ndarray::{Array2, ArrayView2, Axis};
 use repbench_framework::dataset::{rows_in, Item, Split};
 use repbench_framework::evaluator::{EvalInput, Evaluation, Evaluator, VariantResults, Variants};
-use repbench_framework::record::{Comparison, ItemPredictions, Measurement};
+use repbench_framework::record::{Comparison, ItemMap, ItemPredictions, Measurement};
 use repbench_framework::{seed, Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -556,6 +556,50 @@ impl Evaluator for ProbeEvaluator {
                 truth: truth.clone(),
                 scores: p.seeds,
                 forms: Vec::new(),
+            })
+            .collect())
+    }
+
+    /// Classes and values are mapped; tags have no single colour per item.
+    fn map_implementation(&self) -> Option<String> {
+        match self.kind {
+            TargetKind::Tags(_) => None,
+            TargetKind::Class | TargetKind::Value => Some(format!("maps/{}", versions::MAPS)),
+        }
+    }
+
+    /// PCA and t-SNE of (a seeded sample of at most
+    /// [`maps::MAP_ITEMS`]) test items, standardised with the training
+    /// rows' statistics as the probes see them. The sample depends on the
+    /// task and seed only, so every encoder's map shows the same items. A
+    /// projection that is undefined on these embeddings is left out.
+    fn embedding_maps(&self, input: &EvalInput<'_>) -> Result<Vec<ItemMap>> {
+        let targets = Targets::from_items(input.items, &self.spec.target, self.kind)
+            .map_err(|e| self.fail(e))?;
+        let rows = self.split_rows(input.items)?;
+        self.check_finite(input.embeddings, input.items)?;
+        let take = |idx: &[usize]| -> Array2<f64> {
+            input.embeddings.select(Axis(0), idx).mapv(f64::from)
+        };
+        let standardizer = Standardizer::fit(take(&rows.train).view());
+        let mut rng = seed::rng(input.seed, &["map", input.task]);
+        let mapped = maps::sample_rows(&rows.test, maps::MAP_ITEMS, &mut rng);
+        let x = standardizer.transform(take(&mapped).view());
+        let (target, names, truth) = targets.select(&mapped).to_export();
+        let ids: Vec<String> = mapped.iter().map(|&i| input.items[i].id.clone()).collect();
+        let projections = [maps::pca(x.view()), maps::tsne(x.view(), rng)];
+        Ok(projections
+            .into_iter()
+            .filter_map(|p| p.ok())
+            .map(|p| ItemMap {
+                method: p.method.into(),
+                params: p.params,
+                target: target.into(),
+                names: names.clone(),
+                ids: ids.clone(),
+                truth: truth.clone(),
+                x: p.coords.column(0).to_vec(),
+                y: p.coords.column(1).to_vec(),
             })
             .collect())
     }

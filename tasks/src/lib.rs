@@ -27,6 +27,7 @@ pub mod drift;
 pub mod exported;
 pub mod geometry;
 pub mod informativeness;
+pub mod maps;
 pub mod metrics;
 pub mod probes;
 pub mod properties;

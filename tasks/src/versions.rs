@@ -64,3 +64,6 @@ pub const METRICS_PROPERTIES: u32 = 1;
 /// Embedding drift. 2: a zero vector has no direction (NaN). 3: an
 /// evaluator (cached), train-split standardisation, `relative_shift`.
 pub const DRIFT: u32 = 3;
+/// Embedding maps: PCA and exact t-SNE of a seeded sample of test items,
+/// standardised on train, with trustworthiness.
+pub const MAPS: u32 = 1;

@@ -14,7 +14,10 @@ use std::collections::BTreeSet;
 
 /// Each encoder's unit with the best validation score for `probe`; ties
 /// keep the earlier layer.
-fn best_layers<'a>(units: &[&'a CleanResult], probe: Option<&str>) -> Vec<&'a CleanResult> {
+pub(super) fn best_layers<'a>(
+    units: &[&'a CleanResult],
+    probe: Option<&str>,
+) -> Vec<&'a CleanResult> {
     let mut best: Vec<&CleanResult> = Vec::new();
     for &r in units {
         // selection_for maps undefined scores to −∞, so a later finite

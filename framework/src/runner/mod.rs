@@ -6,7 +6,9 @@
 //! 2. [`evaluate`]: evaluate every (task, encoder, layer) on clean
 //!    embeddings and, per perturbation sweep, on its perturbed variants
 //!    (robustness), reusing cached results;
-//! 3. [`compare`]: paired comparisons between encoders on clean data.
+//! 3. [`compare`]: paired comparisons between encoders on clean data;
+//! 4. [`maps`]: 2-D maps of each encoder's chosen layer, for tasks whose
+//!    evaluator draws them.
 //!
 //! The runner knows no metric: embedding drift, like every measurement, is
 //! an evaluator (`repbench_tasks::drift`), added to the plan's tasks.
@@ -18,6 +20,7 @@
 mod compare;
 mod embed;
 mod evaluate;
+mod maps;
 
 pub use embed::embedding_key;
 
@@ -27,7 +30,7 @@ use crate::encoder::Encoder;
 use crate::evaluator::Evaluator;
 use crate::perturb::Perturbation;
 use crate::progress::Progress;
-use crate::record::{ComparisonRecord, PredictionRecord, ResultRecord};
+use crate::record::{ComparisonRecord, MapRecord, PredictionRecord, ResultRecord};
 use crate::Result;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -116,6 +119,10 @@ pub struct RunStats {
     pub evaluations_computed: usize,
     /// Evaluations read from the cache.
     pub evaluations_cached: usize,
+    /// Embedding maps computed in this run.
+    pub maps_computed: usize,
+    /// Embedding maps read from the cache.
+    pub maps_cached: usize,
     /// Seconds spent filling the embedding cache.
     pub embed_seconds: f64,
     /// Seconds spent evaluating.
@@ -131,6 +138,8 @@ pub struct RunOutcome {
     pub comparisons: Vec<ComparisonRecord>,
     /// Per-item test predictions, in the order of the records.
     pub predictions: Vec<PredictionRecord>,
+    /// 2-D maps of test embeddings, per task and encoder.
+    pub maps: Vec<MapRecord>,
     /// Counts and timings.
     pub stats: RunStats,
 }
@@ -145,11 +154,13 @@ pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
     let evaluated = evaluate::run(plan, &embeddings, progress, &mut stats)?;
     let records = evaluated.records;
     let comparisons = compare::encoders(plan, &evaluated.clean, &embeddings, &mut stats)?;
+    let maps = maps::draw(plan, &evaluated.clean, &embeddings, progress, &mut stats)?;
     stats.evaluate_seconds = t1.elapsed().as_secs_f64();
     Ok(RunOutcome {
         records,
         comparisons,
         predictions: evaluated.predictions,
+        maps,
         stats,
     })
 }

@@ -48,7 +48,9 @@ const MARKERS: [&[(i32, i32)]; 5] = [
 pub(super) struct Look {
     pub color: RGBColor,
     pub dash: Option<(i32, i32)>,
-    marker: usize,
+    /// Index of the marker shape (circle, square, triangle up, diamond,
+    /// triangle down).
+    pub marker: usize,
 }
 
 impl Look {

@@ -9,6 +9,7 @@
 mod coord;
 mod legend;
 mod marks;
+mod scatter;
 
 pub use coord::tick_text;
 use coord::{y_tick_formatter, XCoord};
@@ -17,6 +18,7 @@ use marks::Look;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle, FontTransform};
 use repbench_framework::{Error, Result};
+pub use scatter::{scatter_chart, Colouring, Scatter};
 use std::sync::Once;
 
 /// One line of a chart.

@@ -1,0 +1,101 @@
+//! Stage 4: 2-D maps of the test embeddings, for tasks whose evaluator
+//! draws them: one set per encoder, of its layer with the best validation
+//! score (as in the comparisons, never chosen on test data), cached by the
+//! evaluation it maps and the map code's version.
+
+use super::compare::best_layers;
+use super::embed::Embeddings;
+use super::evaluate::{cached, CleanResult};
+use super::{RunPlan, RunStats};
+use crate::cache::KeyBuilder;
+use crate::dataset::test_set_fingerprint;
+use crate::evaluator::EvalInput;
+use crate::progress::Progress;
+use crate::record::{ItemMap, MapRecord};
+use crate::Result;
+use rayon::prelude::*;
+
+/// One unit's maps, whether they came from the cache, and why a cached
+/// entry was not trusted.
+type Drawn = (Vec<MapRecord>, bool, Option<String>);
+
+/// Maps of every mapped task × encoder, in task then encoder order.
+pub fn draw(
+    plan: &RunPlan,
+    clean: &[CleanResult],
+    emb: &Embeddings,
+    progress: &dyn Progress,
+    stats: &mut RunStats,
+) -> Result<Vec<MapRecord>> {
+    let mut chosen: Vec<(&CleanResult, String)> = Vec::new();
+    for (ti, task) in plan.tasks.iter().enumerate() {
+        let Some(version) = task.evaluator.map_implementation() else {
+            continue;
+        };
+        let units: Vec<&CleanResult> = clean.iter().filter(|r| r.unit.task == ti).collect();
+        chosen.extend(
+            best_layers(&units, None)
+                .into_iter()
+                .map(|r| (r, version.clone())),
+        );
+    }
+    if chosen.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stage = progress.stage(
+        &format!("map the test embeddings of {} unit(s)", chosen.len()),
+        chosen.len() as u64,
+    );
+    let drawn: Vec<Result<Drawn>> = chosen
+        .par_iter()
+        .map(|(r, version)| {
+            let out = draw_one(plan, emb, r, version);
+            stage.inc(1);
+            out
+        })
+        .collect();
+    stage.finish();
+    let mut records = Vec::new();
+    for result in drawn {
+        let (maps, was_cached, bad) = result?;
+        stats.maps_cached += usize::from(was_cached);
+        stats.maps_computed += usize::from(!was_cached);
+        stats.corrupt_entries.extend(bad);
+        records.extend(maps);
+    }
+    Ok(records)
+}
+
+/// The maps of one chosen unit.
+fn draw_one(plan: &RunPlan, emb: &Embeddings, r: &CleanResult, version: &str) -> Result<Drawn> {
+    let task = &plan.tasks[r.unit.task];
+    let dataset = &plan.datasets[r.unit.dataset];
+    let layer = &emb.clean[&(r.unit.dataset, r.unit.encoder)].shard.layers[r.unit.layer];
+    let input = EvalInput {
+        task: &task.name,
+        items: dataset.items(),
+        embeddings: layer.matrix.view(),
+        seed: plan.seed,
+    };
+    // The evaluation's key holds the embeddings, evaluator, items and seed.
+    let key = KeyBuilder::new("maps")
+        .field("evaluation", &r.key)
+        .field("implementation", version)
+        .finish();
+    let (maps, was_cached, bad): (Vec<ItemMap>, _, _) =
+        cached(plan, &key, || task.evaluator.embedding_maps(&input))?;
+    let test_set = test_set_fingerprint(dataset.items());
+    let records = maps
+        .into_iter()
+        .map(|map| MapRecord {
+            run_id: plan.run_id.clone(),
+            dataset: dataset.name().into(),
+            task: task.name.clone(),
+            encoder: plan.encoders[r.unit.encoder].name().into(),
+            layer: layer.name.clone(),
+            test_set: test_set.clone(),
+            map,
+        })
+        .collect();
+    Ok((records, was_cached, bad))
+}
