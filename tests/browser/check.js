@@ -3,6 +3,9 @@
 // FIRST is replaced by the id of the heading whose table must be on the
 // first screen.
 addEventListener('load', () => {
+  // Collapsed sections (confusion matrices, maps) are measured opened, as
+  // a reader who opens them sees them.
+  for (const d of document.querySelectorAll('details')) d.open = true;
   const viewport = document.documentElement.clientWidth;
   const scrolls = (el) => {
     for (let p = el.parentElement; p; p = p.parentElement) {
