@@ -178,6 +178,9 @@ fn legend_entries(series: &[Series]) -> Vec<Entry> {
     entries
 }
 
+/// Width an upright layer name needs on the x axis, in pixels.
+const NAMED_TICK_PX: u32 = 14;
+
 /// A tick label of at most 22 characters: long layer names keep their
 /// start and their end (`encoder.l…final_norm`), where they differ.
 fn short_name(name: &str) -> String {
@@ -206,10 +209,30 @@ pub fn line_chart(chart: &Chart<'_>, series: &[Series]) -> Result<Option<String>
     let (ticks, names) = match &chart.x.ticks {
         Ticks::Auto => (Vec::new(), Vec::new()),
         Ticks::At(at) => (at.clone(), Vec::new()),
-        Ticks::Named(names) => (
-            (0..names.len()).map(|i| i as f64).collect(),
-            names.iter().map(|n| short_name(n)).collect(),
-        ),
+        Ticks::Named(names) => {
+            // Upright labels need about 14 px each: past what fits, name
+            // every k-th layer (and leave the others unlabelled) rather
+            // than print labels over each other.
+            let fits = ((chart.size.plot().0 - 70) / NAMED_TICK_PX).max(1) as usize;
+            let step = names.len().div_ceil(fits).max(1);
+            (
+                (0..names.len())
+                    .filter(|i| i % step == 0)
+                    .map(|i| i as f64)
+                    .collect(),
+                names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| {
+                        if i % step == 0 {
+                            short_name(n)
+                        } else {
+                            String::new()
+                        }
+                    })
+                    .collect(),
+            )
+        }
     };
     let x_coord = XCoord {
         lo: x_lo,
@@ -226,7 +249,8 @@ pub fn line_chart(chart: &Chart<'_>, series: &[Series]) -> Result<Option<String>
         .map(|n| label_font.box_size(n).map_or(7 * n.len() as u32, |b| b.0))
         .max()
         .unwrap_or(0);
-    let upright = !names.is_empty() && widest + 6 > (plot_w - 70) / names.len() as u32;
+    let labelled = names.iter().filter(|n| !n.is_empty()).count().max(1) as u32;
+    let upright = !names.is_empty() && widest + 6 > (plot_w - 70) / labelled;
     let x_area = if upright { widest.min(140) + 30 } else { 40 };
     let plot_h = plot_h + x_area.saturating_sub(40);
     let beside = matches!(chart.size, Size::Full);
@@ -522,6 +546,31 @@ mod tests {
             !svg.contains("clean value"),
             "no clean entry without clean lines"
         );
+    }
+
+    /// 60 layers do not fit upright under a small chart: every third is
+    /// named, none overlaps.
+    #[test]
+    fn crowded_layer_names_are_thinned_not_overprinted() {
+        let names: Vec<String> = (0..60).map(|i| format!("layer_{i:02}")).collect();
+        let x = XAxis {
+            label: "layer".into(),
+            log: false,
+            ticks: Ticks::Named(names.clone()),
+        };
+        let series = vec![Series {
+            name: "deep".into(),
+            points: (0..60).map(|i| (i as f64, 0.5, 0.4, 0.6)).collect(),
+            clean: None,
+        }];
+        let svg = line_chart(&chart(&x), &series).unwrap().unwrap();
+        let shown: Vec<&String> = names
+            .iter()
+            .filter(|n| svg.contains(&format!(">\n{n}\n</text>")))
+            .collect();
+        assert_eq!(shown.len(), 20, "{shown:?}");
+        assert!(shown.contains(&&names[0]) && shown.contains(&&names[3]));
+        assert!(!shown.contains(&&names[1]));
     }
 
     #[test]
