@@ -267,7 +267,27 @@ fn report_refuses_a_mixed_output_set_and_a_rerun_repairs_it() {
     let cfg = write(tmp.path(), "c.toml", &small_config(&out, 40));
     assert_ok(&repbench(&["run", &cfg, "--quiet"]));
     let dir = out.display().to_string();
+    // The run directory alone regenerates the page, byte for byte: a copy
+    // of its files (no cache, no config beside it) renders the same.
+    let written = std::fs::read(out.join("report/index.html")).unwrap();
+    let copy = tmp.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, copy.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    assert_ok(&repbench(&["report", &copy.display().to_string()]));
+    assert_eq!(
+        std::fs::read(copy.join("report/index.html")).unwrap(),
+        written
+    );
     assert_ok(&repbench(&["report", &dir]));
+    assert_eq!(
+        std::fs::read(out.join("report/index.html")).unwrap(),
+        written
+    );
     let results = out.join("results.jsonl");
     let text_before = std::fs::read_to_string(&results).unwrap();
     let first_line = text_before.lines().next().unwrap().to_owned();
