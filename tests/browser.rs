@@ -207,13 +207,23 @@ fn shipped_reports_and_a_leaderboard_read_well_in_a_browser() {
     for config in ["quickstart", "robustness", "disentanglement", "properties"] {
         let out = dir.path().join(config);
         let out_s = out.to_string_lossy().into_owned();
-        assert_ok(&repbench(&[
-            "run",
-            &format!("configs/{config}.toml"),
-            "--out",
-            &out_s,
-            "--quiet",
-        ]));
+        let config_path = format!("configs/{config}.toml");
+        let mut args = vec!["run", config_path.as_str(), "--out", out_s.as_str()];
+        // The robustness run prints its terminal summary: it must fit a
+        // screen (issue #13: at most 60 lines, one per perturbation).
+        if config != "robustness" {
+            args.push("--quiet");
+        }
+        let ran = repbench(&args);
+        assert_ok(&ran);
+        if config == "robustness" {
+            let printed = String::from_utf8_lossy(&ran.stdout);
+            let lines = printed.lines().count();
+            assert!(lines <= 60, "{lines} lines:\n{printed}");
+            for sweep in ["noise", "mp3"] {
+                assert!(printed.contains(sweep), "a line for {sweep}:\n{printed}");
+            }
+        }
         if config == "disentanglement" {
             // Provenance names the synthesiser that made the audio.
             let page = std::fs::read_to_string(out.join("report/index.html")).unwrap();
