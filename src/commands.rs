@@ -71,6 +71,7 @@ pub fn run(config_path: &Path, out_dir: Option<&Path>, quiet: bool) -> Result<()
     write_jsonl(&out.join(layout::PREDICTIONS), &clean).map_err(io)?;
     write_jsonl(&out.join(layout::PREDICTIONS_PERTURBED), &perturbed).map_err(io)?;
     write_jsonl(&out.join(layout::MAPS), &outcome.maps).map_err(io)?;
+    write_jsonl(&out.join(layout::MATRICES), &outcome.matrices).map_err(io)?;
     fsutil::write_atomic(&out.join(layout::CONFIG), loaded.text.as_bytes()).map_err(io)?;
     fsutil::write_atomic(&out.join(layout::SPLITS), splits_csv(&plan).as_bytes()).map_err(io)?;
     let finished = SystemTime::now()

@@ -682,6 +682,24 @@ fn disentanglement_reports_mig_sap_and_dci_and_names_bad_factors() {
         );
         assert!(r["ci_low"].as_f64().is_some() && r["evaluator"] == "disentanglement");
     }
+    // DCI's importance matrix per encoder (one layer each), in the report.
+    let matrices: Vec<serde_json::Value> = std::fs::read_to_string(out.join("matrices.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(matrices.len(), 2);
+    for m in &matrices {
+        assert_eq!(m["name"], "dci_importance");
+        assert_eq!(m["rows"], serde_json::json!(["pitch", "timbre"]));
+        assert_eq!(
+            m["columns"].as_array().unwrap().len(),
+            17,
+            "16 codes and the rest"
+        );
+    }
+    let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
+    assert!(html.contains("id=\"dci-importance\"") && html.contains("codes hold"));
 
     let unknown = write(
         tmp.path(),

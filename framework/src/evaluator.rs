@@ -265,6 +265,13 @@ pub trait Evaluator: Send + Sync {
         Ok(Vec::new())
     }
 
+    /// Matrices of values `evaluation` (one of this evaluator's, on clean
+    /// embeddings) holds beside its measurements, for the run's
+    /// `matrices.jsonl`. The default exports none.
+    fn unit_matrices(&self, _evaluation: &Evaluation) -> Result<Vec<crate::record::UnitMatrix>> {
+        Ok(Vec::new())
+    }
+
     /// The implementation version of this evaluator's embedding maps
     /// (part of their cache key), or `None` when it draws none. The runner
     /// asks for maps of each encoder's layer chosen on validation only.

@@ -365,6 +365,50 @@ pub struct MapRecord {
     pub map: ItemMap,
 }
 
+/// A matrix of values one unit measured at once, each with its interval
+/// (see [`crate::evaluator::Evaluator::unit_matrices`]): e.g. DCI's
+/// importance of each code for each factor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitMatrix {
+    /// What the values are (`dci_importance`).
+    pub name: String,
+    /// Row labels (factors).
+    pub rows: Vec<String>,
+    /// Column labels (codes, e.g. `dim 17`, `PC 3`).
+    pub columns: Vec<String>,
+    /// Per row, per column: `[value, ci_low, ci_high]`; NaN (`null`)
+    /// where undefined.
+    #[serde(deserialize_with = "nan_as_null::deserialize_nested")]
+    pub cells: Vec<Vec<Vec<f64>>>,
+    /// Figures about the whole matrix (e.g. `codes`, the embedding's
+    /// width; `shown_share` and its interval); NaN (`null`) where undefined.
+    #[serde(deserialize_with = "nan_as_null::deserialize_map")]
+    pub params: BTreeMap<String, f64>,
+    /// Items the values were computed on.
+    pub n: usize,
+}
+
+/// One line of a run's `matrices.jsonl`: a [`UnitMatrix`] of one task ×
+/// encoder × layer on clean audio.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MatrixRecord {
+    /// Run id (as in `results.jsonl`).
+    pub run_id: String,
+    /// Dataset name.
+    pub dataset: String,
+    /// Task name.
+    pub task: String,
+    /// Encoder name.
+    pub encoder: String,
+    /// Layer name.
+    pub layer: String,
+    /// Versions of the code that computed it (as in `results.jsonl`).
+    pub implementation: String,
+    /// The matrix.
+    #[serde(flatten)]
+    pub matrix: UnitMatrix,
+}
+
 /// Serialises records one per line.
 pub fn to_jsonl<T: Serialize>(records: &[T]) -> String {
     let mut out = String::new();

@@ -133,7 +133,13 @@ fn main() {
             predictions.iter().partition(|p| p.perturbation == "none");
         write_jsonl(&out.join(layout::PREDICTIONS), &clean).expect("predictions");
         write_jsonl(&out.join(layout::PREDICTIONS_PERTURBED), &perturbed).expect("predictions");
-        for name in [layout::MAPS, layout::CONFIG, layout::SPLITS, layout::RUN] {
+        for name in [
+            layout::MAPS,
+            layout::MATRICES,
+            layout::CONFIG,
+            layout::SPLITS,
+            layout::RUN,
+        ] {
             std::fs::write(out.join(name), "").expect("file");
         }
         outputs::seal(&out, &format!("hash{k:03}")).expect("seal");

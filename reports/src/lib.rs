@@ -14,6 +14,7 @@ mod confusion;
 mod cross;
 pub mod export;
 mod heat;
+mod importance;
 mod layers;
 mod leaderboard;
 mod maps;
@@ -32,7 +33,7 @@ mod wide_table;
 pub use answer::representatives;
 use minijinja::{context, Environment};
 use repbench_framework::record::{
-    read_jsonl, ComparisonRecord, MapRecord, PredictionRecord, ResultRecord,
+    read_jsonl, ComparisonRecord, MapRecord, MatrixRecord, PredictionRecord, ResultRecord,
 };
 use repbench_framework::{fsutil, Error, Result, VERSION};
 use serde::Serialize;
@@ -52,6 +53,8 @@ pub mod layout {
     pub const PREDICTIONS_PERTURBED: &str = "predictions_perturbed.jsonl";
     /// 2-D maps (PCA, t-SNE) of each encoder's test embeddings per task.
     pub const MAPS: &str = "maps.jsonl";
+    /// Matrices of values per unit (DCI's importances), one per line.
+    pub const MATRICES: &str = "matrices.jsonl";
     /// Timings, cache statistics and provenance of the last run.
     pub const RUN: &str = "run.json";
     /// The config the run used, as given.
@@ -72,7 +75,8 @@ const STYLE: &str = include_str!("../templates/style.css");
 ///
 /// `predictions` are the run's per-item predictions (those of the units
 /// "Who wins" shows suffice: they give the confusion matrices); `maps`
-/// are the run's embedding maps; `config`
+/// are the run's embedding maps; `matrices` its per-unit matrices (DCI
+/// importances); `config`
 /// is the config text shown verbatim; `run` is `run.json`'s content (shown
 /// as a key/value table when it is an object).
 pub fn render_html(
@@ -80,6 +84,7 @@ pub fn render_html(
     comparisons: &[ComparisonRecord],
     predictions: &[PredictionRecord],
     maps: &[MapRecord],
+    matrices: &[MatrixRecord],
     config: &str,
     run: &serde_json::Value,
 ) -> Result<String> {
@@ -100,6 +105,7 @@ pub fn render_html(
     let confusions = confusion::matrices(records, predictions);
     let maps = maps::sections(maps)?;
     let tag_tables = per_tag::tables(records, predictions);
+    let importance = importance::maps(matrices);
     let skipped: Vec<serde_json::Value> = run
         .get("skipped_items")
         .and_then(|v| v.as_array())
@@ -138,6 +144,7 @@ pub fn render_html(
                 confusions,
                 maps,
                 tag_tables,
+                importance,
                 skipped,
                 warnings,
                 run => run_rows,
@@ -327,7 +334,20 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
     } else {
         Vec::new()
     };
-    let html = render_html(&records, &comparisons, &predictions, &maps, &config, &run)?;
+    let matrices: Vec<MatrixRecord> = if outputs::lists(dir, layout::MATRICES)? {
+        read_jsonl(&dir.join(layout::MATRICES))?
+    } else {
+        Vec::new()
+    };
+    let html = render_html(
+        &records,
+        &comparisons,
+        &predictions,
+        &maps,
+        &matrices,
+        &config,
+        &run,
+    )?;
     let page = dir.join(layout::REPORT_DIR).join("index.html");
     fsutil::write_atomic(&page, html.as_bytes())?;
     Ok(page)
@@ -410,6 +430,7 @@ pub(crate) mod tests {
         let recs = [record("mfcc", 0.5), record("logmel", 0.75)];
         let html = render_html(
             &recs,
+            &[],
             &[],
             &[],
             &[],

@@ -11,12 +11,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The files of a run's output set, in the order `run` writes them.
-pub const FILES: [&str; 8] = [
+pub const FILES: [&str; 9] = [
     layout::RESULTS,
     layout::COMPARISONS,
     layout::PREDICTIONS,
     layout::PREDICTIONS_PERTURBED,
     layout::MAPS,
+    layout::MATRICES,
     layout::CONFIG,
     layout::SPLITS,
     layout::RUN,
@@ -166,11 +167,14 @@ mod tests {
         let path = d.join(layout::MANIFEST);
         let mut manifest: Manifest =
             serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        manifest.files.remove(layout::MAPS);
+        for added in [layout::MAPS, layout::MATRICES] {
+            manifest.files.remove(added);
+            std::fs::remove_file(d.join(added)).unwrap();
+        }
         std::fs::write(&path, serde_json::to_vec(&manifest).unwrap()).unwrap();
-        std::fs::remove_file(d.join(layout::MAPS)).unwrap();
         verify(d).unwrap();
         assert!(!lists(d, layout::MAPS).unwrap());
+        assert!(!lists(d, layout::MATRICES).unwrap());
         assert!(lists(d, layout::RESULTS).unwrap());
     }
 

@@ -13,8 +13,8 @@
 
 use crate::bootstrap::{interval, resample_indices, Estimate};
 use crate::metrics::disentanglement::{
-    dci_train_test, mig_of, mig_per_factor_weighted, sap_of, sap_per_factor_weighted, DciBlocks,
-    Factor, ItemLosses,
+    dci_train_test, mig_of, mig_per_factor_weighted, sap_of, sap_per_factor_weighted, top_codes,
+    DciBlocks, Factor, ItemLosses,
 };
 use crate::probes::ProbeSpec;
 use crate::{versions, TaskSpec};
@@ -26,7 +26,7 @@ use repbench_framework::evaluator::{
     EvalInput, Evaluation, Evaluator, TransformedView, VariantResults, Variants,
 };
 use repbench_framework::perturb::TransformSpec;
-use repbench_framework::record::Measurement;
+use repbench_framework::record::{Measurement, UnitMatrix};
 use repbench_framework::{seed, Error, Result};
 use std::collections::BTreeMap;
 
@@ -81,6 +81,29 @@ pub const DCI_MAX_RESAMPLES: usize = 100;
 /// items (the bootstrap of random groups: each group's sums are computed
 /// once, so a resample costs `groups · d²`, not `items · d²`).
 pub const DCI_BLOCKS: usize = 32;
+
+/// Codes the DCI importance matrix shows: those with the largest total
+/// importance; the others are summed in one column.
+pub const DCI_IMPORTANCE_CODES: usize = 16;
+
+/// DCI's importance matrix as shown: per factor, the share of all
+/// importance held by each of `shown` codes, then by the other codes
+/// together (when there are any).
+fn importance_cells(importance: &Array2<f64>, shown: &[usize]) -> Vec<f64> {
+    let (d, k) = importance.dim();
+    let total = importance.sum();
+    let share = |v: f64| if total > 0.0 { v / total } else { f64::NAN };
+    let mut out = Vec::with_capacity(k * (shown.len() + 1));
+    for f in 0..k {
+        let column = importance.column(f);
+        let kept: f64 = shown.iter().map(|&c| column[c]).sum();
+        out.extend(shown.iter().map(|&c| share(column[c])));
+        if d > shown.len() {
+            out.push(share(column.sum() - kept));
+        }
+    }
+    out
+}
 
 /// The disentanglement evaluator.
 pub struct DisentanglementEvaluator {
@@ -152,6 +175,64 @@ impl DisentanglementEvaluator {
                 ))
             })
             .collect()
+    }
+
+    /// DCI's importance matrix (factors × the `shown` codes and the rest)
+    /// with intervals from the train resamples, whose values follow the
+    /// first `skip` DCI scores in each of `train_stats`.
+    fn importance_matrix(
+        &self,
+        importance: &Array2<f64>,
+        shown: &[usize],
+        train_stats: &[Vec<f64>],
+        skip: usize,
+        n_train: usize,
+    ) -> UnitMatrix {
+        let d = importance.nrows();
+        let point = importance_cells(importance, shown);
+        let width = point.len() / self.spec.factors.len().max(1);
+        let code = |c: usize| match self.spec.codes {
+            Codes::Raw => format!("dim {c}"),
+            Codes::Pca => format!("PC {}", c + 1),
+        };
+        let mut columns: Vec<String> = shown.iter().map(|&c| code(c)).collect();
+        if d > shown.len() {
+            columns.push(format!("other {} codes", d - shown.len()));
+        }
+        let cell = |i: usize| -> Vec<f64> {
+            let column: Vec<f64> = train_stats
+                .iter()
+                .filter_map(|s| s.get(skip + i).copied())
+                .collect();
+            let e = if column.is_empty() {
+                interval(point[i], &[point[i]])
+            } else {
+                interval(point[i], &column)
+            };
+            vec![e.value, e.low, e.high]
+        };
+        let cells = (0..self.spec.factors.len())
+            .map(|f| (0..width).map(|j| cell(f * width + j)).collect())
+            .collect();
+        let total = importance.sum();
+        let shown_total: f64 = shown.iter().map(|&c| importance.row(c).sum()).sum();
+        let mut params = BTreeMap::from([("codes".to_string(), d as f64)]);
+        params.insert(
+            "shown_share".into(),
+            if total > 0.0 {
+                shown_total / total
+            } else {
+                f64::NAN
+            },
+        );
+        UnitMatrix {
+            name: "dci_importance".into(),
+            rows: self.spec.factors.clone(),
+            columns,
+            cells,
+            params,
+            n: n_train,
+        }
     }
 
     fn measurement(
@@ -248,6 +329,19 @@ fn dci_values(d: &crate::metrics::disentanglement::Dci) -> Vec<f64> {
 }
 
 impl Evaluator for DisentanglementEvaluator {
+    /// DCI's importance matrix, kept in the evaluation (no other
+    /// evaluation of this evaluator carries one).
+    fn unit_matrices(&self, evaluation: &Evaluation) -> Result<Vec<UnitMatrix>> {
+        if evaluation.predictions.is_null() {
+            return Ok(Vec::new());
+        }
+        serde_json::from_value(evaluation.predictions.clone()).map_err(|err| {
+            self.fail(format!(
+                "cached DCI importances unreadable ({err}); delete the cache entry"
+            ))
+        })
+    }
+
     fn implementation(&self) -> String {
         let mut s = format!(
             "disentanglement-evaluator/{} metrics-disentanglement/{}",
@@ -396,6 +490,7 @@ impl Evaluator for DisentanglementEvaluator {
             .map(|g| order.iter().skip(g).step_by(groups).copied().collect())
             .collect();
         let sums = DciBlocks::new(train.view(), &train_factors, &blocks);
+        let shown = top_codes(full.importance.view(), DCI_IMPORTANCE_CODES);
         let train_stats: Vec<Vec<f64>> =
             resample_indices(groups, self.spec.bootstrap.min(DCI_MAX_RESAMPLES), &mut rng)
                 .par_iter()
@@ -403,7 +498,10 @@ impl Evaluator for DisentanglementEvaluator {
                     let mut weights = vec![0.0; groups];
                     idx.iter().for_each(|&g| weights[g] += 1.0);
                     // Warm-started from the full train fits.
-                    dci_values(&sums.dci(&weights, DCI_ALPHA, Some(&full.fits)))
+                    let d = sums.dci(&weights, DCI_ALPHA, Some(&full.fits));
+                    let mut values = dci_values(&d);
+                    values.extend(importance_cells(&d.importance, &shown));
+                    values
                 })
                 .collect();
         let measure = |names: Vec<String>, point: &[f64], stats: &[Vec<f64>], n: usize| {
@@ -435,9 +533,16 @@ impl Evaluator for DisentanglementEvaluator {
         ));
         let order = metric_names(&self.spec.factors);
         measurements.sort_by_key(|m| order.iter().position(|n| *n == m.metric));
+        let importance = self.importance_matrix(
+            &full.importance,
+            &shown,
+            &train_stats,
+            train_point.len(),
+            n_train,
+        );
         Ok(Evaluation {
             measurements,
-            predictions: serde_json::Value::Null,
+            predictions: serde_json::to_value([importance]).expect("matrices serialise"),
             // No validation score: layers are not compared pairwise.
             selection_score: f64::NEG_INFINITY,
             probe_selection: BTreeMap::new(),
@@ -500,6 +605,41 @@ mod tests {
             embeddings: codes.view(),
             seed: 1,
         })
+    }
+
+    /// The importance matrix travels with the evaluation: a row per
+    /// factor, a column per code (all 3 are shown, so no "other" column),
+    /// shares of all importance that add up to 1, intervals from the train
+    /// resamples, and the same bytes from the same seed.
+    #[test]
+    fn dci_importances_are_kept_per_factor_and_code() {
+        let factors = ["pitch", "instrument", "velocity"];
+        let e = run(&items(|i| (i % 2) as f64), &factors).unwrap();
+        let spec: TaskSpec = toml::from_str(&format!(
+            "name = \"d\"\ndataset = \"x\"\ntype = \"disentanglement\"\nfactors = {factors:?}"
+        ))
+        .unwrap();
+        let matrices = DisentanglementEvaluator::new(spec)
+            .unit_matrices(&e)
+            .unwrap();
+        assert_eq!(matrices.len(), 1);
+        let m = &matrices[0];
+        assert_eq!(m.name, "dci_importance");
+        assert_eq!(m.rows, factors);
+        assert_eq!(m.columns.len(), 3, "{:?}", m.columns);
+        assert!(m.columns.iter().all(|c| c.starts_with("dim ")));
+        assert_eq!(m.n, 12);
+        let total: f64 = m.cells.iter().flatten().map(|c| c[0]).sum();
+        assert!((total - 1.0).abs() < 1e-9, "shares add up to {total}");
+        assert!((m.params["shown_share"] - 1.0).abs() < 1e-12);
+        for c in m.cells.iter().flatten() {
+            assert!(c[1] <= c[2], "{c:?}");
+        }
+        let again = run(&items(|i| (i % 2) as f64), &factors).unwrap();
+        assert_eq!(
+            serde_json::to_string(&e.predictions).unwrap(),
+            serde_json::to_string(&again.predictions).unwrap()
+        );
     }
 
     #[test]

@@ -15,8 +15,9 @@ pub const RETRIEVAL_EVALUATOR: u32 = 2;
 /// The axis-based disentanglement evaluator. 2: undefined resamples
 /// counted. 3: nothing measured per perturbation severity. 4: per-factor
 /// MIG, SAP and DCI completeness; `codes = "pca"`. 5: DCI fitted on train
-/// items with its informativeness on test items.
-pub const DISENTANGLEMENT_EVALUATOR: u32 = 5;
+/// items with its informativeness on test items. 6: DCI's importance
+/// matrix (top codes, with intervals) kept with the evaluation.
+pub const DISENTANGLEMENT_EVALUATOR: u32 = 6;
 /// Logistic probe. 2: scikit-learn's `tol`, binary models for two classes
 /// and tags, strong-Wolfe line search, grid extension at an edge.
 pub const LOGISTIC: u32 = 2;

@@ -10,7 +10,7 @@ use crate::evaluator::{
     Variants,
 };
 use crate::progress::Progress;
-use crate::record::{Measurement, PredictionRecord, ResultRecord};
+use crate::record::{MatrixRecord, Measurement, PredictionRecord, ResultRecord};
 use crate::{Error, Result, VERSION};
 use rayon::prelude::*;
 
@@ -45,6 +45,8 @@ pub struct Evaluated {
     pub clean: Vec<CleanResult>,
     /// Per-item test predictions in unit order: clean, then each sweep.
     pub predictions: Vec<PredictionRecord>,
+    /// Matrices of values the clean evaluations hold, in unit order.
+    pub matrices: Vec<MatrixRecord>,
 }
 
 fn units(plan: &RunPlan) -> Result<Vec<Unit>> {
@@ -126,6 +128,7 @@ pub fn run(
         records: Vec::new(),
         clean: Vec::new(),
         predictions: Vec::new(),
+        matrices: Vec::new(),
     };
     for (unit, result) in units.iter().zip(results) {
         let r = result?;
@@ -134,6 +137,7 @@ pub fn run(
         stats.corrupt_entries.extend(r.corrupt);
         out.records.extend(r.records);
         out.predictions.extend(r.predictions);
+        out.matrices.extend(r.matrices);
         out.clean.push(CleanResult {
             unit: *unit,
             evaluation: r.clean,
@@ -241,6 +245,7 @@ struct UnitOutput {
     clean_key: String,
     records: Vec<ResultRecord>,
     predictions: Vec<PredictionRecord>,
+    matrices: Vec<MatrixRecord>,
     cached: usize,
     computed: usize,
     corrupt: Vec<String>,
@@ -399,6 +404,20 @@ fn evaluate_unit(
             .collect())
     };
     let mut predictions = exported(&clean, None)?;
+    let matrices = task
+        .evaluator
+        .unit_matrices(&clean)?
+        .into_iter()
+        .map(|matrix| MatrixRecord {
+            run_id: plan.run_id.clone(),
+            dataset: plan.datasets[unit.dataset].name().into(),
+            task: task.name.clone(),
+            encoder: plan.encoders[unit.encoder].name().into(),
+            layer: layer.name.clone(),
+            implementation: implementation.clone(),
+            matrix,
+        })
+        .collect();
     // A property task measures its own transform; perturbation sweeps are
     // the robustness of the other tasks.
     let sweeps = if view_stores.is_empty() { sweeps } else { &[] };
@@ -449,6 +468,7 @@ fn evaluate_unit(
         clean_key,
         records,
         predictions,
+        matrices,
         cached: n_cached,
         computed: n_computed,
         corrupt,

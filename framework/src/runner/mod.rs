@@ -30,7 +30,7 @@ use crate::encoder::Encoder;
 use crate::evaluator::Evaluator;
 use crate::perturb::Perturbation;
 use crate::progress::Progress;
-use crate::record::{ComparisonRecord, MapRecord, PredictionRecord, ResultRecord};
+use crate::record::{ComparisonRecord, MapRecord, MatrixRecord, PredictionRecord, ResultRecord};
 use crate::Result;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -140,6 +140,9 @@ pub struct RunOutcome {
     pub predictions: Vec<PredictionRecord>,
     /// 2-D maps of test embeddings, per task and encoder.
     pub maps: Vec<MapRecord>,
+    /// Matrices of values (e.g. DCI importances), per task, encoder and
+    /// layer.
+    pub matrices: Vec<MatrixRecord>,
     /// Counts and timings.
     pub stats: RunStats,
 }
@@ -160,6 +163,7 @@ pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
         records,
         comparisons,
         predictions: evaluated.predictions,
+        matrices: evaluated.matrices,
         maps,
         stats,
     })
