@@ -328,13 +328,14 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
         &label,
         &confusion::needed(&records),
     )?;
-    // Sets written before maps existed have none.
-    let maps: Vec<MapRecord> = if outputs::lists(dir, layout::MAPS)? {
+    // Sets written before maps and matrices existed have neither.
+    let listed = outputs::listed(dir)?;
+    let maps: Vec<MapRecord> = if listed.contains(layout::MAPS) {
         read_jsonl(&dir.join(layout::MAPS))?
     } else {
         Vec::new()
     };
-    let matrices: Vec<MatrixRecord> = if outputs::lists(dir, layout::MATRICES)? {
+    let matrices: Vec<MatrixRecord> = if listed.contains(layout::MATRICES) {
         read_jsonl(&dir.join(layout::MATRICES))?
     } else {
         Vec::new()

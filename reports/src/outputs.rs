@@ -77,14 +77,14 @@ pub fn verify(dir: &Path) -> Result<()> {
     verify_reading(dir, &FILES)
 }
 
-/// Whether the output set in `dir` (verified first) has the file `name`:
-/// sets written by an older repbench lack the files added since.
-pub fn lists(dir: &Path, name: &str) -> Result<bool> {
+/// The files the output set in `dir` (verified first) lists: sets
+/// written by an older repbench lack the files added since.
+pub fn listed(dir: &Path) -> Result<std::collections::BTreeSet<String>> {
     let path = dir.join(layout::MANIFEST);
     let text = fsutil::read(&path)?;
     let manifest: Manifest = serde_json::from_slice(&text)
         .map_err(|e| Error::Other(format!("{}: unreadable ({e})", path.display())))?;
-    Ok(manifest.files.contains_key(name))
+    Ok(manifest.files.into_keys().collect())
 }
 
 /// [`verify`] for a reader of the files `reading` alone: every file of
@@ -163,7 +163,7 @@ mod tests {
         let d = dir.path();
         write_set(d, "r");
         seal(d, "h").unwrap();
-        assert!(lists(d, layout::MAPS).unwrap());
+        assert!(listed(d).unwrap().contains(layout::MAPS));
         let path = d.join(layout::MANIFEST);
         let mut manifest: Manifest =
             serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
@@ -173,9 +173,10 @@ mod tests {
         }
         std::fs::write(&path, serde_json::to_vec(&manifest).unwrap()).unwrap();
         verify(d).unwrap();
-        assert!(!lists(d, layout::MAPS).unwrap());
-        assert!(!lists(d, layout::MATRICES).unwrap());
-        assert!(lists(d, layout::RESULTS).unwrap());
+        let files = listed(d).unwrap();
+        assert!(!files.contains(layout::MAPS));
+        assert!(!files.contains(layout::MATRICES));
+        assert!(files.contains(layout::RESULTS));
     }
 
     #[test]

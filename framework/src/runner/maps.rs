@@ -42,6 +42,12 @@ pub fn draw(
     if chosen.is_empty() {
         return Ok(Vec::new());
     }
+    // Fingerprinted once per dataset, not once per encoder.
+    let test_sets: Vec<String> = plan
+        .datasets
+        .iter()
+        .map(|d| test_set_fingerprint(d.items()))
+        .collect();
     let stage = progress.stage(
         &format!("map the test embeddings of {} unit(s)", chosen.len()),
         chosen.len() as u64,
@@ -49,7 +55,7 @@ pub fn draw(
     let drawn: Vec<Result<Drawn>> = chosen
         .par_iter()
         .map(|(r, version)| {
-            let out = draw_one(plan, emb, r, version);
+            let out = draw_one(plan, emb, r, version, &test_sets[r.unit.dataset]);
             stage.inc(1);
             out
         })
@@ -67,7 +73,13 @@ pub fn draw(
 }
 
 /// The maps of one chosen unit.
-fn draw_one(plan: &RunPlan, emb: &Embeddings, r: &CleanResult, version: &str) -> Result<Drawn> {
+fn draw_one(
+    plan: &RunPlan,
+    emb: &Embeddings,
+    r: &CleanResult,
+    version: &str,
+    test_set: &str,
+) -> Result<Drawn> {
     let task = &plan.tasks[r.unit.task];
     let dataset = &plan.datasets[r.unit.dataset];
     let layer = &emb.clean[&(r.unit.dataset, r.unit.encoder)].shard.layers[r.unit.layer];
@@ -84,7 +96,6 @@ fn draw_one(plan: &RunPlan, emb: &Embeddings, r: &CleanResult, version: &str) ->
         .finish();
     let (maps, was_cached, bad): (Vec<ItemMap>, _, _) =
         cached(plan, &key, || task.evaluator.embedding_maps(&input))?;
-    let test_set = test_set_fingerprint(dataset.items());
     let records = maps
         .into_iter()
         .map(|map| MapRecord {
@@ -93,7 +104,7 @@ fn draw_one(plan: &RunPlan, emb: &Embeddings, r: &CleanResult, version: &str) ->
             task: task.name.clone(),
             encoder: plan.encoders[r.unit.encoder].name().into(),
             layer: layer.name.clone(),
-            test_set: test_set.clone(),
+            test_set: test_set.into(),
             map,
         })
         .collect();
