@@ -7,7 +7,7 @@ use crate::{plan, summary, Failure};
 use repbench_framework::cache::Cache;
 use repbench_framework::progress::{Progress, Silent};
 use repbench_framework::record::write_jsonl;
-use repbench_framework::runner::{execute, RunPlan};
+use repbench_framework::runner::{self, execute, RunPlan, Share};
 use repbench_framework::{fsutil, VERSION};
 use repbench_reports::{layout, write_report};
 use std::path::Path;
@@ -47,6 +47,44 @@ pub fn validate(config_path: &Path) -> Result<(), Failure> {
         plan.tasks.len(),
         loaded.run_id()
     );
+    Ok(())
+}
+
+/// `repbench extract CONFIG [--shard I/N]` (and `run --shard I/N`): fills
+/// the embedding cache, or one shard's share of it, and stops.
+pub fn extract(
+    config_path: &Path,
+    out_dir: Option<&Path>,
+    shard: Option<&str>,
+    quiet: bool,
+) -> Result<(), Failure> {
+    let started = Instant::now();
+    let share = shard
+        .map(str::parse::<Share>)
+        .transpose()
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let (_loaded, plan, _notes) = load_and_build(config_path, out_dir)?;
+    check_writable(plan.cache.root(), "run.cache_dir")?;
+    let progress: &dyn Progress = if quiet { &Silent } else { &Bars };
+    let s = runner::extract(&plan, share, progress).map_err(run_failure)?;
+    for why in &s.corrupt_entries {
+        eprintln!("warning: recomputed a corrupt cache entry: {why}");
+    }
+    let whose = share.map_or_else(String::new, |s| format!("shard {s}: "));
+    println!(
+        "{whose}embeddings: {} whole and {} checkpoint(s) stored, {} found in the cache · {:.2} s",
+        s.shards_computed,
+        s.chunks_computed,
+        s.shards_cached + s.chunks_cached,
+        started.elapsed().as_secs_f64()
+    );
+    println!("cache:   {}", plan.cache.root().display());
+    if share.is_some() {
+        println!(
+            "when every shard has finished: repbench run {}",
+            config_path.display()
+        );
+    }
     Ok(())
 }
 
@@ -109,7 +147,7 @@ pub fn run(config_path: &Path, out_dir: Option<&Path>, quiet: bool) -> Result<()
         }
         let resumed = if s.chunks_cached > 0 {
             format!(
-                " ({} checkpoint(s) of an interrupted run reused)",
+                " ({} checkpoint(s) of shard processes or an interrupted run reused)",
                 s.chunks_cached
             )
         } else {

@@ -37,6 +37,20 @@ enum Command {
         /// Output directory (overrides `run.out_dir`).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Compute only shard I of N of the embeddings and stop, as
+        /// `extract --shard I/N` does; a run without it evaluates.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+    },
+    /// Fill the embedding cache without evaluating: all of it, or with
+    /// `--shard I/N` one of N processes' share (a Slurm array task, a
+    /// Kubernetes Indexed Job pod) of a cache on a shared filesystem.
+    Extract {
+        /// The experiment config (TOML).
+        config: PathBuf,
+        /// This process's share: shard I of N, numbered from 0.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
     },
     /// Check a config without running it.
     Validate {
@@ -167,7 +181,13 @@ fn main() -> ExitCode {
     exit_quietly_on_closed_stdout();
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Run { config, out } => commands::run(&config, out.as_deref(), cli.quiet),
+        Command::Run { config, out, shard } => match shard {
+            Some(shard) => commands::extract(&config, out.as_deref(), Some(&shard), cli.quiet),
+            None => commands::run(&config, out.as_deref(), cli.quiet),
+        },
+        Command::Extract { config, shard } => {
+            commands::extract(&config, None, shard.as_deref(), cli.quiet)
+        }
         Command::Validate { config } => commands::validate(&config),
         Command::Report { dir } => commands::report(&dir),
         Command::Leaderboard { dirs, out, format } => {

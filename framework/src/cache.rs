@@ -165,6 +165,19 @@ impl Cache {
             .join(format!("{key}.json"))
     }
 
+    /// Whether an embedding entry is stored under `key`: its manifest is
+    /// there and names the key. Its data are not read or verified, so this
+    /// only decides what work to skip (a shard process leaving an entry to
+    /// another); whatever reads an entry uses [`Cache::load_shard`], which
+    /// verifies every checksum.
+    pub fn has_entry(&self, key: &str) -> bool {
+        let manifest = self.embedding_dir(key).join("entry.json");
+        std::fs::read(manifest)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<EntryManifest>(&bytes).ok())
+            .is_some_and(|m| m.format == FORMAT && m.key == key)
+    }
+
     /// Reads and verifies the shard stored under `key`.
     pub fn load_shard(&self, key: &str) -> Result<Lookup<Shard>> {
         let dir = self.embedding_dir(key);

@@ -1,6 +1,7 @@
 //! Stage 1: embeddings for every (dataset, encoder) on clean audio and for
 //! every (dataset, encoder, perturbation) on the perturbed items.
 
+use super::share::Share;
 use super::{PerturbSplits, RunPlan, RunStats};
 use crate::audio::fit_duration;
 use crate::cache::{KeyBuilder, Layer, Lookup, Shard};
@@ -126,14 +127,42 @@ fn view_jobs(plan: &RunPlan, di: usize) -> Vec<ViewJob> {
     out
 }
 
+/// Which work units of a dataset this process computes: all of them, or
+/// those of one shard ([`Share`]). A unit is one checkpoint's items under
+/// one encoder, numbered from `first` (the units of earlier datasets).
+struct Units {
+    share: Option<Share>,
+    first: usize,
+    encoders: usize,
+}
+
+impl Units {
+    fn takes(&self, checkpoint: usize, encoder: usize) -> bool {
+        self.share
+            .is_none_or(|s| s.takes(self.first + checkpoint * self.encoders + encoder))
+    }
+}
+
 /// Fills the cache and returns every shard.
-pub fn fill(plan: &RunPlan, progress: &dyn Progress, stats: &mut RunStats) -> Result<Embeddings> {
+///
+/// With a `share`, only that shard's units are computed (each checkpoint
+/// stored as it is done, or the whole shard when the dataset fits one
+/// checkpoint) and cached entries are found by their manifest without
+/// being read: the returned embeddings are then incomplete and serve no
+/// evaluation.
+pub fn fill(
+    plan: &RunPlan,
+    share: Option<Share>,
+    progress: &dyn Progress,
+    stats: &mut RunStats,
+) -> Result<Embeddings> {
     let mut out = Embeddings {
         clean: HashMap::new(),
         perturbed: HashMap::new(),
         perturbed_rows: HashMap::new(),
         views: HashMap::new(),
     };
+    let mut first_unit = 0;
     for (di, dataset) in plan.datasets.iter().enumerate() {
         let items = dataset.items();
         let all: Vec<usize> = (0..items.len()).collect();
@@ -177,8 +206,22 @@ pub fn fill(plan: &RunPlan, progress: &dyn Progress, stats: &mut RunStats) -> Re
                 jobs.push(new_job(ei, Source::View(vi), all.clone(), items.len(), key));
             }
         }
+        let units = Units {
+            share,
+            first: first_unit,
+            encoders: plan.encoders.len(),
+        };
+        first_unit += grid(plan, items.len()).len() * plan.encoders.len();
         let mut missing = Vec::new();
         for job in jobs {
+            if share.is_some() {
+                if plan.cache.has_entry(&job.key) {
+                    stats.shards_cached += 1;
+                } else {
+                    missing.push(job);
+                }
+                continue;
+            }
             match plan.cache.load_shard(&job.key)? {
                 Lookup::Hit(shard) => {
                     stats.shards_cached += 1;
@@ -201,11 +244,15 @@ pub fn fill(plan: &RunPlan, progress: &dyn Progress, stats: &mut RunStats) -> Re
             }
         }
         if !missing.is_empty() {
-            let any_batched = missing
-                .iter()
-                .any(|j| plan.encoders[j.encoder].batches_items());
-            let shards = embed_jobs(plan, dataset.as_ref(), (&missing, &views), progress, stats)?;
-            for (job, shard) in missing.iter().zip(shards) {
+            let shards = embed_jobs(
+                plan,
+                dataset.as_ref(),
+                (&missing, &views, &units),
+                progress,
+                stats,
+            )?;
+            for (job, (shard, encoded)) in missing.iter().zip(shards) {
+                let Some(shard) = shard else { continue };
                 let encoder = &plan.encoders[job.encoder];
                 let about = serde_json::json!({
                     "dataset": dataset.name(),
@@ -220,8 +267,11 @@ pub fn fill(plan: &RunPlan, progress: &dyn Progress, stats: &mut RunStats) -> Re
                 });
                 plan.cache.store_shard(&job.key, &shard, about)?;
                 stats.shards_computed += 1;
+                if !encoded {
+                    stats.shards_assembled += 1;
+                }
                 // The whole shard is stored: its checkpoints are redundant.
-                for key in chunk_keys(plan, dataset.items().len(), job, any_batched) {
+                for key in chunk_keys(plan, dataset.items().len(), job) {
                     plan.cache.remove_shard(&key)?;
                 }
                 store(
@@ -279,6 +329,15 @@ fn chunk_key(shard_key: &str, start: usize, end: usize) -> String {
     key.finish()
 }
 
+/// The checkpoint grid of a dataset of `n` items in this plan: rounded to
+/// whole batches when any encoder batches across items. It depends on the
+/// config alone, not on which shards are missing, so a resumed run, every
+/// shard process and the run after them cut the items alike.
+fn grid(plan: &RunPlan, n: usize) -> Vec<(usize, usize)> {
+    let batched = plan.encoders.iter().any(|e| e.batches_items());
+    checkpoints(n, plan.checkpoint_items, batched)
+}
+
 /// The checkpoint grid over `n` items: consecutive `[start, end)` ranges of
 /// `checkpoint` items, rounded up to whole batches so that batched encoders
 /// see the same batches whatever the checkpoint size.
@@ -294,21 +353,27 @@ fn checkpoints(n: usize, checkpoint: usize, batched: bool) -> Vec<(usize, usize)
         .collect()
 }
 
+/// A job's whole shard (`None` when this process computes only part of
+/// it), and whether any of its items was encoded here rather than read
+/// from checkpoints.
+type JobOutcome = (Option<Shard>, bool);
+
 /// Computes every job's shard in one pass over the items, checkpoint by
 /// checkpoint ([`RunPlan::checkpoint_items`]): a checkpoint's vectors are
 /// stored in the cache as soon as they exist, and a checkpoint found there
-/// (left by an interrupted run) is read instead of computed. Within a
-/// checkpoint, per item (in parallel) its audio is loaded once per sample
-/// rate and every per-item encoder runs on it; encoders that batch across
-/// items ([`Encoder::batches_items`]) then encode batches of
-/// [`ITEMS_PER_BATCH`] items in one call.
+/// (left by an interrupted run or a shard process) is read instead of
+/// computed. Within a checkpoint, per item (in parallel) its audio is
+/// loaded once per sample rate and every per-item encoder runs on it;
+/// encoders that batch across items ([`Encoder::batches_items`]) then
+/// encode batches of [`ITEMS_PER_BATCH`] items in one call. Only the
+/// `units` this process takes are computed.
 fn embed_jobs(
     plan: &RunPlan,
     dataset: &dyn Dataset,
-    (jobs, views): (&[Job], &[ViewJob]),
+    (jobs, views, units): (&[Job], &[ViewJob], &Units),
     progress: &dyn Progress,
     stats: &mut RunStats,
-) -> Result<Vec<Shard>> {
+) -> Result<Vec<JobOutcome>> {
     let items = dataset.items();
     let work: usize = jobs.iter().map(|j| j.rows.len()).sum();
     // One pass over the items runs every encoder: the bar names them all.
@@ -319,6 +384,17 @@ fn embed_jobs(
             names.push(name);
         }
     }
+    let grid = grid(plan, items.len());
+    let work: usize = if units.share.is_some() {
+        let taken = |j: &Job, (c, &(a, b)): (usize, &(usize, usize))| {
+            units.takes(c, j.encoder) as usize * (a..b).filter(|&r| j.mask[r]).count()
+        };
+        jobs.iter()
+            .map(|j| grid.iter().enumerate().map(|c| taken(j, c)).sum::<usize>())
+            .sum()
+    } else {
+        work
+    };
     let stage = progress.stage(
         &format!("embed {} with {}", dataset.name(), names.join(", ")),
         work as u64,
@@ -327,26 +403,29 @@ fn embed_jobs(
         .iter()
         .map(|j| plan.encoders[j.encoder].batches_items())
         .collect();
-    let grid = checkpoints(
-        items.len(),
-        plan.checkpoint_items,
-        batched.iter().any(|&b| b),
-    );
     // A dataset that fits one checkpoint is stored whole, without chunks.
     let chunked = grid.len() > 1;
+    let sharing = units.share.is_some();
     let mut per_item: PerItem = vec![vec![None; jobs.len()]; items.len()];
-    for &(start, end) in &grid {
+    let mut encoded = vec![false; jobs.len()];
+    for (c, &(start, end)) in grid.iter().enumerate() {
         let mut active = vec![false; jobs.len()];
         let job_rows: Vec<Vec<usize>> = jobs
             .iter()
             .map(|job| (start..end).filter(|&r| job.mask[r]).collect())
             .collect();
         for (j, (job, rows)) in jobs.iter().zip(&job_rows).enumerate() {
-            if rows.is_empty() {
+            if rows.is_empty() || !units.takes(c, job.encoder) {
                 continue;
             }
             if chunked {
                 let key = chunk_key(&job.key, start, end);
+                // A shard process needs no vectors it does not compute.
+                if sharing && plan.cache.has_entry(&key) {
+                    stats.chunks_cached += 1;
+                    stage.inc(rows.len() as u64);
+                    continue;
+                }
                 match load_chunk(plan, items, job, &key, rows)? {
                     Lookup::Hit(vectors) => {
                         for (r, v) in rows.iter().zip(vectors) {
@@ -361,6 +440,7 @@ fn embed_jobs(
                 }
             }
             active[j] = true;
+            encoded[j] = true;
         }
         if !active.contains(&true) {
             continue;
@@ -401,22 +481,32 @@ fn embed_jobs(
                 });
                 plan.cache.store_shard(&key, &chunk, about)?;
                 stats.chunks_computed += 1;
+                if sharing {
+                    // Stored, and no whole shard is assembled here.
+                    job_rows[j].iter().for_each(|&r| per_item[r][j] = None);
+                }
             }
         }
     }
     stage.finish();
-    let shards = jobs
-        .iter()
+    jobs.iter()
         .enumerate()
-        .map(|(j, job)| assemble(plan, items, job, j, &job.rows, &per_item))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(shards)
+        .map(|(j, job)| {
+            // A shard process assembles a whole shard only when it computed
+            // all of it: a dataset of one checkpoint, in a unit it takes.
+            let whole = !sharing || (!chunked && units.takes(0, job.encoder));
+            let shard = whole
+                .then(|| assemble(plan, items, job, j, &job.rows, &per_item))
+                .transpose()?;
+            Ok((shard, encoded[j]))
+        })
+        .collect()
 }
 
 /// Keys of the checkpoints `embed_jobs` stored for `job` (none when the
 /// dataset fits one checkpoint): removed once the whole shard is stored.
-fn chunk_keys(plan: &RunPlan, items: usize, job: &Job, batched: bool) -> Vec<String> {
-    let grid = checkpoints(items, plan.checkpoint_items, batched);
+fn chunk_keys(plan: &RunPlan, items: usize, job: &Job) -> Vec<String> {
+    let grid = grid(plan, items);
     if grid.len() <= 1 {
         return Vec::new();
     }

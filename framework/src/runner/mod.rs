@@ -21,8 +21,10 @@ mod compare;
 mod embed;
 mod evaluate;
 mod maps;
+mod share;
 
 pub use embed::embedding_key;
+pub use share::Share;
 
 use crate::cache::Cache;
 use crate::dataset::Dataset;
@@ -106,8 +108,12 @@ pub const DEFAULT_CHECKPOINT_ITEMS: usize = 256;
 pub struct RunStats {
     /// Embedding shards computed in this run.
     pub shards_computed: usize,
-    /// Shards read from the cache.
+    /// Shards read from the cache (by a shard process: found there).
     pub shards_cached: usize,
+    /// Of `shards_computed`, those assembled wholly from checkpoints found
+    /// in the cache (left by shard processes or an interrupted run): no
+    /// item was encoded for them.
+    pub shards_assembled: usize,
     /// Extraction checkpoints computed and stored (datasets larger than one
     /// checkpoint; removed once their shard is whole).
     pub chunks_computed: usize,
@@ -151,7 +157,7 @@ pub struct RunOutcome {
 pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
     let mut stats = RunStats::default();
     let t0 = Instant::now();
-    let embeddings = embed::fill(plan, progress, &mut stats)?;
+    let embeddings = embed::fill(plan, None, progress, &mut stats)?;
     stats.embed_seconds = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let evaluated = evaluate::run(plan, &embeddings, progress, &mut stats)?;
@@ -167,4 +173,16 @@ pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
         maps,
         stats,
     })
+}
+
+/// Fills the embedding cache without evaluating (`repbench extract`): all
+/// of it, or only `share`'s units ([`Share`]), so that shard processes on
+/// a cluster fill one shared cache and a plain run then finds every
+/// embedding there.
+pub fn extract(plan: &RunPlan, share: Option<Share>, progress: &dyn Progress) -> Result<RunStats> {
+    let mut stats = RunStats::default();
+    let t0 = Instant::now();
+    embed::fill(plan, share, progress, &mut stats)?;
+    stats.embed_seconds = t0.elapsed().as_secs_f64();
+    Ok(stats)
 }
