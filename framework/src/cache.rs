@@ -129,6 +129,46 @@ fn hash_hex(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()
 }
 
+/// A reader or writer that hashes every byte passing through it.
+struct Hashing<T> {
+    inner: T,
+    hasher: blake3::Hasher,
+}
+
+impl<T> Hashing<T> {
+    fn new(inner: T) -> Self {
+        Hashing {
+            inner,
+            hasher: blake3::Hasher::new(),
+        }
+    }
+
+    /// The hash of the bytes so far, as [`hash_hex`] gives it.
+    fn hex(&self) -> String {
+        self.hasher.finalize().to_hex().to_string()
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 impl Cache {
     /// A cache under `root` (created on first write).
     pub fn new(root: impl Into<PathBuf>) -> Self {
@@ -214,16 +254,23 @@ impl Cache {
             .collect();
         let mut layers = Vec::with_capacity(manifest.layers.len());
         for entry in &manifest.layers {
-            let Ok(bytes) = std::fs::read(dir.join(&entry.file)) else {
+            let Ok(file) = std::fs::File::open(dir.join(&entry.file)) else {
                 return corrupt(format!("{} is missing", entry.file));
             };
-            if hash_hex(&bytes) != entry.blake3 {
+            // Parsed and hashed in one pass, so the matrix is in memory
+            // once and its bytes never; it is used only if the hash of
+            // every byte of the file matches.
+            let mut reader = Hashing::new(std::io::BufReader::with_capacity(1 << 20, file));
+            let parsed = Array2::<f32>::read_npy(&mut reader);
+            if std::io::copy(&mut reader, &mut std::io::sink()).is_err()
+                || reader.hex() != entry.blake3
+            {
                 return corrupt(format!(
                     "{} checksum mismatch (truncated or modified)",
                     entry.file
                 ));
             }
-            let matrix = match Array2::<f32>::read_npy(bytes.as_slice()) {
+            let matrix = match parsed {
                 Ok(m) => m,
                 Err(e) => return corrupt(format!("{} is not a float32 matrix ({e})", entry.file)),
             };
@@ -308,18 +355,26 @@ impl Cache {
         let mut layers = Vec::new();
         for (i, layer) in shard.layers.iter().enumerate() {
             let file = format!("layer_{i}.npy");
-            let mut bytes = Vec::new();
-            layer
-                .matrix
-                .write_npy(&mut bytes)
-                .map_err(|e| Error::Other(format!("cannot serialise embeddings: {e}")))?;
-            write_atomic(&dir.join(&file), &bytes)?;
+            // Streamed into the staging directory (renamed into place as a
+            // whole), hashed on the way: no copy of the matrix's bytes.
+            let path = dir.join(&file);
+            let out = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+            let mut writer = Hashing::new(std::io::BufWriter::with_capacity(1 << 20, out));
+            layer.matrix.write_npy(&mut writer).map_err(|e| {
+                Error::Other(format!("{}: cannot write embeddings: {e}", path.display()))
+            })?;
+            let blake3 = writer.hex();
+            let out = writer
+                .inner
+                .into_inner()
+                .map_err(|e| Error::io(&path, e.into_error()))?;
+            out.sync_all().map_err(|e| Error::io(&path, e))?;
             layers.push(LayerEntry {
                 name: layer.name.clone(),
                 file,
                 rows: layer.matrix.nrows(),
                 cols: layer.matrix.ncols(),
-                blake3: hash_hex(&bytes),
+                blake3,
             });
         }
         let manifest = EntryManifest {

@@ -17,6 +17,7 @@ use crate::metrics::disentanglement::{
     DciBlocks, Factor, ItemLosses,
 };
 use crate::probes::ProbeSpec;
+use crate::rows::rows_f64;
 use crate::{versions, TaskSpec};
 use ndarray::{Array2, Axis};
 use rand::seq::SliceRandom;
@@ -425,7 +426,7 @@ impl Evaluator for DisentanglementEvaluator {
             return Err(self.fail("disentanglement needs embeddings of at least 2 dimensions"));
         }
         let raw = |rows: &[usize]| -> Result<Array2<f64>> {
-            let x: Array2<f64> = input.embeddings.select(Axis(0), rows).mapv(f64::from);
+            let x: Array2<f64> = rows_f64(input.embeddings, rows);
             if x.iter().any(|v| !v.is_finite()) {
                 return Err(self.fail("an embedding contains NaN or infinity"));
             }

@@ -14,6 +14,7 @@
 
 use crate::bootstrap::{interval, resample_indices, Estimate};
 use crate::metrics::geometry::{alpha_req, covariance_spectrum, rankme};
+use crate::rows::rows_f64;
 use crate::{versions, TaskSpec};
 use ndarray::{Array2, Axis};
 use rayon::prelude::*;
@@ -89,7 +90,7 @@ impl Evaluator for GeometryEvaluator {
         if rows.len() < 3 {
             return Err(self.fail("geometry needs at least three test items"));
         }
-        let x: Array2<f64> = input.embeddings.select(Axis(0), &rows).mapv(f64::from);
+        let x: Array2<f64> = rows_f64(input.embeddings, &rows);
         if let Some(((r, _), _)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
             return Err(self.fail(format!(
                 "embedding of item \"{}\" contains NaN or infinity",

@@ -32,6 +32,7 @@ pub mod metrics;
 pub mod probes;
 pub mod properties;
 pub mod retrieval;
+pub mod rows;
 pub mod similarity;
 pub mod standardize;
 pub mod suite;

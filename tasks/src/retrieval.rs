@@ -12,6 +12,7 @@
 
 use crate::bootstrap::{estimate, paired, resample_indices};
 use crate::metrics::retrieval::{average_precision, ndcg_at_k, precision_at_k, rankings};
+use crate::rows::rows_f64;
 use crate::targets::{TargetKind, Targets};
 use crate::{versions, TaskSpec};
 use ndarray::{Array1, Array2, Axis};
@@ -57,7 +58,7 @@ impl RetrievalEvaluator {
     /// by cosine similarity.
     fn rank(&self, input: &EvalInput<'_>, rows: &[usize], y: &[usize]) -> Result<Vec<Vec<bool>>> {
         let classes: Vec<usize> = rows.iter().map(|&i| y[i]).collect();
-        let mut x: Array2<f64> = input.embeddings.select(Axis(0), rows).mapv(f64::from);
+        let mut x: Array2<f64> = rows_f64(input.embeddings, rows);
         x -= &self.train_mean(input)?;
         for mut row in x.rows_mut() {
             let norm = row.dot(&row).sqrt();

@@ -13,7 +13,8 @@
 //! unit's part once per resample, then one product per pair).
 
 use crate::bootstrap::{interval, resample_indices};
-use ndarray::{Array2, Axis};
+use crate::rows::rows_f64;
+use ndarray::Array2;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 use repbench_framework::dataset::{rows_in, Item, Split};
@@ -65,7 +66,7 @@ pub fn matrix(
                     items.len()
                 )));
             }
-            let x = u.embeddings.select(Axis(0), &rows).mapv(f64::from);
+            let x = rows_f64(u.embeddings, &rows);
             if x.iter().any(|v| !v.is_finite()) {
                 return Err(fail(format!(
                     "an embedding of {} / {} contains NaN or infinity",
@@ -187,8 +188,8 @@ mod tests {
         assert!((out[0].measurement.value - 1.0).abs() < 1e-9);
         let test = rows_in(&items, Split::Test);
         let want = linear_cka(
-            x.select(Axis(0), &test).mapv(f64::from).view(),
-            noise.select(Axis(0), &test).mapv(f64::from).view(),
+            rows_f64(x.view(), &test).view(),
+            rows_f64(noise.view(), &test).view(),
         );
         assert!((out[1].measurement.value - want).abs() < 1e-9);
         assert!(want < 0.5, "{want}");

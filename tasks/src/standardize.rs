@@ -59,6 +59,15 @@ impl Standardizer {
         (&x - &self.mean) * &self.inverse_scale
     }
 
+    /// [`Standardizer::transform`] in place, for matrices too large to
+    /// copy (the same arithmetic, so the same values bit for bit).
+    pub fn transform_in_place(&self, x: &mut Array2<f64>) {
+        for mut row in x.rows_mut() {
+            row.zip_mut_with(&self.mean, |v, m| *v -= m);
+            row.zip_mut_with(&self.inverse_scale, |v, s| *v *= s);
+        }
+    }
+
     /// Per column: true when it was treated as constant on the training rows.
     pub fn constant_mask(&self) -> Vec<bool> {
         self.inverse_scale.iter().map(|&v| v == 0.0).collect()
@@ -81,6 +90,9 @@ mod tests {
         let s = Standardizer::fit(train.view());
         let t = s.transform(array![[2.0, 5.0], [5.0, 7.0]].view());
         assert_eq!(t, array![[0.0, 0.0], [3.0, 0.0]]);
+        let mut same = array![[2.0, 5.0], [5.0, 7.0]];
+        s.transform_in_place(&mut same);
+        assert_eq!(same, t);
         assert_eq!(s.near_constant(), 1);
     }
 

@@ -11,10 +11,11 @@
 use super::Encoder;
 use crate::pooling::Pooling;
 use crate::{Error, Result};
-use ndarray::{Array1, Array2, Array3, ArrayD, Axis};
-use ndarray_npy::ReadNpyExt;
+use ndarray::{Array1, Array2, Array3, ArrayD, ArrayViewD, Axis};
+use ndarray_npy::{ReadNpyExt, ViewNpyExt};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// 2: inputs that are one vector per item are not pooled.
@@ -108,8 +109,117 @@ fn frames_of(a: ArrayD<f32>, path: &Path) -> Result<Vec<Array2<f32>>> {
     }
 }
 
+/// A C-ordered, little-endian float matrix file `(items, layers, dim)`
+/// whose rows are read where they lie, so the embeddings are never all in
+/// memory at once.
+struct RowFile {
+    file: File,
+    /// Byte offset of the data (after the header).
+    offset: u64,
+    layers: usize,
+    dim: usize,
+    /// float64 (converted to float32 on reading) rather than float32.
+    wide: bool,
+}
+
+impl RowFile {
+    /// The layout of `path`, when its data can be read row by row; `None`
+    /// for what only a full read handles (Fortran order, big-endian,
+    /// unaligned data, other types).
+    fn open(path: &Path) -> Result<Option<(RowFile, Vec<usize>)>> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        // SAFETY: the mapping is read only here, to parse the header, and
+        // dropped before this function returns; a concurrent writer could
+        // at worst make the header unreadable, which is an error.
+        let map = match unsafe { memmap2::Mmap::map(&file) } {
+            Ok(map) => map,
+            Err(_) => return Ok(None),
+        };
+        let layout = |view: (&[usize], bool, *const u8)| {
+            let (shape, standard, data) = view;
+            let offset = data as usize - map.as_ptr() as usize;
+            (shape.to_vec(), standard, offset as u64)
+        };
+        let (shape, standard, offset, wide) = if let Ok(v) = ArrayViewD::<f32>::view_npy(&map[..]) {
+            let (s, c, o) = layout((v.shape(), v.is_standard_layout(), v.as_ptr().cast()));
+            (s, c, o, false)
+        } else if let Ok(v) = ArrayViewD::<f64>::view_npy(&map[..]) {
+            let (s, c, o) = layout((v.shape(), v.is_standard_layout(), v.as_ptr().cast()));
+            (s, c, o, true)
+        } else {
+            return Ok(None);
+        };
+        if !standard || !matches!(shape.len(), 2 | 3) {
+            return Ok(None);
+        }
+        let (layers, dim) = match shape[..] {
+            [_, dim] => (1, dim),
+            [_, layers, dim] => (layers, dim),
+            _ => unreachable!("rank checked above"),
+        };
+        let rows = RowFile {
+            file,
+            offset,
+            layers,
+            dim,
+            wide,
+        };
+        Ok(Some((rows, shape)))
+    }
+
+    /// Row `row`'s vectors, one per layer.
+    fn read(&self, row: usize, path: &Path) -> Result<Vec<Array1<f32>>> {
+        let width = if self.wide { 8 } else { 4 };
+        let row_bytes = self.layers * self.dim * width;
+        let mut bytes = vec![0u8; row_bytes];
+        read_at(
+            &self.file,
+            &mut bytes,
+            self.offset + (row * row_bytes) as u64,
+        )
+        .map_err(|e| Error::io(path, e))?;
+        let values: Vec<f32> = if self.wide {
+            bytes
+                .chunks_exact(8)
+                .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32)
+                .collect()
+        } else {
+            bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
+                .collect()
+        };
+        Ok(values
+            .chunks_exact(self.dim.max(1))
+            .take(self.layers)
+            .map(|v| Array1::from(v.to_vec()))
+            .collect())
+    }
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        match std::os::windows::fs::FileExt::seek_read(file, buf, offset)? {
+            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            n => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
 enum Source {
-    /// id → per-layer rows of the matrix.
+    /// id → row of a matrix file read row by row.
+    Rows(RowFile, HashMap<String, usize>),
+    /// id → per-layer rows of the matrix (files [`RowFile`] cannot read).
     Matrix(HashMap<String, Vec<Array1<f32>>>),
     /// Directory of `<id>.npy`.
     Directory(PathBuf),
@@ -145,49 +255,76 @@ impl Precomputed {
                 .map(str::trim)
                 .filter(|l| !l.is_empty())
                 .collect();
-            // Read once: the same bytes are parsed and hashed.
-            let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-            let array = parse_any(&bytes, &path)?;
             hash.update(ids_text.as_bytes());
-            hash.update(&bytes);
-            let layered: Array3<f32> = match array.ndim() {
-                2 => array
-                    .insert_axis(Axis(1))
-                    .into_dimensionality()
-                    .expect("rank 3"),
-                3 => array.into_dimensionality().expect("rank 3"),
-                n => {
+            if let Some((rows, shape)) = RowFile::open(&path)? {
+                // Hashed as a stream: the matrix is never read whole.
+                let mut file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+                hash.update_reader(&mut file)
+                    .map_err(|e| Error::io(&path, e))?;
+                if shape[0] != ids.len() {
                     return Err(fail(format!(
-                        "{}: expected (items, dim) or (items, layers, dim), got rank {n}",
-                        path.display()
-                    )))
-                }
-            };
-            if layered.shape()[0] != ids.len() {
-                return Err(fail(format!(
-                    "{} has {} rows but {} lists {} ids",
-                    path.display(),
-                    layered.shape()[0],
-                    ids_path.display(),
-                    ids.len()
-                )));
-            }
-            let mut map = HashMap::with_capacity(ids.len());
-            for (id, row) in ids.iter().zip(layered.outer_iter()) {
-                if map
-                    .insert(
-                        (*id).to_owned(),
-                        row.outer_iter().map(|l| l.to_owned()).collect(),
-                    )
-                    .is_some()
-                {
-                    return Err(fail(format!(
-                        "{} lists id \"{id}\" twice",
-                        ids_path.display()
+                        "{} has {} rows but {} lists {} ids",
+                        path.display(),
+                        shape[0],
+                        ids_path.display(),
+                        ids.len()
                     )));
                 }
+                let mut index = HashMap::with_capacity(ids.len());
+                for (row, id) in ids.iter().enumerate() {
+                    if index.insert((*id).to_owned(), row).is_some() {
+                        return Err(fail(format!(
+                            "{} lists id \"{id}\" twice",
+                            ids_path.display()
+                        )));
+                    }
+                }
+                let layers = rows.layers;
+                (Source::Rows(rows, index), layers, true)
+            } else {
+                // Read once: the same bytes are parsed and hashed.
+                let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+                let array = parse_any(&bytes, &path)?;
+                hash.update(&bytes);
+                let layered: Array3<f32> = match array.ndim() {
+                    2 => array
+                        .insert_axis(Axis(1))
+                        .into_dimensionality()
+                        .expect("rank 3"),
+                    3 => array.into_dimensionality().expect("rank 3"),
+                    n => {
+                        return Err(fail(format!(
+                            "{}: expected (items, dim) or (items, layers, dim), got rank {n}",
+                            path.display()
+                        )))
+                    }
+                };
+                if layered.shape()[0] != ids.len() {
+                    return Err(fail(format!(
+                        "{} has {} rows but {} lists {} ids",
+                        path.display(),
+                        layered.shape()[0],
+                        ids_path.display(),
+                        ids.len()
+                    )));
+                }
+                let mut map = HashMap::with_capacity(ids.len());
+                for (id, row) in ids.iter().zip(layered.outer_iter()) {
+                    if map
+                        .insert(
+                            (*id).to_owned(),
+                            row.outer_iter().map(|l| l.to_owned()).collect(),
+                        )
+                        .is_some()
+                    {
+                        return Err(fail(format!(
+                            "{} lists id \"{id}\" twice",
+                            ids_path.display()
+                        )));
+                    }
+                }
+                (Source::Matrix(map), layered.shape()[1], true)
             }
-            (Source::Matrix(map), layered.shape()[1], true)
         } else {
             let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
                 .map_err(|e| Error::io(&path, e))?
@@ -272,6 +409,15 @@ impl Encoder for Precomputed {
             reason: format!("no embedding for item \"{item_id}\" in {}", place.display()),
         };
         Some(match &self.source {
+            Source::Rows(rows, index) => match index.get(item_id) {
+                Some(&row) => rows.read(row, &self.spec.path).map(|vectors| {
+                    vectors
+                        .into_iter()
+                        .map(|v| v.insert_axis(Axis(0)))
+                        .collect()
+                }),
+                None => Err(missing(&self.spec.path)),
+            },
             Source::Matrix(map) => map
                 .get(item_id)
                 .map(|rows| {
@@ -320,7 +466,7 @@ impl Encoder for Precomputed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::array;
+    use ndarray::{array, ShapeBuilder};
     use ndarray_npy::write_npy;
 
     fn spec(path: &str, ids: Option<&str>) -> PrecomputedSpec {
@@ -374,6 +520,49 @@ mod tests {
             before
         );
         assert!(spec("e.npy", None).validate("encoders[0]").is_err());
+    }
+
+    /// A C-ordered matrix is read row by row where it lies; a Fortran-ordered
+    /// one (which has no contiguous rows) is read whole. Both give the same
+    /// vectors, and the fingerprint hashes the ids and every byte of the
+    /// file either way.
+    #[test]
+    fn row_reads_and_whole_reads_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = array![[1.5f32, -2.0, 0.25], [3.0, 4.0, 5.0], [6.0, 7.0, 8.5]];
+        write_npy(dir.path().join("c.npy"), &m).unwrap();
+        let mut fortran = Array2::<f32>::zeros(m.dim().f());
+        fortran.assign(&m);
+        write_npy(dir.path().join("f.npy"), &fortran).unwrap();
+        write_npy(dir.path().join("w.npy"), &m.mapv(f64::from)).unwrap();
+        std::fs::write(dir.path().join("ids.txt"), "x\ny\nz\n").unwrap();
+        let open = |f: &str| Precomputed::open(spec(f, Some("ids.txt")), dir.path()).unwrap();
+        let (c, f, w) = (open("c.npy"), open("f.npy"), open("w.npy"));
+        assert!(matches!(c.source, Source::Rows(..)) && matches!(w.source, Source::Rows(..)));
+        assert!(
+            matches!(f.source, Source::Matrix(..)),
+            "Fortran order is read whole"
+        );
+        for (row, id) in ["x", "y", "z"].iter().enumerate() {
+            for enc in [&c, &f, &w] {
+                let got = enc.lookup(id).unwrap().unwrap();
+                assert_eq!(got[0].row(0), m.row(row), "{id}");
+            }
+        }
+        let mut expected = blake3::Hasher::new();
+        expected.update(b"x\ny\nz\n");
+        expected.update(&std::fs::read(dir.path().join("c.npy")).unwrap());
+        assert!(c
+            .fingerprint()
+            .contains(&expected.finalize().to_hex().to_string()));
+        let err = Precomputed::open(spec("c.npy", Some("ids2.txt")), dir.path());
+        assert!(err.is_err());
+        std::fs::write(dir.path().join("ids2.txt"), "x\ny\n").unwrap();
+        let err = Precomputed::open(spec("c.npy", Some("ids2.txt")), dir.path())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("3 rows") && err.contains("2 ids"), "{err}");
     }
 
     /// A matrix row and a `(dim,)` file are one vector per item: they reach

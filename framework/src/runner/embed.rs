@@ -10,7 +10,7 @@ use crate::encoder::{check_finite, Encoder};
 use crate::perturb::{TransformSpec, View};
 use crate::progress::{Progress, Stage};
 use crate::{seed, Error, Result, VERSION};
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, Array2, Axis};
 use rayon::prelude::*;
 use std::collections::HashMap;
 
@@ -406,7 +406,7 @@ fn embed_jobs(
     // A dataset that fits one checkpoint is stored whole, without chunks.
     let chunked = grid.len() > 1;
     let sharing = units.share.is_some();
-    let mut per_item: PerItem = vec![vec![None; jobs.len()]; items.len()];
+    let mut outputs: Vec<JobMatrices> = jobs.iter().map(|j| JobMatrices::new(plan, j)).collect();
     let mut encoded = vec![false; jobs.len()];
     for (c, &(start, end)) in grid.iter().enumerate() {
         let mut active = vec![false; jobs.len()];
@@ -428,8 +428,8 @@ fn embed_jobs(
                 }
                 match load_chunk(plan, items, job, &key, rows)? {
                     Lookup::Hit(vectors) => {
-                        for (r, v) in rows.iter().zip(vectors) {
-                            per_item[*r][j] = Some(v);
+                        for (&r, v) in rows.iter().zip(vectors) {
+                            outputs[j].put(r, &v, items)?;
                         }
                         stats.chunks_cached += 1;
                         stage.inc(rows.len() as u64);
@@ -460,17 +460,19 @@ fn embed_jobs(
                 batch,
                 stage.as_ref(),
             )?;
-            for (r, vectors) in batch.iter().zip(pooled) {
+            // Copied into the jobs' matrices and freed batch by batch, so
+            // memory holds each embedding once, not once per item besides.
+            for (&r, vectors) in batch.iter().zip(pooled) {
                 for (j, v) in vectors.into_iter().enumerate() {
-                    if v.is_some() {
-                        per_item[*r][j] = v;
+                    if let Some(v) = v {
+                        outputs[j].put(r, &v, items)?;
                     }
                 }
             }
         }
         if chunked {
             for (j, job) in jobs.iter().enumerate().filter(|(j, _)| active[*j]) {
-                let chunk = assemble(plan, items, job, j, &job_rows[j], &per_item)?;
+                let chunk = outputs[j].shard_of(&job_rows[j], items);
                 let key = chunk_key(&job.key, start, end);
                 let about = serde_json::json!({
                     "dataset": dataset.name(),
@@ -481,26 +483,21 @@ fn embed_jobs(
                 });
                 plan.cache.store_shard(&key, &chunk, about)?;
                 stats.chunks_computed += 1;
-                if sharing {
-                    // Stored, and no whole shard is assembled here.
-                    job_rows[j].iter().for_each(|&r| per_item[r][j] = None);
-                }
             }
         }
     }
     stage.finish();
-    jobs.iter()
-        .enumerate()
-        .map(|(j, job)| {
+    Ok(jobs
+        .iter()
+        .zip(outputs)
+        .zip(encoded)
+        .map(|((job, out), encoded)| {
             // A shard process assembles a whole shard only when it computed
             // all of it: a dataset of one checkpoint, in a unit it takes.
             let whole = !sharing || (!chunked && units.takes(0, job.encoder));
-            let shard = whole
-                .then(|| assemble(plan, items, job, j, &job.rows, &per_item))
-                .transpose()?;
-            Ok((shard, encoded[j]))
+            (whole.then(|| out.into_shard(job, items)), encoded)
         })
-        .collect()
+        .collect())
 }
 
 /// Keys of the checkpoints `embed_jobs` stored for `job` (none when the
@@ -759,47 +756,102 @@ fn job_audio(
         .collect()
 }
 
-/// One job's shard from the per-item vectors; every item must give each
-/// layer the same dimension.
-fn assemble(
-    plan: &RunPlan,
-    items: &[Item],
-    job: &Job,
-    j: usize,
-    rows: &[usize],
-    per_item: &PerItem,
-) -> Result<Shard> {
-    let encoder = &plan.encoders[job.encoder];
-    let layers = encoder
-        .layers()
-        .into_iter()
-        .enumerate()
-        .map(|(l, name)| {
-            let first = rows.first().copied();
-            let dim = first.and_then(|r| per_item[r][j].as_ref()).map_or(0, |v| v[l].len());
-            let mut matrix = Array2::zeros((rows.len(), dim));
-            for (row, &r) in rows.iter().enumerate() {
-                let Some(vectors) = &per_item[r][j] else { continue };
-                if vectors[l].len() != dim {
-                    return Err(Error::Encoder {
-                        encoder: encoder.name().into(),
-                        reason: format!(
-                            "layer {name}: item \"{}\" has dimension {}, item \"{}\" has {dim}; every item needs the same",
-                            items[r].id,
-                            vectors[l].len(),
-                            first.map_or("", |f| items[f].id.as_str())
-                        ),
-                    });
-                }
-                matrix.row_mut(row).assign(&vectors[l]);
+/// One job's embeddings as they are computed: per layer a matrix with a
+/// row per item the job covers, allocated when the first vectors arrive
+/// (their dimensions fix every later item's).
+struct JobMatrices {
+    encoder: String,
+    names: Vec<String>,
+    /// Item index → row of the matrices (`usize::MAX`: not covered).
+    row_of: Vec<usize>,
+    rows: usize,
+    /// The matrices, and the item whose vectors fixed their dimensions.
+    layers: Option<(Vec<Array2<f32>>, usize)>,
+}
+
+impl JobMatrices {
+    fn new(plan: &RunPlan, job: &Job) -> Self {
+        let encoder = &plan.encoders[job.encoder];
+        let mut row_of = vec![usize::MAX; job.mask.len()];
+        for (row, &r) in job.rows.iter().enumerate() {
+            row_of[r] = row;
+        }
+        JobMatrices {
+            encoder: encoder.name().into(),
+            names: encoder.layers(),
+            row_of,
+            rows: job.rows.len(),
+            layers: None,
+        }
+    }
+
+    /// Stores item `r`'s vectors (one per layer); every item must give
+    /// each layer the same dimension.
+    fn put(&mut self, r: usize, vectors: &[Array1<f32>], items: &[Item]) -> Result<()> {
+        let rows = self.rows;
+        let (matrices, first) = self.layers.get_or_insert_with(|| {
+            let matrices = vectors
+                .iter()
+                .map(|v| Array2::zeros((rows, v.len())))
+                .collect();
+            (matrices, r)
+        });
+        for ((matrix, v), name) in matrices.iter_mut().zip(vectors).zip(&self.names) {
+            if v.len() != matrix.ncols() {
+                return Err(Error::Encoder {
+                    encoder: self.encoder.clone(),
+                    reason: format!(
+                        "layer {name}: item \"{}\" has dimension {}, item \"{}\" has {}; every item needs the same",
+                        items[r].id,
+                        v.len(),
+                        items[*first].id,
+                        matrix.ncols()
+                    ),
+                });
             }
-            Ok(Layer { name, matrix })
-        })
-        .collect::<Result<_>>()?;
-    Ok(Shard {
-        ids: rows.iter().map(|&r| items[r].id.clone()).collect(),
-        layers,
-    })
+            matrix.row_mut(self.row_of[r]).assign(v);
+        }
+        Ok(())
+    }
+
+    /// The rows of items `rows` as a shard (a checkpoint's).
+    fn shard_of(&self, rows: &[usize], items: &[Item]) -> Shard {
+        let at: Vec<usize> = rows.iter().map(|&r| self.row_of[r]).collect();
+        let layers = self
+            .names
+            .iter()
+            .enumerate()
+            .map(|(l, name)| Layer {
+                name: name.clone(),
+                matrix: match &self.layers {
+                    Some((m, _)) => m[l].select(Axis(0), &at),
+                    None => Array2::zeros((rows.len(), 0)),
+                },
+            })
+            .collect();
+        Shard {
+            ids: rows.iter().map(|&r| items[r].id.clone()).collect(),
+            layers,
+        }
+    }
+
+    /// The whole shard, without copying the matrices.
+    fn into_shard(self, job: &Job, items: &[Item]) -> Shard {
+        let rows = self.rows;
+        let matrices = match self.layers {
+            Some((m, _)) => m,
+            None => vec![Array2::zeros((rows, 0)); self.names.len()],
+        };
+        Shard {
+            ids: job.rows.iter().map(|&r| items[r].id.clone()).collect(),
+            layers: self
+                .names
+                .into_iter()
+                .zip(matrices)
+                .map(|(name, matrix)| Layer { name, matrix })
+                .collect(),
+        }
+    }
 }
 
 /// Checks an encoder's output (layer count, finite values) and pools it.

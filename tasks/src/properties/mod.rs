@@ -470,7 +470,7 @@ pub(crate) fn rows_f64(
     x: ArrayView2<f32>,
     rows: &[usize],
 ) -> Result<Array2<f64>> {
-    let out = x.select(Axis(0), rows).mapv(f64::from);
+    let out = crate::rows::rows_f64(x, rows);
     if let Some(((r, _), _)) = out.indexed_iter().find(|(_, v)| !v.is_finite()) {
         return Err(Error::Task {
             task: task.into(),
