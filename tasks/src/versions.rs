@@ -19,8 +19,10 @@ pub const RETRIEVAL_EVALUATOR: u32 = 2;
 /// matrix (top codes, with intervals) kept with the evaluation.
 pub const DISENTANGLEMENT_EVALUATOR: u32 = 6;
 /// Logistic probe. 2: scikit-learn's `tol`, binary models for two classes
-/// and tags, strong-Wolfe line search, grid extension at an edge.
-pub const LOGISTIC: u32 = 2;
+/// and tags, strong-Wolfe line search, grid extension at an edge. 3: the
+/// products with the data over row blocks in parallel (rounding-level
+/// changes above 8192 train items).
+pub const LOGISTIC: u32 = 3;
 /// Ridge probe. 2: grid extension at an edge. 3: the Gram matrix from its
 /// lower block triangle (rounding-level changes). 4: each λ solved by a
 /// Cholesky factorisation instead of one eigendecomposition for all

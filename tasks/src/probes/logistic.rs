@@ -12,6 +12,7 @@
 //! gradient of that mean objective has no entry above `tol`. Implemented
 //! here rather than with linfa-logistic for speed (see `bench/README.md`).
 
+use super::blocked;
 use super::lbfgs::{minimize, Outcome};
 use super::{positive_grid, select_on_scale_grid, Candidate, FitData, Fitted, Predictor};
 use crate::targets::{Scores, Targets};
@@ -85,7 +86,7 @@ struct Softmax {
 
 impl Softmax {
     fn probabilities(&self, x: ArrayView2<f64>) -> Array2<f64> {
-        let mut z = x.dot(&self.w) + &self.b;
+        let mut z = blocked::dot(x, self.w.view()) + &self.b;
         for mut row in z.rows_mut() {
             let max = row.fold(f64::NEG_INFINITY, |a, &b| a.max(b));
             row.mapv_inplace(|v| (v - max).exp());
@@ -125,7 +126,7 @@ fn fit_softmax(
                 }
             });
             let diff = &p - y;
-            let gw = x.t().dot(&diff) + &(&model.w * alpha);
+            let gw = blocked::t_dot(x, diff.view()) + &(&model.w * alpha);
             let gb = diff.sum_axis(Axis(0));
             for (g, v) in grad.iter_mut().zip(gw.iter().chain(gb.iter())) {
                 *g = v / n;
@@ -186,7 +187,7 @@ fn fit_binary(
         params.tol,
         |t, grad| {
             let w = ArrayView1::from(&t[..d]);
-            let z = x.dot(&w) + t[d];
+            let z = blocked::dot(x, w.insert_axis(Axis(1))).remove_axis(Axis(1)) + t[d];
             let loss: f64 = z
                 .iter()
                 .zip(y)
@@ -195,7 +196,8 @@ fn fit_binary(
             let diff = ndarray::Zip::from(&z)
                 .and(y)
                 .map_collect(|&zi, &yi| sigmoid(zi) - yi);
-            let gw = x.t().dot(&diff) + &(&w * alpha);
+            let gw = blocked::t_dot(x, diff.view().insert_axis(Axis(1))).remove_axis(Axis(1))
+                + &(&w * alpha);
             for (g, v) in grad.iter_mut().zip(gw.iter()) {
                 *g = v / n;
             }

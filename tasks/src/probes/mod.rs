@@ -5,6 +5,7 @@
 //! time it fits one model per point of its grid on the train split and
 //! keeps the one with the best validation score ([`ProbeSpec::fit_select`]).
 
+pub mod blocked;
 pub mod gram;
 pub mod knn;
 pub mod lbfgs;

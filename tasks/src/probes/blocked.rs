@@ -1,0 +1,91 @@
+//! Products with a tall matrix `x` (items × features) over fixed blocks of
+//! rows in parallel, for the probes' iterative solvers, whose time goes
+//! into `x · w` and `xᵀ · r` on every iteration.
+//!
+//! Blocks are fixed by row count, never by the thread count, and the
+//! partial sums of `xᵀ · r` are added in block order, so the result does
+//! not depend on the number of threads. Figures: `bench/README.md`
+//! (`bench/scale.sh`).
+
+use ndarray::{s, Array2, ArrayView2, Axis};
+use rayon::prelude::*;
+
+/// Rows per block: a block's product is large enough for the product
+/// kernel to run at full speed (8192 × 1024 floats = 64 MB of input).
+const ROWS: usize = 8192;
+
+fn blocks(n: usize) -> Vec<(usize, usize)> {
+    (0..n)
+        .step_by(ROWS)
+        .map(|a| (a, (a + ROWS).min(n)))
+        .collect()
+}
+
+/// `x · w` (items × outputs), its row blocks in parallel. Each output row
+/// is computed by the same product kernel as in `x.dot(&w)`.
+pub fn dot(x: ArrayView2<f64>, w: ArrayView2<f64>) -> Array2<f64> {
+    if x.nrows() <= ROWS {
+        return x.dot(&w);
+    }
+    let parts: Vec<Array2<f64>> = blocks(x.nrows())
+        .into_par_iter()
+        .map(|(a, b)| x.slice(s![a..b, ..]).dot(&w))
+        .collect();
+    let views: Vec<ArrayView2<f64>> = parts.iter().map(|p| p.view()).collect();
+    ndarray::concatenate(Axis(0), &views).expect("blocks share the column count")
+}
+
+/// `xᵀ · r` (features × outputs): one product per row block in parallel,
+/// the partial sums added in block order.
+pub fn t_dot(x: ArrayView2<f64>, r: ArrayView2<f64>) -> Array2<f64> {
+    if x.nrows() <= ROWS {
+        return x.t().dot(&r);
+    }
+    let parts: Vec<Array2<f64>> = blocks(x.nrows())
+        .into_par_iter()
+        .map(|(a, b)| x.slice(s![a..b, ..]).t().dot(&r.slice(s![a..b, ..])))
+        .collect();
+    let mut parts = parts.into_iter();
+    let first = parts.next().expect("at least one block");
+    parts.fold(first, |acc, p| acc + p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matrix(n: usize, d: usize, salt: usize) -> Array2<f64> {
+        Array2::from_shape_fn((n, d), |(i, j)| {
+            (((i * 7919 + j * 104_729 + salt) % 1000) as f64 - 500.0) / 250.0
+        })
+    }
+
+    #[test]
+    fn equal_the_plain_products_on_either_side_of_one_block() {
+        for n in [5, ROWS, ROWS + 1, 2 * ROWS + 333] {
+            let (x, w, r) = (matrix(n, 37, 1), matrix(37, 3, 2), matrix(n, 3, 3));
+            assert_eq!(dot(x.view(), w.view()), x.dot(&w), "n = {n}");
+            let plain = x.t().dot(&r);
+            let worst = (&t_dot(x.view(), r.view()) - &plain)
+                .iter()
+                .fold(0.0f64, |m, v| m.max(v.abs()));
+            assert!(worst <= 1e-9 * n as f64, "n = {n}: {worst}");
+        }
+    }
+
+    #[test]
+    fn do_not_depend_on_the_thread_count() {
+        let (x, r) = (matrix(3 * ROWS + 5, 16, 4), matrix(3 * ROWS + 5, 2, 5));
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let three = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        let a = one.install(|| t_dot(x.view(), r.view()));
+        let b = three.install(|| t_dot(x.view(), r.view()));
+        assert_eq!(a, b);
+    }
+}
