@@ -72,10 +72,11 @@ pub fn extract(
     }
     let whose = share.map_or_else(String::new, |s| format!("shard {s}: "));
     println!(
-        "{whose}embeddings: {} whole and {} checkpoint(s) stored, {} found in the cache · {:.2} s",
+        "{whose}embeddings: {} whole and {} checkpoint(s) stored, {} found in the cache, encoders busy {:.2} s · {:.2} s",
         s.shards_computed,
         s.chunks_computed,
         s.shards_cached + s.chunks_cached,
+        s.encoder_seconds,
         started.elapsed().as_secs_f64()
     );
     println!("cache:   {}", plan.cache.root().display());
@@ -154,9 +155,11 @@ pub fn run(config_path: &Path, out_dir: Option<&Path>, quiet: bool) -> Result<()
             String::new()
         };
         println!(
-            "\nembeddings: {} computed, {} from cache{resumed} · evaluations: {} computed, {} from cache · {:.2} s",
+            "\nembeddings: {} computed, {} from cache{resumed}, encoders busy {:.2} s of {:.2} s · evaluations: {} computed, {} from cache · {:.2} s",
             s.shards_computed,
             s.shards_cached,
+            s.encoder_seconds,
+            s.embed_seconds,
             s.evaluations_computed,
             s.evaluations_cached,
             started.elapsed().as_secs_f64()

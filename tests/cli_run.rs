@@ -50,6 +50,20 @@ fn quickstart_runs_reruns_from_cache_and_gives_identical_results() {
     let first_bytes = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
     let first_stats = stats(&out);
     assert_eq!(first_stats["shards_computed"], 2);
+    // The embedding stage splits into encoder time and the framework's.
+    let secs = |k: &str| {
+        first_stats[k]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{k}: {first_stats}"))
+    };
+    let (embed, encoder, overhead) = (
+        secs("embed_seconds"),
+        secs("encoder_seconds"),
+        secs("framework_overhead_seconds"),
+    );
+    assert!(encoder > 0.0 && encoder <= embed, "{first_stats}");
+    assert!((encoder + overhead - embed).abs() < 1e-9, "{first_stats}");
+    assert!((secs("framework_overhead_fraction") - overhead / embed).abs() < 1e-12);
 
     let second = repbench(&["run", "configs/quickstart.toml", "--out", &out_s, "--quiet"]);
     assert_ok(&second);

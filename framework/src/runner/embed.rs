@@ -1,6 +1,7 @@
 //! Stage 1: embeddings for every (dataset, encoder) on clean audio and for
 //! every (dataset, encoder, perturbation) on the perturbed items.
 
+use super::clock::EncoderClock;
 use super::share::Share;
 use super::{PerturbSplits, RunPlan, RunStats};
 use crate::audio::fit_duration;
@@ -163,6 +164,7 @@ pub fn fill(
         views: HashMap::new(),
     };
     let mut first_unit = 0;
+    let clock = EncoderClock::default();
     for (di, dataset) in plan.datasets.iter().enumerate() {
         let items = dataset.items();
         let all: Vec<usize> = (0..items.len()).collect();
@@ -248,7 +250,7 @@ pub fn fill(
                 plan,
                 dataset.as_ref(),
                 (&missing, &views, &units),
-                progress,
+                (progress, &clock),
                 stats,
             )?;
             for (job, (shard, encoded)) in missing.iter().zip(shards) {
@@ -288,6 +290,7 @@ pub fn fill(
         }
         out.perturbed_rows.insert(di, perturbed);
     }
+    stats.encoder_seconds = clock.busy_seconds();
     Ok(out)
 }
 
@@ -371,7 +374,7 @@ fn embed_jobs(
     plan: &RunPlan,
     dataset: &dyn Dataset,
     (jobs, views, units): (&[Job], &[ViewJob], &Units),
-    progress: &dyn Progress,
+    (progress, clock): (&dyn Progress, &EncoderClock),
     stats: &mut RunStats,
 ) -> Result<Vec<JobOutcome>> {
     let items = dataset.items();
@@ -458,7 +461,7 @@ fn embed_jobs(
                 (jobs, views),
                 (&batched, &active),
                 batch,
-                stage.as_ref(),
+                (stage.as_ref(), clock),
             )?;
             // Copied into the jobs' matrices and freed batch by batch, so
             // memory holds each embedding once, not once per item besides.
@@ -568,7 +571,7 @@ fn embed_batch(
     (jobs, views): (&[Job], &[ViewJob]),
     (batched, active): (&[bool], &[bool]),
     batch: &[usize],
-    stage: &dyn Stage,
+    (stage, clock): (&dyn Stage, &EncoderClock),
 ) -> Result<PerItem> {
     let items = dataset.items();
     let batched_rates: Vec<u32> = jobs
@@ -587,7 +590,7 @@ fn embed_batch(
                 r,
                 (jobs, views),
                 (batched, active),
-                &batched_rates,
+                (&batched_rates, clock),
             )
             .map_err(|e| item_error(dataset, &items[r], e));
             let done = jobs
@@ -620,7 +623,10 @@ fn embed_batch(
             &rows,
             &clean,
         )?;
-        for (&r, frames) in rows.iter().zip(encoder.encode_batch(&audios)) {
+        for (&r, frames) in rows
+            .iter()
+            .zip(clock.time(|| encoder.encode_batch(&audios)))
+        {
             let vectors = frames.and_then(|f| pool_checked(encoder, f));
             pooled[r - batch[0]][j] = Some(vectors.map_err(|e| item_error(dataset, &items[r], e))?);
         }
@@ -654,7 +660,7 @@ fn prepare_item(
     index: usize,
     (jobs, views): (&[Job], &[ViewJob]),
     (batched, active): (&[bool], &[bool]),
-    batched_rates: &[u32],
+    (batched_rates, clock): (&[u32], &EncoderClock),
 ) -> Result<Prepared> {
     let mut clean: HashMap<u32, Vec<f32>> = HashMap::new();
     let mut pooled = Vec::with_capacity(jobs.len());
@@ -680,7 +686,8 @@ fn prepare_item(
         }
         let audio = clean_at(&mut clean, dataset, item, encoder.sample_rate())?;
         let audio = input_audio(plan, (job, views), encoder, item, audio)?;
-        pooled.push(Some(pool_checked(encoder, encoder.encode(&audio)?)?));
+        let frames = clock.time(|| encoder.encode(&audio))?;
+        pooled.push(Some(pool_checked(encoder, frames)?));
     }
     // Only what a batched job will still read stays in memory.
     clean.retain(|rate, _| batched_rates.contains(rate));

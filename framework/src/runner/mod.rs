@@ -17,6 +17,7 @@
 //! item order and every random choice is seeded by name, so records do not
 //! depend on the thread count.
 
+mod clock;
 mod compare;
 mod embed;
 mod evaluate;
@@ -131,8 +132,32 @@ pub struct RunStats {
     pub maps_cached: usize,
     /// Seconds spent filling the embedding cache.
     pub embed_seconds: f64,
+    /// Of `embed_seconds`, those during which an encoder call was running
+    /// (on any thread; parallel calls count once).
+    pub encoder_seconds: f64,
+    /// `embed_seconds − encoder_seconds`: the framework's own share of the
+    /// embedding stage (reading, resampling and perturbing audio, pooling,
+    /// cache I/O).
+    pub framework_overhead_seconds: f64,
+    /// `framework_overhead_seconds / embed_seconds` (`null` when nothing
+    /// was embedded).
+    pub framework_overhead_fraction: f64,
     /// Seconds spent evaluating.
     pub evaluate_seconds: f64,
+}
+
+impl RunStats {
+    /// Records the embedding stage's wall time and the framework's share
+    /// of it (the time no encoder was running).
+    fn finish_embedding(&mut self, seconds: f64) {
+        self.embed_seconds = seconds;
+        self.framework_overhead_seconds = (seconds - self.encoder_seconds).max(0.0);
+        self.framework_overhead_fraction = if seconds > 0.0 {
+            self.framework_overhead_seconds / seconds
+        } else {
+            f64::NAN
+        };
+    }
 }
 
 /// What a run produced.
@@ -158,7 +183,7 @@ pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
     let mut stats = RunStats::default();
     let t0 = Instant::now();
     let embeddings = embed::fill(plan, None, progress, &mut stats)?;
-    stats.embed_seconds = t0.elapsed().as_secs_f64();
+    stats.finish_embedding(t0.elapsed().as_secs_f64());
     let t1 = Instant::now();
     let evaluated = evaluate::run(plan, &embeddings, progress, &mut stats)?;
     let records = evaluated.records;
@@ -183,6 +208,6 @@ pub fn extract(plan: &RunPlan, share: Option<Share>, progress: &dyn Progress) ->
     let mut stats = RunStats::default();
     let t0 = Instant::now();
     embed::fill(plan, share, progress, &mut stats)?;
-    stats.embed_seconds = t0.elapsed().as_secs_f64();
+    stats.finish_embedding(t0.elapsed().as_secs_f64());
     Ok(stats)
 }
