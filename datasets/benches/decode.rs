@@ -3,10 +3,14 @@
 //! with `repbench_framework::audio::load_mono`, items in parallel (rayon),
 //! each item's audio dropped as soon as it is measured so memory stays at
 //! one item per thread. `bench/decode.sh` makes the files and runs librosa
-//! on the same ones.
+//! on the same ones. Then, for WAV and MP3, the whole feature pipeline: decode,
+//! resample, the `logmel_stats` encoder (64 mels, n_fft 512, hop 160) and
+//! mean/std pooling, with the time split into its stages.
 
 use rayon::prelude::*;
 use repbench_framework::audio::{decode_file, load_mono};
+use repbench_framework::encoder::logmel::{LogMelStats, MelSpec};
+use repbench_framework::encoder::Encoder;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -74,5 +78,43 @@ fn main() {
             audio_s / secs,
             rayon::current_num_threads()
         );
+        if ext == "wav" || ext == "mp3" {
+            features(&ext, &paths);
+        }
     }
+}
+
+/// Decode → resample → log-mel → mean/std pooling of every file, items in
+/// parallel, then each stage alone on the same files.
+fn features(ext: &str, paths: &[PathBuf]) {
+    let spec: MelSpec = serde_json::from_str(r#"{"name": "logmel"}"#).expect("default spec");
+    let encoder = LogMelStats::new(spec);
+    let pooled = |audio: &[f32]| {
+        let frames = encoder.encode(audio).expect("encodes");
+        encoder.pooling().pool(frames[0].view()).len()
+    };
+    let start = Instant::now();
+    let cpu_start = cpu_seconds();
+    let dims: usize = paths
+        .par_iter()
+        .map(|p| pooled(&load_mono(p, TARGET_RATE).expect("decodes")))
+        .sum();
+    let secs = start.elapsed().as_secs_f64();
+    let cpu = match (cpu_start, cpu_seconds()) {
+        (Some(a), Some(b)) => format!("{:.2}", b - a),
+        _ => "n/a".into(),
+    };
+    // The stages alone: features of audio already in memory.
+    let audio: Vec<Vec<f32>> = paths
+        .par_iter()
+        .map(|p| load_mono(p, TARGET_RATE).expect("decodes"))
+        .collect();
+    let start = Instant::now();
+    let _: usize = audio.par_iter().map(|a| pooled(a)).sum();
+    let feature_secs = start.elapsed().as_secs_f64();
+    println!(
+        "repbench {ext} features: {} files, {secs:.3} s, cpu {cpu} s, {} pooled values per file (log-mel + pooling alone: {feature_secs:.3} s)",
+        paths.len(),
+        dims / paths.len().max(1)
+    );
 }
