@@ -257,9 +257,10 @@ impl Precomputed {
                 .collect();
             hash.update(ids_text.as_bytes());
             if let Some((rows, shape)) = RowFile::open(&path)? {
-                // Hashed as a stream: the matrix is never read whole.
-                let mut file = File::open(&path).map_err(|e| Error::io(&path, e))?;
-                hash.update_reader(&mut file)
+                // Hashed as a stream through the handle rows are read
+                // from (positioned reads ignore its cursor): the matrix is
+                // never in memory whole.
+                hash.update_reader(&rows.file)
                     .map_err(|e| Error::io(&path, e))?;
                 if shape[0] != ids.len() {
                     return Err(fail(format!(
