@@ -135,20 +135,20 @@ impl RowFile {
             Ok(map) => map,
             Err(_) => return Ok(None),
         };
-        let layout = |view: (&[usize], bool, *const u8)| {
-            let (shape, standard, data) = view;
-            let offset = data as usize - map.as_ptr() as usize;
-            (shape.to_vec(), standard, offset as u64)
-        };
-        let (shape, standard, offset, wide) = if let Ok(v) = ArrayViewD::<f32>::view_npy(&map[..]) {
-            let (s, c, o) = layout((v.shape(), v.is_standard_layout(), v.as_ptr().cast()));
-            (s, c, o, false)
+        let (shape, standard, wide) = if let Ok(v) = ArrayViewD::<f32>::view_npy(&map[..]) {
+            (v.shape().to_vec(), v.is_standard_layout(), false)
         } else if let Ok(v) = ArrayViewD::<f64>::view_npy(&map[..]) {
-            let (s, c, o) = layout((v.shape(), v.is_standard_layout(), v.as_ptr().cast()));
-            (s, c, o, true)
+            (v.shape().to_vec(), v.is_standard_layout(), true)
         } else {
             return Ok(None);
         };
+        // The data end the file (a view accepts no extra bytes), so they
+        // start where the file ends minus their length.
+        let data_bytes = shape.iter().product::<usize>() * if wide { 8 } else { 4 };
+        let Some(offset) = map.len().checked_sub(data_bytes) else {
+            return Ok(None);
+        };
+        let offset = offset as u64;
         if !standard || !matches!(shape.len(), 2 | 3) {
             return Ok(None);
         }
@@ -564,6 +564,11 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("3 rows") && err.contains("2 ids"), "{err}");
+        // An empty matrix is a clear error, not a panic.
+        write_npy(dir.path().join("e.npy"), &Array2::<f32>::zeros((0, 3))).unwrap();
+        std::fs::write(dir.path().join("none.txt"), "").unwrap();
+        let empty = Precomputed::open(spec("e.npy", Some("none.txt")), dir.path()).unwrap();
+        assert!(empty.lookup("x").unwrap().is_err());
     }
 
     /// A matrix row and a `(dim,)` file are one vector per item: they reach
