@@ -41,7 +41,7 @@ pub const MAX_SAMPLES_PER_BYTE: u64 = 64;
 /// [`MAX_SAMPLES_PER_BYTE`] samples per byte or holds NaN, infinite or
 /// samples beyond ±[`MAX_SAMPLE_MAGNITUDE`] is an [`Error::Decode`]. Both name the path.
 pub fn decode_file(path: &Path) -> Result<Audio> {
-    decode(path, Mode::Whole).map(|(audio, _)| audio)
+    decode(path, Mode::Whole, Route::Direct).map(|(audio, _)| audio)
 }
 
 /// Checks that `path` is audio with at least one decodable sample and a
@@ -52,7 +52,7 @@ pub fn decode_file(path: &Path) -> Result<Audio> {
 /// warnings about a file that is usable but damaged (a PCM file shorter
 /// than its header declares).
 pub fn check_decodable(path: &Path) -> Result<Vec<String>> {
-    decode(path, Mode::Check).map(|(_, notes)| notes)
+    decode(path, Mode::Check, Route::Direct).map(|(_, notes)| notes)
 }
 
 /// How much of a file [`decode`] reads.
@@ -103,6 +103,16 @@ pub struct WavLayout {
     pub sample_rate: u32,
     /// Bits per sample.
     pub bits: u16,
+    /// Interleaved channels.
+    pub channels: u16,
+    /// The sample encoding when it is one that [`super::pcm_wav`] reads
+    /// without the decoding library.
+    pub encoding: Option<PcmEncoding>,
+    /// Bytes per frame, as the `fmt ` chunk declares.
+    pub block_align: u16,
+    /// Where the RIFF chunk ends, as its header declares: the decoding
+    /// library refuses a `data` chunk that runs past it.
+    pub riff_end: u64,
     /// Byte range of the `data` chunk's samples (as its header declares),
     /// if the chunk starts in the first 4 KiB of the file.
     pub data: Option<std::ops::Range<u64>>,
@@ -138,26 +148,71 @@ pub fn wav_layout(path: &Path) -> Option<WavLayout> {
     let mut at = 12;
     while let (Some(id), Some(len)) = (head.get(at..at + 4), u32_at(at + 4)) {
         if id == b"fmt " {
-            let bits = u16::from_le_bytes(head.get(at + 22..at + 24)?.try_into().ok()?);
-            format = Some((u32_at(at + 12)?, bits));
+            let u16_at =
+                |at: usize| Some(u16::from_le_bytes(head.get(at..at + 2)?.try_into().ok()?));
+            let bits = u16_at(at + 22)?;
+            let mut tag = u16_at(at + 8)?;
+            // WAVE_FORMAT_EXTENSIBLE names the real format in its sub-format
+            // GUID; a container wider than its valid bits stays with the decoder.
+            if tag == 0xFFFE && len >= 40 && u16_at(at + 26) == Some(bits) {
+                tag = u16_at(at + 32)?;
+            }
+            let encoding = PcmEncoding::from_tag(tag, bits).filter(|_| len >= 16);
+            format = Some(WavLayout {
+                sample_rate: u32_at(at + 12)?,
+                bits,
+                channels: u16_at(at + 10)?,
+                encoding,
+                block_align: u16_at(at + 20)?,
+                riff_end: 8 + u64::from(u32_at(4)?),
+                data: None,
+            });
         }
         if id == b"data" {
-            let (sample_rate, bits) = format?;
             let start = at as u64 + 8;
-            return Some(WavLayout {
-                sample_rate,
-                bits,
+            return format.map(|layout| WavLayout {
                 data: Some(start..start + u64::from(len)),
+                ..layout
             });
         }
         // Chunks are padded to an even length.
         at = at.checked_add(8 + len as usize + (len as usize & 1))?;
     }
-    format.map(|(sample_rate, bits)| WavLayout {
-        sample_rate,
-        bits,
-        data: None,
-    })
+    format
+}
+
+/// The PCM sample encodings of WAV files that repbench reads directly: by
+/// far the most common ones (16- and 24-bit integers, 32-bit floats).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PcmEncoding {
+    /// Signed 16-bit little-endian integers.
+    Int16,
+    /// Signed 24-bit little-endian integers, packed in 3 bytes.
+    Int24,
+    /// 32-bit little-endian IEEE floats.
+    Float32,
+}
+
+impl PcmEncoding {
+    /// The encoding of WAV format tag `tag` (1 integer PCM, 3 IEEE float)
+    /// at `bits` per sample, if it is one of these.
+    fn from_tag(tag: u16, bits: u16) -> Option<Self> {
+        match (tag, bits) {
+            (1, 16) => Some(Self::Int16),
+            (1, 24) => Some(Self::Int24),
+            (3, 32) => Some(Self::Float32),
+            _ => None,
+        }
+    }
+
+    /// Bytes per sample.
+    pub fn bytes(self) -> usize {
+        match self {
+            Self::Int16 => 2,
+            Self::Int24 => 3,
+            Self::Float32 => 4,
+        }
+    }
 }
 
 /// Checks a FLAC file's Vorbis comment and picture blocks against their own
@@ -287,17 +342,45 @@ mod quiet_panics {
     }
 }
 
+/// Whether [`decode`] may read plain PCM WAV files directly.
+#[derive(Clone, Copy, PartialEq)]
+enum Route {
+    /// Directly where [`super::pcm_wav`] can, else the decoding library.
+    Direct,
+    /// Always the decoding library (the reference in tests).
+    #[cfg(test)]
+    Library,
+}
+
 /// Decodes `path` per `mode`; returns the audio read and warnings.
-fn decode(path: &Path, mode: Mode) -> Result<(Audio, Vec<String>)> {
+fn decode(path: &Path, mode: Mode, route: Route) -> Result<(Audio, Vec<String>)> {
     let bad = |reason: String| Error::Decode {
         path: path.to_path_buf(),
         reason,
     };
-    if let Some(layout) = wav_layout(path) {
+    let layout = wav_layout(path);
+    if let Some(layout) = &layout {
         check_rate(layout.sample_rate).map_err(bad)?;
+        // Plain PCM needs no decoder: read it directly, several times
+        // faster. A cheap check of integer PCM stays with the decoder,
+        // which reads one packet.
+        let whole = mode == Mode::Whole || layout.encoding == Some(PcmEncoding::Float32);
+        if whole && route == Route::Direct {
+            if let Some(audio) = super::pcm_wav::read(path, layout) {
+                return audio.map(|audio| (audio, Vec::new()));
+            }
+        }
     }
     check_flac_comments(path).map_err(bad)?;
     guarded(|| decode_unguarded(path, mode), bad)
+}
+
+/// Decodes all of `path` with the decoding library, never the direct PCM
+/// path, with every guard of [`decode_file`]: the reference the direct
+/// path is tested against.
+#[cfg(test)]
+pub(super) fn decode_with_library(path: &Path) -> Result<Audio> {
+    decode(path, Mode::Whole, Route::Library).map(|(audio, _)| audio)
 }
 
 fn decode_unguarded(path: &Path, mode: Mode) -> Result<(Audio, Vec<String>)> {
@@ -377,15 +460,13 @@ fn decode_unguarded(path: &Path, mode: Mode) -> Result<(Audio, Vec<String>)> {
             continue;
         }
         let start = mono.len();
-        let damaged = |v: &f32| !(v.is_finite() && v.abs() <= MAX_SAMPLE_MAGNITUDE);
-        if let Some((c, i)) =
-            (0..channels).find_map(|c| buf.chan(c).iter().position(damaged).map(|i| (c, i)))
-        {
-            return Err(bad(format!(
-                "holds NaN, infinite or absurdly large samples (first at sample {} of channel {c}: {}; full scale is 1, the limit {MAX_SAMPLE_MAGNITUDE}); repair or remove the file",
-                start + i,
-                buf.chan(c)[i]
-            )));
+        if let Some((c, i)) = (0..channels).find_map(|c| {
+            buf.chan(c)
+                .iter()
+                .position(|v| is_damaged(*v))
+                .map(|i| (c, i))
+        }) {
+            return Err(bad(damaged_sample(start + i, c, buf.chan(c)[i])));
         }
         mono.extend_from_slice(buf.chan(0));
         for c in 1..channels {
@@ -418,6 +499,20 @@ fn decode_unguarded(path: &Path, mode: Mode) -> Result<(Audio, Vec<String>)> {
         },
         notes,
     ))
+}
+
+/// Whether a decoded sample is NaN, infinite or beyond
+/// ±[`MAX_SAMPLE_MAGNITUDE`]: a damaged float file.
+pub(super) fn is_damaged(v: f32) -> bool {
+    !(v.is_finite() && v.abs() <= MAX_SAMPLE_MAGNITUDE)
+}
+
+/// Why a file with a damaged sample (see [`is_damaged`]) is refused: the
+/// first such sample's frame, channel and value.
+pub(super) fn damaged_sample(frame: usize, channel: usize, value: f32) -> String {
+    format!(
+        "holds NaN, infinite or absurdly large samples (first at sample {frame} of channel {channel}: {value}; full scale is 1, the limit {MAX_SAMPLE_MAGNITUDE}); repair or remove the file"
+    )
 }
 
 /// A warning when an integer PCM file is shorter than the sample count its

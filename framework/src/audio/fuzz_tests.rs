@@ -4,6 +4,7 @@
 //! `REPBENCH_FUZZ_SECONDS` sets the time (`scripts/fuzz.sh`); inputs that
 //! once failed live in `framework/tests/fuzz_regressions/audio/`.
 
+use super::decode::decode_with_library;
 use super::{
     check_decodable, decode_file, resample, wav_f32, wav_pcm16, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE,
 };
@@ -58,6 +59,18 @@ fn mutated_audio_files_never_panic_or_allocate_without_bound() {
             return;
         };
         assert!(checked.is_ok(), "decodes whole but fails the cheap check");
+        // The direct PCM path accepts exactly what the library accepts, and
+        // reads the same samples.
+        let library = decode_with_library(&path).expect("the library refuses a file read directly");
+        let same_bits = |a: &[f32], b: &[f32]| {
+            a.iter()
+                .map(|v| v.to_bits())
+                .eq(b.iter().map(|v| v.to_bits()))
+        };
+        assert!(
+            library.sample_rate == audio.sample_rate && same_bits(&library.samples, &audio.samples),
+            "the direct read differs from the library's"
+        );
         assert!((MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&audio.sample_rate));
         assert!(
             audio.samples.iter().all(|v| v.is_finite()),

@@ -4,11 +4,12 @@
 mod decode;
 #[cfg(test)]
 mod fuzz_tests;
+mod pcm_wav;
 mod resample;
 
 pub use decode::{
-    check_decodable, decode_file, wav_layout, WavLayout, MAX_SAMPLES_PER_BYTE, MAX_SAMPLE_RATE,
-    MIN_SAMPLE_RATE,
+    check_decodable, decode_file, wav_layout, PcmEncoding, WavLayout, MAX_SAMPLES_PER_BYTE,
+    MAX_SAMPLE_RATE, MIN_SAMPLE_RATE,
 };
 pub use resample::resample;
 

@@ -8,7 +8,7 @@ mod mel;
 mod stft;
 
 pub use dct::dct2_ortho;
-pub use mel::{hz_to_mel, mel_filterbank, mel_to_hz};
+pub use mel::{hz_to_mel, mel_filterbank, mel_to_hz, MelBands};
 pub use stft::{power_spectrogram, Stft};
 
 use ndarray::Array2;

@@ -41,31 +41,60 @@ impl Stft {
     /// side, giving `1 + len / hop` frames (librosa `center=True,
     /// pad_mode="constant"`).
     pub fn power(&self, signal: &[f32]) -> Array2<f32> {
+        let mut out = Array2::zeros((self.n_frames(signal.len()), self.n_bins()));
+        self.for_each_power_frame(signal, |t, power| {
+            out.row_mut(t)
+                .iter_mut()
+                .zip(power)
+                .for_each(|(o, p)| *o = *p)
+        });
+        out
+    }
+
+    /// Number of (centred) frames of a signal of `len` samples.
+    pub fn n_frames(&self, len: usize) -> usize {
+        1 + len / self.hop
+    }
+
+    /// Calls `visit(t, power)` with each frame's power spectrum in turn
+    /// (frames as in [`Stft::power`]), without holding the whole
+    /// spectrogram: a consumer that reduces each frame (a mel filterbank)
+    /// keeps its working set in cache.
+    pub fn for_each_power_frame(&self, signal: &[f32], mut visit: impl FnMut(usize, &[f32])) {
         let pad = self.n_fft / 2;
-        let n_frames = 1 + signal.len() / self.hop;
-        let mut out = Array2::zeros((n_frames, self.n_bins()));
         let mut frame = self.fft.make_input_vec();
         let mut spectrum = self.fft.make_output_vec();
         let mut scratch = self.fft.make_scratch_vec();
-        for (t, mut row) in out.outer_iter_mut().enumerate() {
+        let mut power = vec![0.0f32; self.n_bins()];
+        for t in 0..self.n_frames(signal.len()) {
             let start = (t * self.hop) as isize - pad as isize;
-            for (k, slot) in frame.iter_mut().enumerate() {
-                let idx = start + k as isize;
-                let x = if idx >= 0 && (idx as usize) < signal.len() {
-                    signal[idx as usize]
-                } else {
-                    0.0
-                };
-                *slot = x * self.window[k];
+            let inside = usize::try_from(start)
+                .ok()
+                .and_then(|s| signal.get(s..s + self.n_fft));
+            if let Some(samples) = inside {
+                // Most frames: no padding, so no bounds test per sample.
+                for ((slot, x), w) in frame.iter_mut().zip(samples).zip(&self.window) {
+                    *slot = x * w;
+                }
+            } else {
+                for (k, slot) in frame.iter_mut().enumerate() {
+                    let idx = start + k as isize;
+                    let x = if idx >= 0 && (idx as usize) < signal.len() {
+                        signal[idx as usize]
+                    } else {
+                        0.0
+                    };
+                    *slot = x * self.window[k];
+                }
             }
             self.fft
                 .process_with_scratch(&mut frame, &mut spectrum, &mut scratch)
                 .expect("buffers come from the same planned FFT");
-            for (o, c) in row.iter_mut().zip(&spectrum) {
+            for (o, c) in power.iter_mut().zip(&spectrum) {
                 *o = c.norm_sqr();
             }
+            visit(t, &power);
         }
-        out
     }
 }
 

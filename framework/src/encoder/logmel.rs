@@ -1,14 +1,15 @@
 //! `logmel_stats`: log-mel spectrogram frames (dB), pooled over time.
 
 use super::Encoder;
-use crate::dsp::{mel_filterbank, power_to_db, Stft};
+use crate::dsp::{mel_filterbank, MelBands, Stft};
 use crate::pooling::Pooling;
 use crate::{Error, Result};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-/// Bumped whenever the computation changes, so old cache entries are not reused.
-const IMPL_VERSION: u32 = 2;
+/// Bumped whenever the computation changes, so old cache entries are not
+/// reused (3: mel bands summed per frame over their non-zero bins).
+const IMPL_VERSION: u32 = 3;
 /// Floor before taking the log (librosa's `amin`).
 const AMIN: f32 = 1e-10;
 
@@ -161,7 +162,7 @@ impl MelSpec {
 /// The log-mel front end shared by `logmel_stats` and `mfcc_stats`.
 pub struct LogMelFrontEnd {
     stft: Stft,
-    filterbank: Array2<f32>,
+    bands: MelBands,
     top_db: f32,
 }
 
@@ -170,22 +171,32 @@ impl LogMelFrontEnd {
     pub fn new(spec: &MelSpec) -> Self {
         LogMelFrontEnd {
             stft: Stft::new(spec.n_fft, spec.hop_length),
-            filterbank: mel_filterbank(
+            bands: MelBands::from_dense(&mel_filterbank(
                 spec.sample_rate,
                 spec.n_fft,
                 spec.n_mels,
                 spec.fmin,
                 spec.fmax(),
-            ),
+            )),
             top_db: spec.top_db as f32,
         }
     }
 
     /// Log-mel frames in dB, shape `(frames, n_mels)`, floored at
     /// `top_db` below the item's maximum.
+    ///
+    /// Each frame's power spectrum goes straight into its mel bands and
+    /// decibels (`10 log10(max(amin, x))`, librosa's `power_to_db`), so
+    /// the full spectrogram is never stored.
     pub fn log_mel(&self, audio: &[f32]) -> Array2<f32> {
-        let power = self.stft.power(audio);
-        let mut db = power_to_db(&power.dot(&self.filterbank.t()), AMIN);
+        let mut db = Array2::zeros((self.stft.n_frames(audio.len()), self.bands.len()));
+        let mut mel = vec![0.0f32; self.bands.len()];
+        self.stft.for_each_power_frame(audio, |t, power| {
+            self.bands.apply(power, &mut mel);
+            for (o, m) in db.row_mut(t).iter_mut().zip(&mel) {
+                *o = 10.0 * m.max(AMIN).log10();
+            }
+        });
         let floor = db.fold(f32::NEG_INFINITY, |m, &v| m.max(v)) - self.top_db;
         db.mapv_inplace(|v| v.max(floor));
         db

@@ -7,7 +7,9 @@ use crate::pooling::Pooling;
 use crate::Result;
 use ndarray::Array2;
 
-const IMPL_VERSION: u32 = 2;
+/// Bumped whenever the computation changes (3: the log-mel front end sums
+/// mel bands per frame over their non-zero bins).
+const IMPL_VERSION: u32 = 3;
 /// Coefficients kept when the config does not say (librosa's default).
 pub const DEFAULT_N_MFCC: usize = 20;
 

@@ -15,7 +15,9 @@ use ndarray::{Array1, Array2};
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
-const IMPL_VERSION: u32 = 1;
+/// Bumped whenever the computation changes (2: the log-mel front end sums
+/// mel bands per frame over their non-zero bins).
+const IMPL_VERSION: u32 = 2;
 
 fn d_context() -> usize {
     5
