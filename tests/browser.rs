@@ -7,7 +7,9 @@
 //!
 //! Needs Chromium (`apt-get install chromium`; `.ci/run` installs it);
 //! `REPBENCH_CHROMIUM` names another binary, and `REPBENCH_SKIP_BROWSER=1`
-//! skips the test on a machine that cannot have one.
+//! skips the test on a machine that cannot have one. It takes about 80 s,
+//! half the suite's run time, so it is marked slow (ignored) and CI runs
+//! it: `scripts/test.sh -- --include-ignored`.
 
 mod common;
 
@@ -187,6 +189,7 @@ fn check(browser: &Browser, page: &Page, artefacts: &Path) {
 }
 
 #[test]
+#[ignore = "slow (about 80 s): CI runs it with scripts/test.sh -- --include-ignored"]
 fn shipped_reports_and_a_leaderboard_read_well_in_a_browser() {
     let Some(binary) = chromium() else {
         if std::env::var_os("REPBENCH_SKIP_BROWSER").is_some() {
