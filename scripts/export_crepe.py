@@ -37,6 +37,8 @@ import torch
 import torch.nn.functional as F
 import torchcrepe
 
+from strip_torchscript_debug import strip as strip_debug
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_DIR = os.path.join(REPO, "models", "crepe-tiny")
 OUT_PT = os.path.join(OUT_DIR, "crepe-tiny.pt")
@@ -109,6 +111,7 @@ def main():
     traced = torch.jit.trace(wrapper, example)
     os.makedirs(OUT_DIR, exist_ok=True)
     traced.save(OUT_PT)
+    strip_debug(OUT_PT)  # no machine paths in the committed file
     print(f"saved {OUT_PT} ({os.path.getsize(OUT_PT)} bytes)")
 
     # ---- verification -------------------------------------------------------

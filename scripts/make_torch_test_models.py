@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from strip_torchscript_debug import strip as strip_debug
+
 OUT = Path(__file__).resolve().parent.parent / "framework" / "tests" / "fixtures" / "torch"
 
 
@@ -98,6 +100,7 @@ def save(name: str, module: nn.Module, inputs: torch.Tensor) -> None:
     scripted = torch.jit.script(module.eval())
     path = OUT / f"{name}.pt"
     scripted.save(str(path))
+    strip_debug(str(path))  # no machine paths in the committed files
     with torch.inference_mode():
         out = torch.jit.load(str(path))(inputs)
     if isinstance(out, torch.Tensor):
@@ -131,8 +134,9 @@ def main() -> None:
     save("waveform_dict", seeded(WaveformDict), w)
     save("framed", seeded(Framed), f)
     # Saved without outputs: encoding with them must fail in Rust.
-    torch.jit.script(ReturnsNan()).save(str(OUT / "returns_nan.pt"))
-    torch.jit.script(ReturnsRank4()).save(str(OUT / "returns_rank4.pt"))
+    for name, module in [("returns_nan", ReturnsNan()), ("returns_rank4", ReturnsRank4())]:
+        torch.jit.script(module).save(str(OUT / f"{name}.pt"))
+        strip_debug(str(OUT / f"{name}.pt"))
     torch.save(seeded(Framed).state_dict(), OUT / "state_dict_not_torchscript.pt")
     for p in sorted(OUT.iterdir()):
         print(f"{p.stat().st_size:>8}  {p.name}")
