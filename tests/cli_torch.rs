@@ -129,3 +129,37 @@ fn a_module_that_is_not_torchscript_exits_with_a_clear_error() {
         "{err}"
     );
 }
+
+/// A shipped zoo config runs end to end once its `.pt` exists: here with
+/// the tiny random-weights HuBERT (same export code, same layers) in place
+/// of the real weights, every hidden layer becomes results.
+#[test]
+fn a_zoo_config_runs_with_its_model_in_place() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = root.join("models/zoo/tiny/hubert-tiny.pt");
+    let config = std::fs::read_to_string(root.join("configs/zoo/hubert.toml"))
+        .unwrap()
+        .replace(
+            "../../models/zoo/hubert-base-ls960.pt",
+            &tiny.display().to_string(),
+        )
+        .replace("n_items = 360", "n_items = 120");
+    assert!(config.contains(&*tiny.display().to_string()));
+    let path = write(dir.path(), "hubert.toml", &config);
+    let out = dir.path().join("out");
+    assert_ok(&repbench(&[
+        "run",
+        &path,
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]));
+    let layers: std::collections::BTreeSet<String> = results(&out)
+        .iter()
+        .filter(|r| r["encoder"] == "hubert")
+        .map(|r| r["layer"].as_str().unwrap().to_string())
+        .collect();
+    let want = ["conv", "hidden_0", "hidden_1", "hidden_2"];
+    assert_eq!(layers, want.map(String::from).into());
+}

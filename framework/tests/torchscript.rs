@@ -57,6 +57,15 @@ fn max_abs_diff(a: &Array2<f32>, b: &Array2<f32>) -> f32 {
         .fold(0.0, f32::max)
 }
 
+/// Every item's layers, through one `encode_batch` call.
+fn encode_all(encoder: &TorchScript, audio: &[Vec<f32>]) -> Vec<Vec<Array2<f32>>> {
+    encoder
+        .encode_batch(audio)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect()
+}
+
 #[test]
 fn tensor_tuple_and_dict_outputs_equal_python() {
     let cases: [(&str, &[&str]); 3] = [
@@ -68,11 +77,7 @@ fn tensor_tuple_and_dict_outputs_equal_python() {
     for (model, layers) in cases {
         let encoder = open(model, "batch_size = 3").unwrap();
         assert_eq!(encoder.layers(), layers.to_vec(), "{model}");
-        let out: Vec<Vec<Array2<f32>>> = encoder
-            .encode_batch(&audio)
-            .into_iter()
-            .map(Result::unwrap)
-            .collect();
+        let out = encode_all(&encoder, &audio);
         for (l, layer) in layers.iter().enumerate() {
             for (item, want) in expected(model, layer).iter().enumerate() {
                 let diff = max_abs_diff(&out[item][l], want);
@@ -245,5 +250,44 @@ fn the_shipped_crepe_tiny_finds_the_pitch_of_a_sine() {
             off.abs() <= 20.0,
             "{hz} Hz: bin {bin} = {found:.1} Hz ({off:+.1} cents)"
         );
+    }
+}
+
+/// The model zoo's tiny random-weight exports (`scripts/zoo/`, same export
+/// code as the real models): repbench finds every layer the sidecar names,
+/// in its order and width, and reproduces the outputs Python's torch gave
+/// for the stored input.
+#[test]
+fn zoo_tiny_models_reproduce_python_outputs() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/zoo/tiny");
+    let json = |name: String| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
+    };
+    for stem in ["hubert-tiny", "wav2vec2-tiny"] {
+        let sidecar = json(format!("{stem}.json"));
+        let expected = json(format!("{stem}.expected.json"));
+        let names: Vec<String> = serde_json::from_value(sidecar["layer_names"].clone()).unwrap();
+        let dims: Vec<usize> = serde_json::from_value(sidecar["layer_dims"].clone()).unwrap();
+        let spec: TorchScriptSpec = toml::from_str(&format!(
+            "name = \"{stem}\"\npath = \"{stem}.pt\"\nsample_rate = {}\nbatch_size = 2",
+            sidecar["sample_rate"]
+        ))
+        .unwrap();
+        let encoder = TorchScript::open(spec, &dir).unwrap();
+        assert_eq!(encoder.layers(), names, "{stem}");
+        let input: Vec<Vec<f32>> = serde_json::from_value(expected["input"].clone()).unwrap();
+        let out = encode_all(&encoder, &input);
+        for (l, name) in names.iter().enumerate() {
+            let want: Vec<Vec<Vec<f32>>> =
+                serde_json::from_value(expected["outputs"][name].clone()).unwrap();
+            assert_eq!(want.len(), input.len(), "{stem}.{name}");
+            for (item, rows) in want.iter().enumerate() {
+                let want =
+                    Array2::from_shape_vec((rows.len(), rows[0].len()), rows.concat()).unwrap();
+                assert_eq!(want.ncols(), dims[l], "{stem}.{name}: sidecar width");
+                let diff = max_abs_diff(&out[item][l], &want);
+                assert!(diff <= 1e-4, "{stem}.{name} item {item}: {diff}");
+            }
+        }
     }
 }

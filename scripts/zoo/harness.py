@@ -1,0 +1,301 @@
+"""Shared export harness for the repbench model zoo (`scripts/zoo/`).
+
+What it does
+    Every family script (e.g. `export_wav2vec2.py`) builds an eager
+    `torch.nn.Module` whose `forward(wave)` returns a dict of named layers, and
+    hands it to `export()` here, which
+      1. traces it with `torch.jit.trace(..., strict=False)` (eval mode,
+         float32, CPU, no grad), collecting tracer warnings;
+      2. saves `<out>/<stem>.pt`, reloads it with `torch.jit.load` and compares
+         it with the eager module on random audio of several lengths and batch
+         sizes (max abs diff per layer; fails above `tol`); it also checks
+         that the reloaded module returns the same keys, in the same order,
+         with `[batch, time, dim]` shapes;
+      3. writes the JSON sidecar `<out>/<stem>.json` (format below);
+      4. prints the matching repbench `[[encoders]]` TOML block.
+    `write_expected()` additionally stores a deterministic test input and the
+    saved module's outputs for it (`<stem>.expected.json`), for tests that
+    load the `.pt` without Python.
+
+Contract of every saved module
+    forward(wave: float32 [batch, samples]) -> Dict[str, float32 [batch, time, dim]]
+    * wave: raw mono audio at the sidecar's `sample_rate`, roughly in [-1, 1];
+      any feature extraction / normalisation is inside the module.
+    * batch and samples are dynamic (checked for several values at export).
+    * dict keys are `layer_names` of the sidecar, in that (insertion) order.
+
+Sidecar `<stem>.json` (exactly these keys)
+    family         e.g. "hubert", "wav2vec2"
+    model_id       hub id, or "tiny/<name>" for random-weight fixtures
+    revision       hub commit the weights came from (null for tiny models)
+    licence        licence of the weights (string)
+    sample_rate    Hz the module expects
+    window_s       seconds per window repbench should cut (null = whole item)
+    hop_s          seconds between window starts (null = same as window_s)
+    input          "waveform"
+    layer_names    list of output keys, in output order
+    layer_dims     list of ints, the `dim` of each layer (same order)
+    tiny           true for random-weight fixtures
+    exported_with  {"torch": version, "transformers": version or null}
+
+Used by the family scripts; not run on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import warnings
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from strip_torchscript_debug import strip as strip_debug  # noqa: E402
+
+# Bound on |traced - eager| for any element of any layer (float32, CPU).
+DEFAULT_TOL = 1e-4
+
+
+@dataclass
+class ExportMeta:
+    """Everything the sidecar and the TOML block need besides the layers."""
+
+    family: str
+    model_id: str
+    name: str  # stem of the files and repbench encoder name
+    sample_rate: int
+    window_s: Optional[float]
+    hop_s: Optional[float] = None
+    revision: Optional[str] = None
+    licence: str = "unknown"
+    tiny: bool = False
+    versions: Dict[str, Optional[str]] = field(default_factory=dict)
+
+
+def zero_mean_unit_var(wave: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
+    """Per-row normalisation of `[batch, samples]` audio, the formula of
+    transformers' `Wav2Vec2FeatureExtractor.zero_mean_unit_var_norm` for an
+    unpadded item: `(x - mean) / sqrt(var + eps)`, population variance."""
+    mean = wave.mean(dim=1, keepdim=True)
+    var = wave.var(dim=1, keepdim=True, unbiased=False)
+    return (wave - mean) / torch.sqrt(var + eps)
+
+
+def versions(**extra: Optional[str]) -> Dict[str, Optional[str]]:
+    """`exported_with` entry: torch's version plus the given libraries'."""
+    out: Dict[str, Optional[str]] = {"torch": torch.__version__}
+    out.update(extra)
+    return out
+
+
+def _prepare(module: torch.nn.Module) -> torch.nn.Module:
+    module = module.eval().float().to("cpu")
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return module
+
+
+def _run(module, wave: torch.Tensor) -> Dict[str, torch.Tensor]:
+    out = module(wave)
+    if not isinstance(out, dict):
+        raise TypeError(f"module must return a dict of tensors, got {type(out).__name__}")
+    return out
+
+
+def random_audio(batch: int, samples: int, seed: int) -> torch.Tensor:
+    """Seeded test audio: noise plus a sine per row, different levels and a
+    small DC offset, so normalisation inside a module is exercised."""
+    g = torch.Generator().manual_seed(seed)
+    t = torch.arange(samples, dtype=torch.float64)
+    rows = []
+    for b in range(batch):
+        freq = 0.01 + 0.03 * b  # cycles per sample
+        sine = torch.sin(2 * math.pi * freq * t).float()
+        noise = torch.randn(samples, generator=g)
+        level = 0.5 / (1 + b)
+        rows.append(level * (0.6 * sine + 0.3 * noise) + 0.01 * b)
+    return torch.stack(rows)
+
+
+def trace(module: torch.nn.Module, example: torch.Tensor) -> Tuple[torch.jit.ScriptModule, List[str]]:
+    """Traces `module` on `example`; returns the traced module and the
+    distinct warning messages the tracer printed."""
+    module = _prepare(module)
+    with warnings.catch_warnings(record=True) as caught, torch.no_grad():
+        warnings.simplefilter("always")
+        traced = torch.jit.trace(module, (example,), strict=False, check_trace=False)
+    seen: List[str] = []
+    for w in caught:
+        where = f"{os.path.basename(os.path.dirname(w.filename))}/{os.path.basename(w.filename)}:{w.lineno}"
+        msg = f"{w.category.__name__} at {where}: {str(w.message).splitlines()[0]}"
+        if msg not in seen:
+            seen.append(msg)
+    return traced, seen
+
+
+def compare(eager: torch.nn.Module, loaded, checks: Sequence[Tuple[int, int]], seed: int = 0,
+            tol: float = DEFAULT_TOL) -> Tuple[bool, Dict[str, float], List[str], List[int]]:
+    """Runs both modules on `random_audio(batch, samples)` for each
+    `(batch, samples)` in `checks`. Returns (ok, worst diff per layer, layer
+    names, layer dims)."""
+    ok = True
+    worst: Dict[str, float] = {}
+    names: List[str] = []
+    dims: List[int] = []
+    with torch.no_grad():
+        for i, (batch, samples) in enumerate(checks):
+            wave = random_audio(batch, samples, seed + i)
+            ref = _run(eager, wave)
+            got = _run(loaded, wave)
+            if list(got.keys()) != list(ref.keys()):
+                print(f"FAIL: keys differ for {batch}x{samples}: {list(got)} vs {list(ref)}")
+                ok = False
+                continue
+            if not names:
+                names = list(ref.keys())
+                dims = [int(ref[k].shape[-1]) for k in names]
+            line = []
+            for k in names:
+                r, g = ref[k], got[k]
+                if g.dim() != 3 or g.shape != r.shape or g.shape[0] != batch or g.dtype != torch.float32:
+                    print(f"FAIL: {k} has shape {tuple(g.shape)} {g.dtype}, eager {tuple(r.shape)}")
+                    ok = False
+                    continue
+                d = (g - r).abs().max().item() if g.numel() else 0.0
+                if not math.isfinite(d) or not torch.isfinite(g).all():
+                    d = float("inf")
+                worst[k] = max(worst.get(k, 0.0), d)
+                line.append(f"{k} {tuple(g.shape)} {d:.2e}")
+            print(f"  input {batch}x{samples}: " + ", ".join(line))
+    for k, d in worst.items():
+        if d > tol:
+            print(f"FAIL: {k} max abs diff {d:.3e} > {tol:.0e}")
+            ok = False
+    return ok, worst, names, dims
+
+
+def sidecar(meta: ExportMeta, names: List[str], dims: List[int]) -> dict:
+    return {
+        "family": meta.family,
+        "model_id": meta.model_id,
+        "revision": meta.revision,
+        "licence": meta.licence,
+        "sample_rate": meta.sample_rate,
+        "window_s": meta.window_s,
+        "hop_s": meta.hop_s,
+        "input": "waveform",
+        "layer_names": names,
+        "layer_dims": dims,
+        "tiny": meta.tiny,
+        "exported_with": meta.versions,
+    }
+
+
+def toml_block(meta: ExportMeta, pt_path: str) -> str:
+    lines = [
+        "[[encoders]]",
+        f'name = "{meta.name}"',
+        'kind = "torchscript"',
+        f'path = "{pt_path}"   # relative to the config file',
+        f"sample_rate = {meta.sample_rate}",
+        'input = "waveform"',
+    ]
+    if meta.window_s is not None:
+        lines.append(f"window_s = {meta.window_s!r}")
+        if meta.hop_s is not None:
+            lines.append(f"hop_s = {meta.hop_s!r}")
+    lines += ['layers = ["all"]', 'pooling = "mean"']
+    return "\n".join(lines)
+
+
+def export(module: torch.nn.Module, meta: ExportMeta, out_dir: str, trace_samples: int,
+           checks: Sequence[Tuple[int, int]], tol: float = DEFAULT_TOL) -> Tuple[bool, str, dict]:
+    """Traces, saves, reloads, verifies, writes the sidecar, prints the TOML.
+    `checks` should hold at least two different lengths (the first may be
+    `trace_samples`). Returns (ok, path of the .pt, sidecar dict)."""
+    torch.set_grad_enabled(False)
+    module = _prepare(module)
+    os.makedirs(out_dir, exist_ok=True)
+    pt = os.path.join(out_dir, meta.name + ".pt")
+
+    traced, warns = trace(module, random_audio(2, trace_samples, seed=1234))
+    for w in warns:
+        print(f"  tracer: {w}")
+    traced.save(pt)
+    # No machine paths in committed files; verified below in this form.
+    strip_debug(pt)
+    print(f"saved {pt} ({os.path.getsize(pt)} bytes)")
+
+    loaded = torch.jit.load(pt, map_location="cpu").eval()
+    if len({s for _, s in checks}) < 2:
+        print("FAIL: verification needs at least two input lengths")
+        return False, pt, {}
+    ok, worst, names, dims = compare(module, loaded, checks, tol=tol)
+    print(f"max abs diff traced vs eager (bound {tol:.0e}): "
+          + ", ".join(f"{k} {d:.2e}" for k, d in worst.items()))
+
+    side = sidecar(meta, names, dims)
+    json_path = os.path.join(out_dir, meta.name + ".json")
+    with open(json_path, "w") as f:
+        json.dump(side, f, indent=2)
+        f.write("\n")
+    print(f"wrote {json_path}")
+    print()
+    print(toml_block(meta, pt))
+    print()
+    print("VERIFY OK" if ok else "VERIFY FAILED")
+    return ok, pt, side
+
+
+def _f32(x: float) -> str:
+    """Shortest decimal that reads back as the same float32."""
+    return str(np.float32(x))  # numpy prints the shortest round-trip form
+
+
+def _nested(a: np.ndarray) -> str:
+    if a.ndim == 1:
+        return "[" + ",".join(_f32(v) for v in a) + "]"
+    return "[" + ",".join(_nested(s) for s in a) + "]"
+
+
+def write_expected(pt: str, sample_rate: int, wave: torch.Tensor, eager: Optional[torch.nn.Module] = None,
+                   tol: float = DEFAULT_TOL) -> Tuple[bool, str]:
+    """Runs the saved module at `pt` on `wave` and writes
+    `<stem>.expected.json` = {"sample_rate", "input": [batch][samples],
+    "outputs": {layer: [batch][time][dim]}}, float32 values written as the
+    shortest decimals that read back exactly. With `eager`, also checks the
+    outputs against it."""
+    wave = wave.to(torch.float32).contiguous()
+    loaded = torch.jit.load(pt, map_location="cpu").eval()
+    with torch.no_grad():
+        out = _run(loaded, wave)
+        ok = True
+        if eager is not None:
+            ref = _run(_prepare(eager), wave)
+            for k in out:
+                d = (out[k] - ref[k]).abs().max().item()
+                ok &= d <= tol
+                print(f"  expected-output check {k}: max abs diff vs eager {d:.2e}")
+    path = pt[: -len(".pt")] + ".expected.json"
+    parts = [f'{{"sample_rate":{int(sample_rate)},\n"input":{_nested(wave.numpy())},\n"outputs":{{']
+    parts.append(",\n".join(f"{json.dumps(k)}:{_nested(v.numpy())}" for k, v in out.items()))
+    parts.append("}}\n")
+    with open(path, "w") as f:
+        f.write("".join(parts))
+    # Read back: the file must be valid JSON holding exactly these float32s.
+    with open(path) as f:
+        back = json.load(f)
+    ok &= bool(np.array_equal(np.asarray(back["input"], dtype=np.float32), wave.numpy()))
+    for k, v in out.items():
+        ok &= bool(np.array_equal(np.asarray(back["outputs"][k], dtype=np.float32), v.numpy()))
+    print(f"wrote {path} ({os.path.getsize(path)} bytes){'' if ok else ' FAILED CHECK'}")
+    return ok, path
+
+
+def exit_with(ok: bool) -> None:
+    sys.exit(0 if ok else 1)
