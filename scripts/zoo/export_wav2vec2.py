@@ -157,16 +157,6 @@ def tiny_model(kind: str, seed: int):
     return model.eval(), normalize
 
 
-def fixture_input(samples: int = EXPECTED_SAMPLES) -> torch.Tensor:
-    """The fixed [2, samples] input stored in `<name>.expected.json`: a
-    220 Hz sine with a little noise, and quieter noise with a DC offset."""
-    g = torch.Generator().manual_seed(20240516)
-    t = torch.arange(samples, dtype=torch.float64) / 16000
-    row0 = 0.4 * torch.sin(2 * torch.pi * 220.0 * t).float() + 0.05 * torch.randn(samples, generator=g)
-    row1 = 0.1 * torch.randn(samples, generator=g) + 0.02
-    return torch.stack([row0, row1]).float()
-
-
 def hub_info(model_id: str, revision: Optional[str]):
     """(resolved commit, licence) from the hub; (revision, None) if unavailable."""
     try:
@@ -184,19 +174,10 @@ def hub_info(model_id: str, revision: Optional[str]):
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    src = ap.add_mutually_exclusive_group(required=True)
-    src.add_argument("--model", help="hub id, e.g. facebook/hubert-base-ls960")
+    src = harness.add_common_args(ap, "facebook/hubert-base-ls960")
     src.add_argument("--tiny", choices=["hubert", "wav2vec2"], help="random-weights fixture")
-    ap.add_argument("--revision", help="hub revision (branch, tag or commit)")
-    ap.add_argument("--out", required=True, help="output folder")
-    ap.add_argument("--name", help="file stem / encoder name")
     ap.add_argument("--normalize", choices=["auto", "yes", "no"], default="auto")
-    ap.add_argument("--window-s", type=float, help="override the window length (s); <= 0 = whole item")
-    ap.add_argument("--hop-s", type=float, help="override the hop (s)")
-    ap.add_argument("--licence", help="override the licence string")
     ap.add_argument("--trust-remote-code", action="store_true", help="for MERT-v1 and other custom code")
-    ap.add_argument("--seed", type=int, default=0, help="--tiny: weight seed")
-    ap.add_argument("--tol", type=float, default=harness.DEFAULT_TOL)
     args = ap.parse_args()
 
     torch.set_grad_enabled(False)
@@ -252,7 +233,7 @@ def main() -> int:
     ok, pt, _ = harness.export(wrapped, meta, args.out, trace_samples, checks, tol=args.tol)
 
     if args.tiny and ok:
-        ok, _ = harness.write_expected(pt, sample_rate, fixture_input(), eager=wrapped, tol=args.tol)
+        ok, _ = harness.write_expected(pt, sample_rate, harness.fixture_input(16000, EXPECTED_SAMPLES), eager=wrapped, tol=args.tol)
     return 0 if ok else 1
 
 

@@ -299,3 +299,31 @@ def write_expected(pt: str, sample_rate: int, wave: torch.Tensor, eager: Optiona
 
 def exit_with(ok: bool) -> None:
     sys.exit(0 if ok else 1)
+
+
+def fixture_input(sample_rate: int, samples: int) -> torch.Tensor:
+    """The fixed [2, samples] input stored in `<name>.expected.json`: a
+    220 Hz sine with a little noise, and quieter noise with a DC offset."""
+    g = torch.Generator().manual_seed(20240516)
+    t = torch.arange(samples, dtype=torch.float64) / sample_rate
+    row0 = 0.4 * torch.sin(2 * torch.pi * 220.0 * t).float() + 0.05 * torch.randn(samples, generator=g)
+    row1 = 0.1 * torch.randn(samples, generator=g) + 0.02
+    return torch.stack([row0, row1]).float()
+
+
+def add_common_args(ap, example_id: str):
+    """The options every family's export script takes: the model source
+    (`--model ID` or `--tiny`), output, name, window, licence, seed and
+    tolerance. Returns the `--model`/`--tiny` group, so a family can change
+    what `--tiny` takes."""
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", help=f"hub id, e.g. {example_id}")
+    ap.add_argument("--revision", help="hub revision (branch, tag or commit)")
+    ap.add_argument("--out", required=True, help="output folder")
+    ap.add_argument("--name", help="file stem / encoder name")
+    ap.add_argument("--window-s", type=float, help="override the window length (s); <= 0 = whole item")
+    ap.add_argument("--hop-s", type=float, help="override the hop (s)")
+    ap.add_argument("--licence", help="override the licence string")
+    ap.add_argument("--seed", type=int, default=0, help="--tiny: weight seed")
+    ap.add_argument("--tol", type=float, default=DEFAULT_TOL)
+    return src

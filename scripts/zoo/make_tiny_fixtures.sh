@@ -23,4 +23,8 @@ for kind in hubert wav2vec2; do
     # The path in the printed TOML block is relative to the repository root.
     "$VENV/bin/python" scripts/zoo/export_wav2vec2.py --tiny "$kind" --out models/zoo/tiny
 done
+echo "== encodec-tiny"
+"$VENV/bin/python" scripts/zoo/export_encodec.py --tiny --out models/zoo/tiny
+echo "== whisper-tiny"
+"$VENV/bin/python" scripts/zoo/export_whisper.py --tiny --out models/zoo/tiny
 ls -l "$OUT"
