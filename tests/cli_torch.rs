@@ -162,4 +162,15 @@ fn a_zoo_config_runs_with_its_model_in_place() {
         .collect();
     let want = ["conv", "hidden_0", "hidden_1", "hidden_2"];
     assert_eq!(layers, want.map(String::from).into());
+
+    // The model's sidecar holds the config to the rate it was exported for.
+    let wrong = config.replacen("sample_rate = 16000", "sample_rate = 22050", 1);
+    let path = write(dir.path(), "wrong_rate.toml", &wrong);
+    let ran = repbench(&["run", &path, "--out", out.to_str().unwrap(), "--quiet"]);
+    let err = text(&ran).1;
+    assert!(!ran.status.success(), "{err}");
+    assert!(
+        err.contains("hubert-tiny.json") && err.contains("set sample_rate = 16000"),
+        "{err}"
+    );
 }

@@ -14,6 +14,7 @@
 
 #[cfg(feature = "torch")]
 mod model;
+pub mod sidecar;
 
 #[cfg(feature = "torch")]
 pub use model::TorchScript;

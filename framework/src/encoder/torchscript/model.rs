@@ -47,6 +47,7 @@ impl TorchScript {
             reason,
         };
         let path = base_dir.join(&spec.path);
+        spec.check_sidecar(base_dir)?;
         let bytes = std::fs::read(&path).map_err(|e| {
             fail(format!(
                 "cannot read the TorchScript file {}: {e}; set `path` to a file saved with torch.jit.save",
