@@ -267,12 +267,7 @@ def main() -> int:
     sample_rate = int(cfg.sampling_rate)
     if int(fe.sampling_rate) != sample_rate:
         raise SystemExit(f"feature extractor sampling_rate {fe.sampling_rate} != model {sample_rate}")
-    if args.window_s is not None:
-        window_s = args.window_s if args.window_s > 0 else None
-    if args.hop_s is not None:
-        hop_s = args.hop_s
-    if args.licence:
-        licence = args.licence
+    window_s, hop_s, licence = harness.apply_overrides(args, window_s, hop_s, licence)
 
     wrapped = EncodecLayers(model.float().eval(), bandwidth).eval()
     print(f"{model_id}: {sample_rate} Hz, {cfg.audio_channels} channel(s), normalize {cfg.normalize}, "

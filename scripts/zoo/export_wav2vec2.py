@@ -211,11 +211,7 @@ def main() -> int:
 
     if args.normalize != "auto":
         normalize = args.normalize == "yes"
-    if args.window_s is not None:
-        window_s = args.window_s if args.window_s > 0 else None
-    hop_s = args.hop_s
-    if args.licence:
-        licence = args.licence
+    window_s, hop_s, licence = harness.apply_overrides(args, window_s, None, licence)
     print(f"normalise inside the module: {normalize}; window_s {window_s}; hop_s {hop_s}")
 
     wrapped = AllLayers(model.float().eval(), normalize)

@@ -253,11 +253,7 @@ def main() -> int:
     wrapped = WhisperAllLayers(encoder.float().eval(), fe).eval()
     n = wrapped.n_samples
     window_s = n / sample_rate
-    if args.window_s is not None:
-        window_s = args.window_s if args.window_s > 0 else None
-    hop_s = args.hop_s
-    if args.licence:
-        licence = args.licence
+    window_s, hop_s, licence = harness.apply_overrides(args, window_s, None, licence)
     print(f"encoder input {n} samples ({n / sample_rate:g} s, padded inside); window_s {window_s}; hop_s {hop_s}")
 
     # Features: the full window, shorter and odd lengths, one sample over.

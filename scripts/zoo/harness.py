@@ -327,3 +327,13 @@ def add_common_args(ap, example_id: str):
     ap.add_argument("--seed", type=int, default=0, help="--tiny: weight seed")
     ap.add_argument("--tol", type=float, default=DEFAULT_TOL)
     return src
+
+
+def apply_overrides(args, window_s, hop_s, licence):
+    """A family's window, hop and licence after the common options
+    `--window-s` (<= 0: whole item), `--hop-s` and `--licence`."""
+    if args.window_s is not None:
+        window_s = args.window_s if args.window_s > 0 else None
+    if args.hop_s is not None:
+        hop_s = args.hop_s
+    return window_s, hop_s, args.licence or licence

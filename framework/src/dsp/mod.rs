@@ -16,7 +16,12 @@ use ndarray::Array2;
 /// `10 * log10(max(amin, x))`, elementwise (librosa `power_to_db` with
 /// `ref=1.0` and `top_db=None`).
 pub fn power_to_db(x: &Array2<f32>, amin: f32) -> Array2<f32> {
-    x.mapv(|v| 10.0 * v.max(amin).log10())
+    x.mapv(|v| to_db(v, amin))
+}
+
+/// [`power_to_db`] of one value.
+pub fn to_db(power: f32, amin: f32) -> f32 {
+    10.0 * power.max(amin).log10()
 }
 
 #[cfg(test)]

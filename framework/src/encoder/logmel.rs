@@ -1,7 +1,7 @@
 //! `logmel_stats`: log-mel spectrogram frames (dB), pooled over time.
 
 use super::Encoder;
-use crate::dsp::{mel_filterbank, MelBands, Stft};
+use crate::dsp::{mel_filterbank, to_db, MelBands, Stft};
 use crate::pooling::Pooling;
 use crate::{Error, Result};
 use ndarray::Array2;
@@ -194,7 +194,7 @@ impl LogMelFrontEnd {
         self.stft.for_each_power_frame(audio, |t, power| {
             self.bands.apply(power, &mut mel);
             for (o, m) in db.row_mut(t).iter_mut().zip(&mel) {
-                *o = 10.0 * m.max(AMIN).log10();
+                *o = to_db(*m, AMIN);
             }
         });
         let floor = db.fold(f32::NEG_INFINITY, |m, &v| m.max(v)) - self.top_db;
