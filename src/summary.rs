@@ -99,6 +99,7 @@ pub fn lines(records: &[ResultRecord], comparisons: &[ComparisonRecord]) -> Vec<
             }
         }
     }
+    out.extend(label_areas(records, &representatives));
     let significant: Vec<&ComparisonRecord> =
         comparisons.iter().filter(|c| c.p_holm < 0.05).collect();
     if !comparisons.is_empty() {
@@ -123,6 +124,49 @@ pub fn lines(records: &[ResultRecord], comparisons: &[ComparisonRecord]) -> Vec<
                 c.p_holm
             ));
         }
+    }
+    out
+}
+
+/// One line per representative with a label-efficiency curve: the
+/// normalised area of its primary metric over the label fractions.
+fn label_areas(records: &[ResultRecord], representatives: &[&ResultRecord]) -> Vec<String> {
+    let areas: Vec<(&ResultRecord, &ResultRecord)> = representatives
+        .iter()
+        .filter_map(|c| {
+            let metric = format!("{}_auc", c.metric);
+            records
+                .iter()
+                .find(|r| {
+                    r.is_label_curve()
+                        && r.task == c.task
+                        && r.encoder == c.encoder
+                        && r.layer == c.layer
+                        && r.probe == c.probe
+                        && r.metric == metric
+                })
+                .map(|r| (*c, r))
+        })
+        .collect();
+    if areas.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![
+        String::new(),
+        "label efficiency: area under the primary metric against the fraction of training labels (log axis, normalised: its mean height)".into(),
+    ];
+    for (c, r) in areas {
+        out.push(format!(
+            "{:<16} {:<12} {:<10} {:<9} {:<20} {:>7.3}  [{:.3}, {:.3}]",
+            c.task,
+            c.encoder,
+            c.layer,
+            c.probe.as_deref().unwrap_or("-"),
+            r.metric,
+            r.value,
+            r.ci_low,
+            r.ci_high
+        ));
     }
     out
 }
@@ -179,6 +223,29 @@ mod tests {
         assert!(
             sweep[0].contains("0.800 [0.700, 0.800]") && sweep[0].contains("0.600"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn the_label_curve_area_of_each_representative_gets_a_line() {
+        let mut records = vec![
+            record("deep", "1", "accuracy", 0.9, Some(0.6)),
+            record("deep", "2", "accuracy", 0.95, Some(0.5)),
+        ];
+        for (layer, value) in [("1", 0.71), ("2", 0.52)] {
+            let mut area = record("deep", layer, "accuracy_auc", value, Some(0.6));
+            area.evaluator = "label_efficiency".into();
+            records.push(area);
+        }
+        let text = lines(&records, &[]).join("\n");
+        assert!(text.contains("label efficiency"), "{text}");
+        assert!(
+            text.contains("accuracy_auc") && text.contains("0.710"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("0.520"),
+            "only the layer chosen on validation: {text}"
         );
     }
 }

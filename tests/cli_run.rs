@@ -11,12 +11,20 @@ fn quickstart_runs_reruns_from_cache_and_gives_identical_results() {
     let first = repbench(&["run", "configs/quickstart.toml", "--out", &out_s]);
     assert_ok(&first);
     let stdout = text(&first).0;
-    // One summary line per task and encoder (2 × 2), not one per value.
-    assert_eq!(stdout.matches("pitch_class ").count(), 2, "{stdout}");
+    // One summary line per task and encoder (2 × 2), not one per value,
+    // and one label-efficiency area per encoder of pitch_class.
+    assert_eq!(stdout.matches("pitch_class ").count(), 4, "{stdout}");
+    assert!(stdout.contains("label efficiency"), "{stdout}");
     assert!(stdout.contains("report:"), "{stdout}");
     let rows = results(&out);
-    // 2 tasks × 2 encoders × 3 metrics, each on all 72 test items.
-    assert_eq!(rows.len(), 12);
+    // 2 tasks × 2 encoders × 3 metrics; pitch_class's label curve adds,
+    // per encoder and metric, 4 fractions below 1 and the area: 30 more.
+    // Each on all 72 test items.
+    let curve = rows
+        .iter()
+        .filter(|r| r["evaluator"] == "label_efficiency")
+        .count();
+    assert_eq!((rows.len(), curve), (42, 30));
     for r in &rows {
         assert_eq!(r["n"], 72, "{r}");
         let (lo, v, hi) = (

@@ -245,7 +245,17 @@ pub struct ResultRecord {
     pub repbench_version: String,
 }
 
+/// The `evaluator` of a label-efficiency curve's records (a probe task's
+/// score at a fraction of its training labels, and the curve's area).
+pub const LABEL_EFFICIENCY: &str = "label_efficiency";
+
 impl ResultRecord {
+    /// True for a point or the area of a label-efficiency curve: drawn in
+    /// its own section, never mixed into the task's table of scores.
+    pub fn is_label_curve(&self) -> bool {
+        self.evaluator == LABEL_EFFICIENCY
+    }
+
     /// True for a value measured between two units (it has a
     /// `versus_encoder`): a matrix entry, not a score of this unit.
     pub fn is_pairwise(&self) -> bool {

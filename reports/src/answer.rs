@@ -46,6 +46,7 @@ pub fn representatives(records: &[ResultRecord]) -> Vec<&ResultRecord> {
                 && r.probe_seed.is_none()
                 && r.evaluator != "drift"
                 && !r.is_pairwise()
+                && !r.is_label_curve()
         })
         .collect();
     let mut tasks: Vec<&str> = Vec::new();

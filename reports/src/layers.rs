@@ -32,6 +32,7 @@ pub fn charts(records: &[ResultRecord]) -> Result<Vec<LayerChart>> {
                 && r.evaluator != "drift"
                 && r.evaluator != "robustness"
                 && !r.is_pairwise()
+                && !r.is_label_curve()
         })
         .collect();
     let mut tasks = Vec::new();

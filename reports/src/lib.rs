@@ -15,6 +15,7 @@ mod cross;
 pub mod export;
 mod heat;
 mod importance;
+mod label_curve;
 mod layers;
 mod leaderboard;
 mod maps;
@@ -99,6 +100,7 @@ pub fn render_html(
     let drift = robustness::drift(records, &sweeps)?;
     let layer_charts = layers::charts(records)?;
     let property_curves = properties::curves(records, &sweep_axis::theta_axes(config))?;
+    let label_curves = label_curve::curves(records)?;
     let profile = profile::profile(records);
     let cross_matrices = cross::matrices(records);
     let similarity = similarity::matrices(records);
@@ -138,6 +140,7 @@ pub fn render_html(
                 drift,
                 layer_charts,
                 property_curves,
+                label_curves,
                 profile,
                 cross_matrices,
                 similarity,

@@ -152,7 +152,12 @@ fn interval(r: &ResultRecord) -> String {
 /// The task's primary metric: the first clean probe/retrieval metric.
 fn primary_metric(recs: &[&ResultRecord], task: &str) -> Option<String> {
     recs.iter()
-        .find(|r| r.task == task && r.perturbation == "none" && r.evaluator != "robustness")
+        .find(|r| {
+            r.task == task
+                && r.perturbation == "none"
+                && r.evaluator != "robustness"
+                && !r.is_label_curve()
+        })
         .map(|r| r.metric.clone())
 }
 

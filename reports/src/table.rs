@@ -106,6 +106,7 @@ pub fn task_tables(records: &[ResultRecord]) -> Vec<TaskTable> {
                 && r.probe_seed.is_none()
                 && !crate::properties::is_curve_point(r)
                 && !r.is_pairwise()
+                && !r.is_label_curve()
                 && !crate::cross::is_cross_transform(r)
         })
         .collect();

@@ -27,6 +27,7 @@ pub mod drift;
 pub mod exported;
 pub mod geometry;
 pub mod informativeness;
+pub mod label_subsets;
 pub mod maps;
 pub mod metrics;
 pub mod probes;
@@ -145,6 +146,16 @@ pub struct TaskSpec {
     /// `unit_norm`).
     #[serde(default, skip_serializing_if = "is_default_normalization")]
     pub normalization: properties::Normalization,
+    /// Label-efficiency curve of a probe task: fractions of the training
+    /// split (ascending, in (0, 1]) each probe is also trained on, as
+    /// nested, stratified, seeded subsets; validation and test unchanged.
+    /// Fraction 1 is the task's own result.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub label_fractions: Vec<f64>,
+    /// Subsets drawn per label fraction (default 3): the curve's value is
+    /// the mean over draws, its spread across draws `seed_sd`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_draws: Option<usize>,
 }
 
 fn is_default_codes(c: &disentanglement::Codes) -> bool {
@@ -253,6 +264,39 @@ impl TaskSpec {
                     )
                 })
         })
+    }
+
+    /// Subsets drawn per label fraction.
+    pub fn label_draw_count(&self) -> usize {
+        self.label_draws.unwrap_or(3)
+    }
+
+    /// What is wrong with `label_fractions`, if anything.
+    fn label_fractions_problem(&self) -> Option<String> {
+        let f = &self.label_fractions;
+        if f.is_empty() {
+            return None;
+        }
+        if self.target_kind().is_none() {
+            return Some(format!(
+                "only multiclass, multilabel and regression tasks train probes on label fractions (this task is {}); remove it",
+                self.type_name()
+            ));
+        }
+        if f.len() > 32 || f.iter().any(|x| !(x.is_finite() && *x > 0.0 && *x <= 1.0)) {
+            return Some(format!(
+                "must be 1 to 32 fractions of the training split in (0, 1], e.g. [0.01, 0.1, 0.5, 1.0] (got {f:?})"
+            ));
+        }
+        if f.windows(2).any(|w| w[0] >= w[1]) {
+            return Some(format!(
+                "list the fractions ascending without repeats (got {f:?})"
+            ));
+        }
+        if f[0] >= 1.0 {
+            return Some("list at least one fraction below 1 (1 is the task's own result)".into());
+        }
+        None
     }
 
     /// Range checks; `key` is this entry's path in the config.
@@ -400,6 +444,19 @@ impl TaskSpec {
                 format!("must be a single character (got {:?})", self.tag_separator),
             );
         }
+        if let Some(why) = self.label_fractions_problem() {
+            return bad("label_fractions", why);
+        }
+        if let Some(d) = self.label_draws {
+            if self.label_fractions.is_empty() || !(1..=MAX_LABEL_DRAWS).contains(&d) {
+                return bad(
+                    "label_draws",
+                    format!(
+                        "must be in 1..={MAX_LABEL_DRAWS}, with `label_fractions` set (got {d})"
+                    ),
+                );
+            }
+        }
         if self.ks.is_empty() || self.ks.len() > 64 || self.ks.iter().any(|&k| k == 0 || k > MAX_K)
         {
             return bad(
@@ -431,6 +488,8 @@ impl TaskSpec {
 pub const MAX_SEEDS: usize = 100;
 /// Largest retrieval or kNN cut-off `k`.
 pub const MAX_K: usize = 100_000;
+/// Most subsets a task may draw per label fraction.
+pub const MAX_LABEL_DRAWS: usize = 50;
 /// Most principal components a disentanglement task may keep.
 pub const MAX_PCA_COMPONENTS: usize = 4096;
 

@@ -10,6 +10,9 @@
 /// 2: near-constant features dropped by the standardiser, undefined
 /// resamples counted, per-probe validation scores.
 pub const PROBE_EVALUATOR: u32 = 2;
+/// Label-efficiency curves of probe tasks (`label_fractions`): subsets,
+/// their fits and the normalised area under the curve.
+pub const LABEL_CURVE: u32 = 1;
 /// The retrieval evaluator. 2: train-mean centring before cosine.
 pub const RETRIEVAL_EVALUATOR: u32 = 2;
 /// The axis-based disentanglement evaluator. 2: undefined resamples

@@ -24,6 +24,8 @@ use repbench_framework::{seed, Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
+mod label_curve;
+
 /// Probes on a multiclass, multilabel or regression task.
 pub struct ProbeEvaluator {
     spec: TaskSpec,
@@ -35,6 +37,14 @@ pub struct ProbeEvaluator {
 struct ProbePredictions {
     probe: String,
     seeds: Vec<Vec<Vec<f64>>>,
+}
+
+/// The training rows a fit uses: the whole train split, or one draw of a
+/// label fraction.
+struct TrainSet<'a> {
+    rows: &'a [usize],
+    targets: &'a Targets,
+    draw: Option<usize>,
 }
 
 /// Row indices of each split.
@@ -182,17 +192,34 @@ impl ProbeEvaluator {
         prep: &Prepared,
         x: ArrayView2<f32>,
     ) -> Result<Vec<ProbeFit>> {
+        let all = TrainSet {
+            rows: &prep.rows.train,
+            targets: &prep.t_train,
+            draw: None,
+        };
+        self.fit_on(input, prep, x, &all)
+    }
+
+    /// Trains every probe on `train`'s rows of `x`, selecting on the
+    /// valid rows: every configured seed, or one per label-fraction draw.
+    fn fit_on(
+        &self,
+        input: &EvalInput<'_>,
+        prep: &Prepared,
+        x: ArrayView2<f32>,
+        train: &TrainSet<'_>,
+    ) -> Result<Vec<ProbeFit>> {
         self.check_finite(x, input.items)?;
         // One float64 copy of each split, standardised where it lies: at
         // 70 000 × 1024 train items a copy is 570 MB.
-        let mut x_train = rows_f64(x, &prep.rows.train);
+        let mut x_train = rows_f64(x, train.rows);
         let standardizer = Standardizer::fit(x_train.view());
         standardizer.transform_in_place(&mut x_train);
         let mut x_valid = rows_f64(x, &prep.rows.valid);
         standardizer.transform_in_place(&mut x_valid);
         let data = FitData {
             x_train: x_train.view(),
-            t_train: &prep.t_train,
+            t_train: train.targets,
             x_valid: x_valid.view(),
             t_valid: &prep.t_valid,
         };
@@ -201,14 +228,20 @@ impl ProbeEvaluator {
             .iter()
             .enumerate()
             .map(|(pi, probe)| {
-                let per_seed = self
-                    .seeds_for(probe)
+                let seeds = match train.draw {
+                    None => self.seeds_for(probe),
+                    Some(_) => self.spec.seeds[..1].to_vec(),
+                };
+                let per_seed = seeds
                     .into_iter()
                     .map(|s| {
-                        let probe_seed = seed::derive(
-                            input.seed,
-                            &["probe", input.task, &pi.to_string(), &s.to_string()],
-                        );
+                        let (s_text, pi_text) = (s.to_string(), pi.to_string());
+                        let draw_text = train.draw.map(|d| d.to_string());
+                        let mut parts = vec!["probe", input.task, &pi_text, &s_text];
+                        if let Some(d) = &draw_text {
+                            parts.extend(["label_draw", d.as_str()]);
+                        }
+                        let probe_seed = seed::derive(input.seed, &parts);
                         let mut fitted = probe
                             .fit_select(&data, probe_seed)
                             .map_err(|e| self.fail(format!("probe {}: {e}", probe.kind())))?;
@@ -467,6 +500,9 @@ impl Evaluator for ProbeEvaluator {
             format!("probe-evaluator/{}", versions::PROBE_EVALUATOR),
             metrics,
         ];
+        if !self.spec.label_fractions.is_empty() {
+            parts.push(format!("label-curve/{}", versions::LABEL_CURVE));
+        }
         parts.extend(self.spec.probe_list().iter().map(|p| p.implementation()));
         parts.join(" ")
     }
@@ -479,7 +515,12 @@ impl Evaluator for ProbeEvaluator {
         let prep = self.prepare(input)?;
         let fits = self.fit(input, &prep, input.embeddings)?;
         let scores = self.score(&prep, &fits, input.embeddings, input.items)?;
-        Ok(self.evaluation(&prep, &fits, &scores))
+        let mut evaluation = self.evaluation(&prep, &fits, &scores);
+        if !self.spec.label_fractions.is_empty() {
+            let curve = self.label_curve(input, &prep, &scores)?;
+            evaluation.measurements.extend(curve);
+        }
+        Ok(evaluation)
     }
 
     /// Test-only perturbation trains each probe once on clean data and
@@ -721,6 +762,96 @@ mod tests {
             })
             .unwrap_or_else(|| panic!("no {probe}/{metric} in {:?}", e.measurements))
             .value
+    }
+
+    /// Noisy classes where more labels help: the label-efficiency curve
+    /// has one record per fraction below 1 with growing training sets,
+    /// rises towards the task's own score, and its area lies between the
+    /// curve's ends; a regression task draws one too.
+    #[test]
+    fn label_fractions_give_a_rising_curve_and_its_area() {
+        let n = 1000;
+        let mut rng = seed::rng(9, &["noise"]);
+        let items: Vec<Item> = (0..n)
+            .map(|i| item(i, Label::Text(["a", "b", "c", "d"][i % 4].into())))
+            .collect();
+        let x = Array2::from_shape_fn((n, 16), |(i, j)| {
+            let signal = if j % 4 == i % 4 { 0.6 } else { 0.0 };
+            signal + rng.gen_range(-1.0f32..1.0)
+        });
+        let task =
+            spec(serde_json::json!({"label_fractions": [0.01, 0.1, 0.5, 1.0], "label_draws": 4}));
+        let e = run(&task, &items, &x).unwrap();
+        assert_eq!(run(&task, &items, &x).unwrap(), e, "seeded: the same again");
+        let curve: Vec<&Measurement> = e
+            .measurements
+            .iter()
+            .filter(|m| m.evaluator == "label_efficiency" && m.metric == "accuracy")
+            .collect();
+        let fraction = |m: &Measurement| m.params["label_fraction"];
+        assert_eq!(
+            curve.iter().map(|m| fraction(m)).collect::<Vec<_>>(),
+            [0.01, 0.1, 0.5]
+        );
+        let sizes: Vec<f64> = curve.iter().map(|m| m.params["train_items"]).collect();
+        // 150 train items per class: round(1.5) = 2 of each at 1 %.
+        assert_eq!(
+            sizes,
+            [8.0, 60.0, 300.0],
+            "stratified shares of 600 train items"
+        );
+        for m in &curve {
+            assert!(m.ci_low <= m.value && m.value <= m.ci_high, "{m:?}");
+            assert!(m.seed_sd.unwrap() >= 0.0 && m.n == 200);
+        }
+        let full = value(&e, "logistic", "accuracy");
+        assert!(curve[0].value + 0.1 < full, "{} vs {full}", curve[0].value);
+        let auc = e
+            .measurements
+            .iter()
+            .find(|m| m.evaluator == "label_efficiency" && m.metric == "accuracy_auc")
+            .unwrap();
+        assert!(auc.value > curve[0].value && auc.value < full, "{auc:?}");
+        assert!(task.validate("tasks[0]").is_ok());
+
+        let numbers: Vec<Item> = (0..n)
+            .map(|i| item(i, Label::Number(x[[i, 0]] as f64 * 2.0)))
+            .collect();
+        let regression =
+            spec(serde_json::json!({"type": "regression", "label_fractions": [0.05, 1.0]}));
+        let e = run(&regression, &numbers, &x).unwrap();
+        let r2 = e
+            .measurements
+            .iter()
+            .find(|m| m.evaluator == "label_efficiency" && m.metric == "r2")
+            .unwrap();
+        assert_eq!(r2.params["train_items"], 30.0);
+    }
+
+    #[test]
+    fn label_fractions_are_checked_naming_the_key() {
+        for (extra, words) in [
+            (
+                serde_json::json!({"label_fractions": [0.5, 0.1]}),
+                "ascending",
+            ),
+            (serde_json::json!({"label_fractions": [0.0, 1.0]}), "(0, 1]"),
+            (serde_json::json!({"label_fractions": [1.0]}), "below 1"),
+            (serde_json::json!({"label_draws": 2}), "label_fractions"),
+            (
+                serde_json::json!({"type": "retrieval", "label_fractions": [0.1]}),
+                "only multiclass",
+            ),
+        ] {
+            let err = spec(extra.clone())
+                .validate("tasks[0]")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with("tasks[0].label_") && err.contains(words),
+                "{extra}: {err}"
+            );
+        }
     }
 
     #[test]
