@@ -50,6 +50,82 @@ pub fn validate(config_path: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The shape of a synthetic log (`repbench interactions`).
+pub struct LogShape {
+    /// Labels users have preferences over.
+    pub factors: Vec<String>,
+    /// Number of users.
+    pub users: usize,
+    /// Mean listens per user.
+    pub listens: usize,
+    /// Share of items released at the cut-off.
+    pub new_items: f64,
+    /// First day of the log.
+    pub start: String,
+    /// Days the log spans.
+    pub days: u32,
+    /// The cut-off, in days after the start.
+    pub cutoff_day: u32,
+}
+
+/// `repbench interactions CONFIG --dataset NAME --factors … --out FILE`.
+pub fn interactions(
+    config_path: &Path,
+    dataset: &str,
+    shape: &LogShape,
+    seed: u64,
+    out: &Path,
+) -> Result<(), Failure> {
+    let loaded = config::load(config_path).map_err(Failure::Usage)?;
+    let Some(spec) = loaded.config.datasets.iter().find(|d| d.name() == dataset) else {
+        let names: Vec<&str> = loaded.config.datasets.iter().map(|d| d.name()).collect();
+        return Err(Failure::Usage(format!(
+            "--dataset: no dataset \"{dataset}\" in {} (datasets: {names:?})",
+            config_path.display()
+        )));
+    };
+    if !(0.0..1.0).contains(&shape.new_items) || shape.users > 1_000_000 || shape.listens > 100_000
+    {
+        return Err(Failure::Usage(
+            "--new-items must be in [0, 1), --users at most 1000000 and --listens at most 100000"
+                .into(),
+        ));
+    }
+    let start =
+        repbench_tasks::recommendation::split::parse_time(&shape.start).ok_or_else(|| {
+            Failure::Usage(format!(
+                "--start: \"{}\" is not a date such as 2020-01-01",
+                shape.start
+            ))
+        })?;
+    let opened = repbench_datasets::open_dataset(spec, loaded.base_dir(), loaded.config.run.seed)
+        .map_err(|e| Failure::Usage(format!("{}: {e}", config_path.display())))?;
+    let log = repbench_tasks::recommendation::synthetic::SyntheticLog {
+        users: shape.users,
+        listens: shape.listens,
+        factors: shape.factors.clone(),
+        strength: 2.0,
+        new_items: shape.new_items,
+        start,
+        days: shape.days,
+        cutoff_day: shape.cutoff_day,
+    }
+    .draw(opened.dataset.items(), seed)
+    .map_err(|e| Failure::Usage(format!("dataset \"{dataset}\": {e}")))?;
+    crate::interactions::write_log(&log, out).map_err(Failure::Run)?;
+    println!(
+        "{}: {} interactions of {} users over {} items of \"{dataset}\"; cut-off for it: {}",
+        out.display(),
+        log.items.len(),
+        shape.users,
+        opened.dataset.items().len(),
+        repbench_tasks::recommendation::split::format_time(
+            start + i64::from(shape.cutoff_day) * 86_400
+        )
+    );
+    Ok(())
+}
+
 /// `repbench extract CONFIG [--shard I/N]` (and `run --shard I/N`): fills
 /// the embedding cache, or one shard's share of it, and stops.
 pub fn extract(

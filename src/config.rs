@@ -202,6 +202,11 @@ pub fn load(path: &Path) -> Result<LoadedConfig, String> {
         .iter_mut()
         .flat_map(|t| t.transform_specs_mut())
         .for_each(|t| t.resolve_paths(base));
+    for task in &mut config.tasks {
+        if let Some(log) = &mut task.interactions {
+            *log = base.join(&*log);
+        }
+    }
     check(&config).map_err(|e| format!("{}: {e}", path.display()))?;
     // Where outputs go is not part of the experiment: the same config run
     // into another directory gets the same hash and identical results.

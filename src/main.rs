@@ -3,6 +3,7 @@
 
 mod commands;
 mod config;
+mod interactions;
 mod plan;
 mod progress;
 mod summary;
@@ -92,6 +93,44 @@ enum Command {
         /// Where to write it (default: standard output; parquet needs it).
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Write a synthetic listening log over a dataset of CONFIG, for a
+    /// recommendation task: users prefer one value of each factor (a label;
+    /// a number label is cut into low/middle/high) and hear matching items
+    /// more often; `--new-items` of the items appear only at the cut-off.
+    Interactions {
+        /// The experiment config (TOML) that defines the dataset.
+        config: PathBuf,
+        /// The dataset's name in the config.
+        #[arg(long)]
+        dataset: String,
+        /// Labels users have preferences over, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        factors: Vec<String>,
+        /// Number of users.
+        #[arg(long, default_value_t = 300)]
+        users: usize,
+        /// Mean listens per user.
+        #[arg(long, default_value_t = 20)]
+        listens: usize,
+        /// Share of items released only at the cut-off (cold items).
+        #[arg(long, default_value_t = 0.2)]
+        new_items: f64,
+        /// First day of the log (UTC).
+        #[arg(long, default_value = "2020-01-01")]
+        start: String,
+        /// Days the log spans.
+        #[arg(long, default_value_t = 100)]
+        days: u32,
+        /// The cut-off the log is made for, in days after the start.
+        #[arg(long, default_value_t = 70)]
+        cutoff_day: u32,
+        /// Seed of the draw.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// The CSV file to write.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Inspect or clean an embedding/result cache.
     Cache {
@@ -189,6 +228,33 @@ fn main() -> ExitCode {
             commands::extract(&config, None, shard.as_deref(), cli.quiet)
         }
         Command::Validate { config } => commands::validate(&config),
+        Command::Interactions {
+            config,
+            dataset,
+            factors,
+            users,
+            listens,
+            new_items,
+            start,
+            days,
+            cutoff_day,
+            seed,
+            out,
+        } => commands::interactions(
+            &config,
+            &dataset,
+            &commands::LogShape {
+                factors,
+                users,
+                listens,
+                new_items,
+                start,
+                days,
+                cutoff_day,
+            },
+            seed,
+            &out,
+        ),
         Command::Report { dir } => commands::report(&dir),
         Command::Leaderboard { dirs, out, format } => {
             use repbench_reports::LeaderboardFormat as F;

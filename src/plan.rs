@@ -51,15 +51,19 @@ pub fn build(loaded: &LoadedConfig, out_dir: &Path) -> Result<(RunPlan, DataNote
         .iter()
         .map(|e| build_encoder(e, loaded.base_dir()))
         .collect::<Result<Vec<_>>>()?;
-    let mut tasks: Vec<TaskEntry> = cfg
-        .tasks
-        .iter()
-        .map(|t| TaskEntry {
+    let mut tasks: Vec<TaskEntry> = Vec::with_capacity(cfg.tasks.len());
+    for (i, t) in cfg.tasks.iter().enumerate() {
+        let evaluator = if t.task_type == repbench_tasks::TaskType::Recommendation {
+            recommendation_evaluator(t, i, &datasets, cfg.run.seed, &mut notes)?
+        } else {
+            repbench_tasks::build_evaluator(t)
+        };
+        tasks.push(TaskEntry {
             name: t.name.clone(),
             dataset: t.dataset.clone(),
-            evaluator: repbench_tasks::build_evaluator(t),
-        })
-        .collect();
+            evaluator,
+        });
+    }
     // Perturbation sweeps also get measured without a probe: embedding
     // drift per dataset, an evaluator like any task.
     if !cfg.perturbations.is_empty() {
@@ -91,6 +95,48 @@ pub fn build(loaded: &LoadedConfig, out_dir: &Path) -> Result<(RunPlan, DataNote
             .unwrap_or(repbench_framework::runner::DEFAULT_CHECKPOINT_ITEMS),
     };
     Ok((plan, notes))
+}
+
+/// A recommendation task's evaluator: its log read and joined to its
+/// dataset's items now, so that `validate` and the start of `run` report
+/// a log that cannot be used, and the split's notes become warnings.
+fn recommendation_evaluator(
+    task: &repbench_tasks::TaskSpec,
+    index: usize,
+    datasets: &[Box<dyn repbench_framework::dataset::Dataset>],
+    seed: u64,
+    notes: &mut DataNotes,
+) -> Result<Box<dyn repbench_framework::evaluator::Evaluator>> {
+    use repbench_framework::Error;
+    use repbench_tasks::recommendation::{split::RecSplit, RecommendationEvaluator};
+    let key = |field: &str| format!("tasks[{index}].{field}");
+    let (Some(path), Some(cutoff)) = (&task.interactions, &task.cutoff) else {
+        return Err(Error::config(
+            key("interactions"),
+            "missing (checked by validate)",
+        ));
+    };
+    let cutoff = repbench_tasks::recommendation::split::parse_time(cutoff)
+        .ok_or_else(|| Error::config(key("cutoff"), "not a date"))?;
+    let Some(dataset) = datasets.iter().find(|d| d.name() == task.dataset) else {
+        return Err(Error::config(key("dataset"), "no such dataset"));
+    };
+    let (log, hash) =
+        crate::interactions::read_log(path).map_err(|e| Error::config(key("interactions"), e))?;
+    let ids: Vec<String> = dataset.items().iter().map(|i| i.id.clone()).collect();
+    let split = RecSplit::build(&log, &ids, cutoff, task.cold_start, seed, &task.name)
+        .map_err(|e| Error::config(key("interactions"), e))?;
+    notes.warnings.extend(
+        split
+            .notes
+            .iter()
+            .map(|n| format!("task \"{}\": {n}", task.name)),
+    );
+    Ok(Box::new(RecommendationEvaluator::new(
+        task.clone(),
+        split,
+        hash,
+    )))
 }
 
 /// Expands every sweep into one entry per severity. A kind used by several
@@ -134,8 +180,10 @@ pub fn check_targets(loaded: &LoadedConfig, plan: &RunPlan) -> std::result::Resu
             .collect();
         labels.sort_unstable();
         labels.dedup();
-        let reads_no_label = task.task_type == repbench_tasks::TaskType::Geometry
-            || task.task_type.reads_transform();
+        let reads_no_label = matches!(
+            task.task_type,
+            repbench_tasks::TaskType::Geometry | repbench_tasks::TaskType::Recommendation
+        ) || task.task_type.reads_transform();
         let read: Vec<(String, &str)> = if reads_no_label {
             Vec::new()
         } else if task.factors.is_empty() {

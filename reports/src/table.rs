@@ -86,6 +86,11 @@ pub struct TaskTable {
     name: String,
     dataset: String,
     n: usize,
+    /// What `n` counts: test items, or test users of a recommendation task.
+    counted: &'static str,
+    /// The heading of the column that names a row's probe (a
+    /// recommendation task's rows are models).
+    probe_heading: &'static str,
     metrics: Vec<String>,
     rows: Vec<Row>,
 }
@@ -177,10 +182,17 @@ pub fn task_tables(records: &[ResultRecord]) -> Vec<TaskTable> {
                     }
                 })
                 .collect();
+            let recommends = recs.iter().any(|r| r.evaluator == "recommendation");
             TaskTable {
                 name: task.clone(),
                 dataset: recs.first().map(|r| r.dataset.clone()).unwrap_or_default(),
                 n: recs.first().map_or(0, |r| r.n),
+                counted: if recommends {
+                    "test users"
+                } else {
+                    "test items"
+                },
+                probe_heading: if recommends { "model" } else { "probe" },
                 metrics,
                 rows,
             }

@@ -32,6 +32,7 @@ pub mod maps;
 pub mod metrics;
 pub mod probes;
 pub mod properties;
+pub mod recommendation;
 pub mod retrieval;
 pub mod rows;
 pub mod similarity;
@@ -67,6 +68,9 @@ pub enum TaskType {
     Invariance,
     /// Whether `transform` moves embeddings predictably (maps, θ probes).
     Equivariance,
+    /// How well users' later listening is predicted from the item
+    /// embeddings and an `interactions` log.
+    Recommendation,
 }
 
 impl TaskType {
@@ -84,9 +88,6 @@ fn d_seeds() -> Vec<u64> {
 }
 fn d_separator() -> String {
     ";".into()
-}
-fn d_ks() -> Vec<usize> {
-    vec![1, 10]
 }
 
 /// A task as written in the config (`[[tasks]]`).
@@ -122,9 +123,10 @@ pub struct TaskSpec {
     /// Separator of tags in a multilabel target.
     #[serde(default = "d_separator")]
     pub tag_separator: String,
-    /// Cut-offs for retrieval precision@k and nDCG@k.
-    #[serde(default = "d_ks")]
-    pub ks: Vec<usize>,
+    /// Cut-offs for retrieval precision@k and nDCG@k (default `[1, 10]`)
+    /// and recommendation HitRate@K, Recall@K and nDCG@K (default `[50]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ks: Option<Vec<usize>>,
     /// The transform a property task (`invariance`, `equivariance`) applies:
     /// a perturbation kind with θ as `range` or `grid`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -156,6 +158,20 @@ pub struct TaskSpec {
     /// the mean over draws, its spread across draws `seed_sd`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_draws: Option<usize>,
+    /// A recommendation task's interaction log (CSV or Parquet with
+    /// `user_id`, `item_id`, `timestamp`), relative to the config.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interactions: Option<std::path::PathBuf>,
+    /// A recommendation task's cut-off: interactions before it train,
+    /// later ones evaluate (a date, date-time or Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cutoff: Option<String>,
+    /// Recommenders a recommendation task trains (default all three).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<recommendation::RecModel>,
+    /// Evaluate only items never heard before the cut-off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cold_start: bool,
 }
 
 fn is_default_codes(c: &disentanglement::Codes) -> bool {
@@ -196,7 +212,8 @@ impl TaskSpec {
                 TaskType::Retrieval
                 | TaskType::Disentanglement
                 | TaskType::Geometry
-                | TaskType::Invariance,
+                | TaskType::Invariance
+                | TaskType::Recommendation,
             ) => Vec::new(),
             (None, _) => vec![ProbeSpec::Logistic(Default::default())],
         }
@@ -266,6 +283,71 @@ impl TaskSpec {
         })
     }
 
+    /// The cut-offs `k` of retrieval or recommendation metrics.
+    pub fn k_list(&self) -> Vec<usize> {
+        match (&self.ks, self.task_type) {
+            (Some(ks), _) => ks.clone(),
+            (None, TaskType::Recommendation) => vec![50],
+            (None, _) => vec![1, 10],
+        }
+    }
+
+    /// The recommenders a recommendation task trains, defaults filled in.
+    pub fn model_list(&self) -> Vec<recommendation::RecModel> {
+        if self.models.is_empty() {
+            recommendation::RecModel::ALL.to_vec()
+        } else {
+            self.models.clone()
+        }
+    }
+
+    /// What is wrong with the recommendation keys, if anything: the key
+    /// and why.
+    fn recommendation_problem(&self) -> Option<(&'static str, String)> {
+        if self.task_type != TaskType::Recommendation {
+            let given = [
+                ("interactions", self.interactions.is_some()),
+                ("cutoff", self.cutoff.is_some()),
+                ("models", !self.models.is_empty()),
+                ("cold_start", self.cold_start),
+            ];
+            return given.into_iter().find(|g| g.1).map(|(key, _)| {
+                (
+                    key,
+                    "only type = \"recommendation\" takes interactions, cutoff, models and cold_start; remove it".into(),
+                )
+            });
+        }
+        if self.interactions.is_none() {
+            return Some((
+                "interactions",
+                "missing: the interaction log, e.g. interactions = \"data/listens.csv\" (columns user_id, item_id, timestamp)".into(),
+            ));
+        }
+        match &self.cutoff {
+            None => Some((
+                "cutoff",
+                "missing: the date that splits train from evaluation, e.g. cutoff = \"2020-06-01\""
+                    .into(),
+            )),
+            Some(c) if recommendation::split::parse_time(c).is_none() => Some((
+                "cutoff",
+                format!(
+                    "\"{c}\" is not a date: write 2020-06-01, 2020-06-01T12:00:00Z or Unix seconds"
+                ),
+            )),
+            Some(_) => {
+                let mut seen = std::collections::HashSet::new();
+                self.models.iter().find(|m| !seen.insert(**m)).map(|m| {
+                    (
+                        "models",
+                        format!("\"{}\" is listed twice; list each model once", m.name()),
+                    )
+                })
+            }
+        }
+    }
+
     /// Subsets drawn per label fraction.
     pub fn label_draw_count(&self) -> usize {
         self.label_draws.unwrap_or(3)
@@ -320,7 +402,11 @@ impl TaskSpec {
                     ),
                 );
             }
-        } else if self.task_type == TaskType::Geometry || self.task_type.reads_transform() {
+        } else if matches!(
+            self.task_type,
+            TaskType::Geometry | TaskType::Recommendation
+        ) || self.task_type.reads_transform()
+        {
             if !self.target.is_empty() || !self.factors.is_empty() {
                 return bad(
                     "target",
@@ -386,18 +472,20 @@ impl TaskSpec {
             | TaskType::Disentanglement
             | TaskType::Geometry
             | TaskType::Invariance
+            | TaskType::Recommendation
                 if !probes.is_empty() =>
             {
                 return bad(
                     "probes",
-                    "retrieval, disentanglement, geometry and invariance tasks train no probe; remove `probes`"
+                    "retrieval, disentanglement, geometry, invariance and recommendation tasks train no probe (a recommendation task lists `models`); remove `probes`"
                         .into(),
                 );
             }
             TaskType::Retrieval
             | TaskType::Disentanglement
             | TaskType::Geometry
-            | TaskType::Invariance => {}
+            | TaskType::Invariance
+            | TaskType::Recommendation => {}
             _ if probes.is_empty() => return bad("probes", "must list at least one probe".into()),
             _ => {}
         }
@@ -457,14 +545,14 @@ impl TaskSpec {
                 );
             }
         }
-        if self.ks.is_empty() || self.ks.len() > 64 || self.ks.iter().any(|&k| k == 0 || k > MAX_K)
-        {
+        if let Some((field, why)) = self.recommendation_problem() {
+            return bad(field, why);
+        }
+        let ks = self.k_list();
+        if ks.is_empty() || ks.len() > 64 || ks.iter().any(|&k| k == 0 || k > MAX_K) {
             return bad(
                 "ks",
-                format!(
-                    "must be a list of 1 to 64 integers in 1..={MAX_K} (got {:?})",
-                    self.ks
-                ),
+                format!("must be a list of 1 to 64 integers in 1..={MAX_K} (got {ks:?})"),
             );
         }
         Ok(())
@@ -503,6 +591,9 @@ pub fn build_evaluator(spec: &TaskSpec) -> Box<dyn Evaluator> {
             Box::new(informativeness::ProbeEvaluator::new(resolved, kind))
         }
         TaskType::Retrieval => Box::new(retrieval::RetrievalEvaluator::new(resolved)),
+        TaskType::Recommendation => unreachable!(
+            "recommendation tasks need their joined log: build them with recommendation::RecommendationEvaluator::new"
+        ),
         TaskType::Disentanglement => {
             Box::new(disentanglement::DisentanglementEvaluator::new(resolved))
         }

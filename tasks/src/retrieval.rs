@@ -136,7 +136,7 @@ impl Evaluator for RetrievalEvaluator {
             "map".into(),
             ranked.iter().map(|r| average_precision(r)).collect(),
         );
-        for &k in &self.spec.ks {
+        for k in self.spec.k_list() {
             let has_relevant = |r: &Vec<bool>| r.iter().any(|x| *x);
             per_query.insert(
                 format!("precision_at_{k}"),

@@ -13,6 +13,22 @@ pub fn rows_f64(x: ArrayView2<f32>, idx: &[usize]) -> Array2<f64> {
     out
 }
 
+/// Why `x` cannot be evaluated, if it cannot: the first item (row `i`
+/// belongs to `items[i]`) whose embedding holds NaN or infinity.
+pub fn non_finite_problem(
+    x: ArrayView2<f32>,
+    items: &[repbench_framework::dataset::Item],
+) -> Option<String> {
+    x.indexed_iter()
+        .find(|(_, v)| !v.is_finite())
+        .map(|((row, _), _)| {
+            format!(
+                "embedding of item \"{}\" contains NaN or infinity",
+                items[row].id
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

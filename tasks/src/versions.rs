@@ -13,6 +13,11 @@ pub const PROBE_EVALUATOR: u32 = 2;
 /// Label-efficiency curves of probe tasks (`label_fractions`): subsets,
 /// their fits and the normalised area under the curve.
 pub const LABEL_CURVE: u32 = 1;
+/// The recommendation evaluator: temporal split, kNN / shallow /
+/// collaborative recommenders, per-user bootstrap.
+pub const RECOMMENDATION_EVALUATOR: u32 = 1;
+/// HitRate@K, Recall@K, nDCG@K and MRR (`metrics::recommendation`).
+pub const METRICS_RECOMMENDATION: u32 = 1;
 /// The retrieval evaluator. 2: train-mean centring before cosine.
 pub const RETRIEVAL_EVALUATOR: u32 = 2;
 /// The axis-based disentanglement evaluator. 2: undefined resamples

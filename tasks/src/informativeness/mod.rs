@@ -176,11 +176,8 @@ impl ProbeEvaluator {
     }
 
     fn check_finite(&self, x: ArrayView2<f32>, items: &[Item]) -> Result<()> {
-        match x.indexed_iter().find(|(_, v)| !v.is_finite()) {
-            Some((row, _)) => Err(self.fail(format!(
-                "embedding of item \"{}\" contains NaN or infinity",
-                items[row.0].id
-            ))),
+        match crate::rows::non_finite_problem(x, items) {
+            Some(why) => Err(self.fail(why)),
             None => Ok(()),
         }
     }

@@ -12,6 +12,7 @@ pub mod geometry;
 pub mod key;
 pub mod multilabel;
 pub mod properties;
+pub mod recommendation;
 pub mod regression;
 pub mod retrieval;
 
