@@ -29,8 +29,16 @@ pub fn read_log(path: &Path) -> Result<(InteractionLog, String), String> {
             .finish()
     }
     .map_err(|e| {
+        let e = e.to_string();
+        // This build leaves out polars' datetime types (compile time): a
+        // Parquet timestamp column must be numbers or text.
+        let hint = if e.contains("Timestamp") || e.contains("Date") {
+            "; store `timestamp` as Unix seconds (int64) or ISO 8601 text, e.g. in pandas df[\"timestamp\"] = df[\"timestamp\"].dt.strftime(\"%Y-%m-%dT%H:%M:%SZ\")"
+        } else {
+            ""
+        };
         format!(
-            "{shown}: not a readable {} file ({e})",
+            "{shown}: not a readable {} file ({e}){hint}",
             if parquet { "Parquet" } else { "CSV" }
         )
     })?;
@@ -138,6 +146,21 @@ mod tests {
         std::fs::write(&path, "user,item_id,timestamp\nu1,7,100\n").unwrap();
         let err = read_log(&path).unwrap_err();
         assert!(err.contains("no column \"user_id\""), "{err}");
+        let parquet = dir.path().join("log.parquet");
+        let mut frame = DataFrame::new(vec![
+            Column::new("user_id".into(), ["u1", "u2"]),
+            Column::new("item_id".into(), [7i64, 8]),
+            Column::new("timestamp".into(), [100i64, 200]),
+        ])
+        .unwrap();
+        ParquetWriter::new(std::fs::File::create(&parquet).unwrap())
+            .finish(&mut frame)
+            .unwrap();
+        let (back, _) = read_log(&parquet).unwrap();
+        assert_eq!(
+            (back.items, back.times),
+            (vec!["7".to_string(), "8".into()], vec![100, 200])
+        );
         std::fs::write(&path, "user_id,item_id,timestamp\nu1,,100\n").unwrap();
         let err = read_log(&path).unwrap_err();
         assert!(err.contains("row 2 has no item_id"), "{err}");
