@@ -207,6 +207,14 @@ pub fn load(path: &Path) -> Result<LoadedConfig, String> {
             *log = base.join(&*log);
         }
     }
+    // A zoo model's sidecar fills in its rate and training window before
+    // the rate-dependent checks below read them.
+    for (i, encoder) in config.encoders.iter_mut().enumerate() {
+        if let EncoderSpec::Torchscript(s) = encoder {
+            s.apply_sidecar(base)
+                .map_err(|e| format!("{}: encoders[{i}]: {e}", path.display()))?;
+        }
+    }
     check(&config).map_err(|e| format!("{}: {e}", path.display()))?;
     // Where outputs go is not part of the experiment: the same config run
     // into another directory gets the same hash and identical results.

@@ -163,6 +163,30 @@ fn a_zoo_config_runs_with_its_model_in_place() {
     let want = ["conv", "hidden_0", "hidden_1", "hidden_2"];
     assert_eq!(layers, want.map(String::from).into());
 
+    // Left out, the rate comes from the sidecar: the same embeddings.
+    let before = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
+    let defaulted = config.replacen("sample_rate = 16000", "", 1);
+    let path = write(dir.path(), "defaulted.toml", &defaulted);
+    let again = dir.path().join("again");
+    assert_ok(&repbench(&[
+        "run",
+        &path,
+        "--out",
+        again.to_str().unwrap(),
+        "--quiet",
+    ]));
+    let key = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["embedding_key"].to_string()
+            })
+            .collect()
+    };
+    assert_eq!(
+        key(&std::fs::read_to_string(again.join("results.jsonl")).unwrap()),
+        key(&before)
+    );
+
     // The model's sidecar holds the config to the rate it was exported for.
     let wrong = config.replacen("sample_rate = 16000", "sample_rate = 22050", 1);
     let path = write(dir.path(), "wrong_rate.toml", &wrong);

@@ -87,7 +87,7 @@ impl EncoderSpec {
             EncoderSpec::LogmelStats(s) | EncoderSpec::MfccStats(s) => s.sample_rate,
             EncoderSpec::RandomNetwork(s) => s.sample_rate,
             EncoderSpec::Precomputed(_) => 0,
-            EncoderSpec::Torchscript(s) => s.sample_rate,
+            EncoderSpec::Torchscript(s) => s.rate(),
         }
     }
 

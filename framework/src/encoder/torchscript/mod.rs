@@ -63,12 +63,14 @@ pub struct TorchScriptSpec {
     pub name: String,
     /// The `.pt` file (relative to the config file).
     pub path: PathBuf,
-    /// Sample rate the module expects.
-    pub sample_rate: u32,
+    /// Sample rate the module expects (default: its sidecar's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_rate: Option<u32>,
     /// What an input row holds.
     #[serde(default)]
     pub input: InputForm,
-    /// Waveform input: window length in seconds (default: the whole item).
+    /// Waveform input: window length in seconds (default: the sidecar's
+    /// training window, else the whole item; 0 = the whole item).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_s: Option<f64>,
     /// Waveform input: seconds between window starts (default `window_s`).
@@ -136,8 +138,15 @@ impl TorchScriptSpec {
     /// Range checks with the offending key in the error.
     pub fn validate(&self, key: &str) -> Result<()> {
         let bad = |field: &str, why: String| Err(Error::config(format!("{key}.{field}"), why));
-        if self.sample_rate == 0 {
-            return bad("sample_rate", "must be positive".into());
+        match self.sample_rate {
+            None => {
+                return bad(
+                    "sample_rate",
+                    "missing, and the model has no sidecar (<model>.json) to take it from; set it to the rate the module was exported for".into(),
+                )
+            }
+            Some(0) => return bad("sample_rate", "must be positive".into()),
+            Some(_) => {}
         }
         match self.input {
             InputForm::Waveform => {
@@ -147,19 +156,29 @@ impl TorchScriptSpec {
                         "frame_len/hop are for input = \"framed\"; waveform input takes window_s/hop_s".into(),
                     );
                 }
-                for (field, v) in [("window_s", self.window_s), ("hop_s", self.hop_s)] {
-                    if v.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
-                        return bad(
-                            field,
-                            format!("must be a positive number of seconds (got {v:?})"),
-                        );
-                    }
+                if self.window_s.is_some_and(|s| !(s.is_finite() && s >= 0.0)) {
+                    return bad(
+                        "window_s",
+                        format!(
+                            "must be a number of seconds, 0 for the whole item (got {:?})",
+                            self.window_s
+                        ),
+                    );
                 }
-                if self.hop_s.is_some() && self.window_s.is_none() {
-                    return bad("hop_s", "needs window_s".into());
+                if self.hop_s.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
+                    return bad(
+                        "hop_s",
+                        format!(
+                            "must be a positive number of seconds (got {:?})",
+                            self.hop_s
+                        ),
+                    );
                 }
-                if let Some(w) = self.window_s {
-                    if (w * f64::from(self.sample_rate)).round() < 1.0 {
+                if self.hop_s.is_some() && self.window().is_none() {
+                    return bad("hop_s", "needs a window_s above 0".into());
+                }
+                if let Some(w) = self.window() {
+                    if (w * f64::from(self.rate())).round() < 1.0 {
                         return bad("window_s", "is shorter than one sample".into());
                     }
                 }
@@ -222,9 +241,19 @@ impl TorchScriptSpec {
         crate::encoder::check_duration(key, self.duration_s)
     }
 
+    /// The sample rate (after the sidecar filled it in; 0 before).
+    pub fn rate(&self) -> u32 {
+        self.sample_rate.unwrap_or(0)
+    }
+
+    /// The window in seconds; `None` for the whole item (unset or 0).
+    fn window(&self) -> Option<f64> {
+        self.window_s.filter(|w| *w > 0.0)
+    }
+
     /// Segment length and hop in samples (after [`Self::validate`]).
     pub fn segmenting(&self) -> Segmenting {
-        let rate = f64::from(self.sample_rate);
+        let rate = f64::from(self.rate());
         let samples = |s: f64| ((s * rate).round() as usize).max(1);
         match self.input {
             InputForm::Framed => {
@@ -234,7 +263,7 @@ impl TorchScriptSpec {
                     hop: self.hop.unwrap_or(len),
                 }
             }
-            InputForm::Waveform => match self.window_s {
+            InputForm::Waveform => match self.window() {
                 None => Segmenting { len: None, hop: 1 },
                 Some(w) => Segmenting {
                     len: Some(samples(w)),

@@ -40,14 +40,15 @@ impl TorchScript {
     /// Loads the module (path relative to `base_dir`) onto its device,
     /// hashes the file for the fingerprint, and runs one probe batch to learn
     /// the output layers and check their shapes.
-    pub fn open(spec: TorchScriptSpec, base_dir: &Path) -> Result<Self> {
+    pub fn open(mut spec: TorchScriptSpec, base_dir: &Path) -> Result<Self> {
         let name = spec.name.clone();
         let fail = |reason: String| Error::Encoder {
             encoder: name.clone(),
             reason,
         };
         let path = base_dir.join(&spec.path);
-        spec.check_sidecar(base_dir)?;
+        // Configs arrive with the sidecar applied; a spec built in code may not.
+        spec.apply_sidecar(base_dir)?;
         let bytes = std::fs::read(&path).map_err(|e| {
             fail(format!(
                 "cannot read the TorchScript file {}: {e}; set `path` to a file saved with torch.jit.save",
@@ -96,7 +97,7 @@ impl TorchScript {
 
     /// A quiet 440 Hz tone of the length one segment (or item) has.
     fn probe_input(&self) -> Vec<f32> {
-        let rate = self.spec.sample_rate as usize;
+        let rate = self.spec.rate() as usize;
         let len = self.segmenting.len.unwrap_or_else(|| {
             self.spec
                 .duration_s
@@ -421,7 +422,7 @@ fn fingerprint(spec: &TorchScriptSpec, file_hash: &str) -> String {
     };
     format!(
         "torchscript/v{IMPL_VERSION}:file={file_hash},sample_rate={},input={form},segment={:?}/{},layer_names={:?},layers={:?},pooling={}",
-        spec.sample_rate,
+        spec.rate(),
         seg.len,
         seg.hop,
         spec.layer_names,
@@ -475,7 +476,7 @@ impl Encoder for TorchScript {
         self.fingerprint.clone()
     }
     fn sample_rate(&self) -> u32 {
-        self.spec.sample_rate
+        self.spec.rate()
     }
     fn layers(&self) -> Vec<String> {
         self.kept.iter().map(|(_, n)| n.clone()).collect()

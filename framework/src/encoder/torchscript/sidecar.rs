@@ -3,7 +3,7 @@
 //! An encoder's config is checked against it when the module is opened, so
 //! audio never reaches a model at a rate it was not trained on.
 
-use super::TorchScriptSpec;
+use super::{InputForm, TorchScriptSpec};
 use crate::{Error, Result};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -15,6 +15,13 @@ pub struct Sidecar {
     pub model_id: String,
     /// The rate the module expects its audio at, in Hz.
     pub sample_rate: u32,
+    /// The window the model was trained on, in seconds (`null` or 0:
+    /// whole items).
+    #[serde(default)]
+    pub window_s: Option<f64>,
+    /// Seconds between window starts (`null`: the window).
+    #[serde(default)]
+    pub hop_s: Option<f64>,
 }
 
 /// Where the sidecar of `model` lies: the same path with `.json`.
@@ -47,26 +54,44 @@ pub fn read(model: &Path) -> std::result::Result<Option<Sidecar>, String> {
 }
 
 impl TorchScriptSpec {
-    /// Checks `sample_rate` against the sidecar of the model file (relative
-    /// to `base_dir`), when it has one.
-    pub fn check_sidecar(&self, base_dir: &Path) -> Result<()> {
+    /// Fills what the config leaves out from the model's sidecar (model
+    /// path relative to `base_dir`): `sample_rate`, and for waveform input
+    /// `window_s` / `hop_s` (the model's training window; `window_s = 0`
+    /// in the config keeps whole items). A `sample_rate` the config sets
+    /// must be the sidecar's: audio never reaches a model at a rate it was
+    /// not trained on. Without a sidecar nothing changes.
+    pub fn apply_sidecar(&mut self, base_dir: &Path) -> Result<()> {
         let model = base_dir.join(&self.path);
         let fail = |reason: String| Error::Encoder {
             encoder: self.name.clone(),
             reason,
         };
-        match read(&model).map_err(fail)? {
-            Some(sidecar) if sidecar.sample_rate != self.sample_rate => Err(fail(format!(
-                "sample_rate = {} but {} ({}) was exported for {} Hz audio, as its sidecar {} says; set sample_rate = {}",
-                self.sample_rate,
-                model.display(),
-                sidecar.model_id,
-                sidecar.sample_rate,
-                path_of(&model).display(),
-                sidecar.sample_rate
-            ))),
-            _ => Ok(()),
+        let Some(sidecar) = read(&model).map_err(fail)? else {
+            return Ok(());
+        };
+        match self.sample_rate {
+            None => self.sample_rate = Some(sidecar.sample_rate),
+            Some(rate) if rate != sidecar.sample_rate => {
+                return Err(fail(format!(
+                    "sample_rate = {rate} but {} ({}) was exported for {} Hz audio, as its sidecar {} says; set sample_rate = {} (or leave it out)",
+                    model.display(),
+                    sidecar.model_id,
+                    sidecar.sample_rate,
+                    path_of(&model).display(),
+                    sidecar.sample_rate
+                )))
+            }
+            Some(_) => {}
         }
+        if self.input == InputForm::Waveform && self.window_s.is_none() {
+            if let Some(window) = sidecar.window_s.filter(|w| w.is_finite() && *w > 0.0) {
+                self.window_s = Some(window);
+                if self.hop_s.is_none() {
+                    self.hop_s = sidecar.hop_s.filter(|h| h.is_finite() && *h > 0.0);
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -74,27 +99,32 @@ impl TorchScriptSpec {
 mod tests {
     use super::*;
 
-    fn spec(rate: u32) -> TorchScriptSpec {
-        toml::from_str(&format!(
-            "name = \"zoo\"\npath = \"m.pt\"\nsample_rate = {rate}"
-        ))
-        .unwrap()
+    fn spec(extra: &str) -> TorchScriptSpec {
+        toml::from_str(&format!("name = \"zoo\"\npath = \"m.pt\"\n{extra}")).unwrap()
     }
+
+    fn applied(dir: &Path, extra: &str) -> Result<TorchScriptSpec> {
+        let mut s = spec(extra);
+        s.apply_sidecar(dir)?;
+        Ok(s)
+    }
+
+    const MERT: &str = r#"{"family": "mert", "model_id": "m-a-p/MERT-v1-95M", "sample_rate": 24000, "window_s": 5.0, "hop_s": null}"#;
 
     /// A config at another rate than the export is refused, naming both
     /// rates, the sidecar and the fix; the right rate, or no sidecar, pass.
     #[test]
     fn the_sample_rate_must_match_the_sidecar() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(spec(16_000).check_sidecar(dir.path()).is_ok(), "no sidecar");
-        std::fs::write(
-            dir.path().join("m.json"),
-            r#"{"family": "mert", "model_id": "m-a-p/MERT-v1-95M", "sample_rate": 24000, "window_s": 5.0}"#,
-        )
-        .unwrap();
-        spec(24_000).check_sidecar(dir.path()).unwrap();
-        let err = spec(16_000)
-            .check_sidecar(dir.path())
+        let alone = applied(dir.path(), "sample_rate = 16000").unwrap();
+        assert_eq!(
+            (alone.sample_rate, alone.window_s),
+            (Some(16_000), None),
+            "no sidecar"
+        );
+        std::fs::write(dir.path().join("m.json"), MERT).unwrap();
+        applied(dir.path(), "sample_rate = 24000").unwrap();
+        let err = applied(dir.path(), "sample_rate = 16000")
             .unwrap_err()
             .to_string();
         assert!(
@@ -107,6 +137,45 @@ mod tests {
         );
     }
 
+    /// What the config leaves out comes from the sidecar: the rate and the
+    /// training window; the config's own window, or 0, wins.
+    #[test]
+    fn the_sidecar_supplies_rate_and_window_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("m.json"), MERT).unwrap();
+        let filled = applied(dir.path(), "").unwrap();
+        assert_eq!(
+            (filled.sample_rate, filled.window_s, filled.hop_s),
+            (Some(24_000), Some(5.0), None)
+        );
+        assert_eq!(filled.segmenting().len, Some(120_000));
+        filled.validate("encoders[0]").unwrap();
+        let own = applied(dir.path(), "window_s = 2.0\nhop_s = 1.0").unwrap();
+        assert_eq!((own.window_s, own.hop_s), (Some(2.0), Some(1.0)));
+        let whole = applied(dir.path(), "window_s = 0").unwrap();
+        assert_eq!(whole.segmenting().len, None, "0 keeps whole items");
+        whole.validate("encoders[0]").unwrap();
+        std::fs::write(
+            dir.path().join("m.json"),
+            MERT.replace("\"hop_s\": null", "\"hop_s\": 2.5"),
+        )
+        .unwrap();
+        assert_eq!(applied(dir.path(), "").unwrap().hop_s, Some(2.5));
+        let framed = applied(dir.path(), "input = \"framed\"\nframe_len = 1024").unwrap();
+        assert_eq!(framed.window_s, None, "framed input takes no window");
+        // No sidecar and no rate: validation says what to set.
+        let lone = tempfile::tempdir().unwrap();
+        let err = applied(lone.path(), "")
+            .unwrap()
+            .validate("encoders[0]")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("encoders[0].sample_rate") && err.contains("sidecar"),
+            "{err}"
+        );
+    }
+
     /// A `.json` beside the model that is not a sidecar is named, with
     /// what to do, instead of being ignored.
     #[test]
@@ -114,8 +183,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for text in ["not json", r#"{"sample_rate": "fast"}"#, "{}"] {
             std::fs::write(dir.path().join("m.json"), text).unwrap();
-            let err = spec(16_000)
-                .check_sidecar(dir.path())
+            let err = applied(dir.path(), "sample_rate = 16000")
                 .unwrap_err()
                 .to_string();
             assert!(
