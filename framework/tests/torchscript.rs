@@ -281,9 +281,11 @@ fn zoo_tiny_models_reproduce_python_outputs() {
         let expected = json(format!("{stem}.expected.json"));
         let names: Vec<String> = serde_json::from_value(sidecar["layer_names"].clone()).unwrap();
         let dims: Vec<usize> = serde_json::from_value(sidecar["layer_dims"].clone()).unwrap();
+        // The rate comes from the sidecar; each stored input row is fed
+        // whole (`window_s = 0`), as Python ran it, not cut or padded to
+        // the sidecar's window.
         let spec: TorchScriptSpec = toml::from_str(&format!(
-            "name = \"{stem}\"\npath = \"{stem}.pt\"\nsample_rate = {}\nbatch_size = 2",
-            sidecar["sample_rate"]
+            "name = \"{stem}\"\npath = \"{stem}.pt\"\nwindow_s = 0\nbatch_size = 2"
         ))
         .unwrap();
         let encoder = TorchScript::open(spec, &dir).unwrap();

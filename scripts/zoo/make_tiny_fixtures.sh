@@ -27,4 +27,12 @@ echo "== encodec-tiny"
 "$VENV/bin/python" scripts/zoo/export_encodec.py --tiny --out models/zoo/tiny
 echo "== whisper-tiny"
 "$VENV/bin/python" scripts/zoo/export_whisper.py --tiny --out models/zoo/tiny
+echo "== ast-tiny"
+"$VENV/bin/python" scripts/zoo/export_ast.py --tiny --out models/zoo/tiny
+echo "== clap-tiny"
+"$VENV/bin/python" scripts/zoo/export_clap.py --tiny --out models/zoo/tiny
+echo "== panns-cnn14-tiny"
+"$VENV/bin/python" scripts/zoo/export_panns.py --tiny --out models/zoo/tiny
+echo "== vggish-tiny"
+"$VENV/bin/python" scripts/zoo/export_vggish.py --tiny --out models/zoo/tiny
 ls -l "$OUT"

@@ -72,4 +72,11 @@ else
 fi
 
 "$PY" -m pip install --quiet numpy "transformers==$TRANSFORMERS"
+# PANNs CNN14 and VGGish (export_panns.py, export_vggish.py) import their
+# model classes and reference front ends from these. torchvggish and
+# panns-inference go in with --no-deps: torchvggish lists torch, which would
+# pull the CUDA wheels into a ZOO_TORCH_FROM_CACHE venv; their other
+# dependencies are on the first line.
+"$PY" -m pip install --quiet "librosa==0.11.0" "torchlibrosa==0.1.0" "matplotlib==3.11.2" "resampy==0.4.3"
+"$PY" -m pip install --quiet --no-deps "panns-inference==0.1.1" "torchvggish==0.2"
 "$PY" -c 'import torch, transformers, numpy; print("torch", torch.__version__, "transformers", transformers.__version__, "numpy", numpy.__version__)'
