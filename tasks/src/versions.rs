@@ -14,8 +14,9 @@ pub const PROBE_EVALUATOR: u32 = 2;
 /// their fits and the normalised area under the curve.
 pub const LABEL_CURVE: u32 = 1;
 /// The recommendation evaluator: temporal split, kNN / shallow /
-/// collaborative recommenders, per-user bootstrap.
-pub const RECOMMENDATION_EVALUATOR: u32 = 1;
+/// collaborative recommenders, per-user bootstrap. 2: minibatches of 256
+/// training pairs, not 1 024.
+pub const RECOMMENDATION_EVALUATOR: u32 = 2;
 /// HitRate@K, Recall@K, nDCG@K and MRR (`metrics::recommendation`).
 pub const METRICS_RECOMMENDATION: u32 = 1;
 /// The retrieval evaluator. 2: train-mean centring before cosine.

@@ -65,7 +65,10 @@ pub struct ShallowParams {
     pub max_epochs: usize,
     /// Epochs without a better validation score before stopping. 5.
     pub patience: usize,
-    /// Training pairs per minibatch. 1024 (our choice, as the MLP probe's).
+    /// Training pairs per minibatch. 256: on the example config's ≈ 4 000
+    /// training pairs, 1 024 left about 4 Adam steps per epoch and early
+    /// stopping ended training before the projection had learnt (logmel
+    /// nDCG@10 0.128 at 1 024 against 0.153 at 256).
     pub batch: usize,
 }
 
@@ -78,7 +81,7 @@ impl Default for ShallowParams {
             learning_rate: 1e-3,
             max_epochs: 50,
             patience: 5,
-            batch: 1024,
+            batch: 256,
         }
     }
 }
