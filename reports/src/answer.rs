@@ -133,12 +133,19 @@ fn paired(
 /// so no per-item paired test exists for them.
 const SET_LEVEL: [&str; 1] = ["disentanglement"];
 
+/// Evaluators the first screen answers for that the cross-run leaderboard
+/// does not rank: a recommendation task's test set is its log's users, not
+/// the dataset's test items the leaderboard merges runs by. Its encoders
+/// are compared per test user (paired), like [`SCORED`] ones.
+const RUN_ONLY: [&str; 1] = ["recommendation"];
+
 /// Builds the answer from the run's records and comparisons.
 pub fn answer(records: &[ResultRecord], comparisons: &[ComparisonRecord]) -> Answer {
     let mut reps: Vec<&ResultRecord> = representatives(records)
         .into_iter()
         .filter(|r| {
-            SCORED.contains(&r.evaluator.as_str()) || SET_LEVEL.contains(&r.evaluator.as_str())
+            let e = r.evaluator.as_str();
+            SCORED.contains(&e) || SET_LEVEL.contains(&e) || RUN_ONLY.contains(&e)
         })
         .collect();
     // Without validation scores (set-level tasks) every layer is a
@@ -312,6 +319,34 @@ mod tests {
             },
             p_holm,
         }
+    }
+
+    /// A recommendation task is answered with each encoder's model chosen
+    /// on validation; collaborative filtering (no validation score: it
+    /// ignores the embeddings) never represents an encoder.
+    #[test]
+    fn recommendation_tasks_are_answered_by_their_content_models() {
+        let model = |encoder: &str, probe: &str, value: f64, valid: Option<f64>| ResultRecord {
+            task: "listening".into(),
+            evaluator: "recommendation".into(),
+            probe: Some(probe.into()),
+            metric: "ndcg_at_50".into(),
+            valid_score: valid,
+            ..crate::tests::record(encoder, value)
+        };
+        let records = vec![
+            model("a", "knn", 0.20, Some(0.21)),
+            model("a", "shallow", 0.25, Some(0.24)),
+            model("a", "collaborative", 0.40, None),
+            model("b", "knn", 0.10, Some(0.11)),
+            model("b", "collaborative", 0.40, None),
+        ];
+        let answer = answer(&records, &[]);
+        let text = serde_json::to_string(&answer).unwrap();
+        assert_eq!(answer.tasks.len(), 1, "{text}");
+        let cells: Vec<&Cell> = answer.tasks[0].cells.iter().flatten().collect();
+        let probes: Vec<&str> = cells.iter().map(|c| c.probe.as_str()).collect();
+        assert_eq!(probes, ["shallow", "knn"], "{text}");
     }
 
     /// Three encoders: "deep" wins with its validation-chosen layer; "mid"
