@@ -99,7 +99,6 @@ import contextlib
 import math
 import os
 import sys
-import zipfile
 from typing import Dict, List
 
 import numpy as np
@@ -109,7 +108,6 @@ from torch.nn import functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from export_wav2vec2 import hub_info  # noqa: E402
 
 import transformers  # noqa: E402
 from transformers.audio_utils import mel_filter_bank  # noqa: E402
@@ -260,28 +258,25 @@ def check_features(frontend: KaldiFbank, fe, lengths: List[int], tol: float, see
     (float32) path is printed too, without a bound."""
     scale = 2.0 * frontend.std if frontend.do_normalize else 1.0
     ref_fe = reference_extractor(fe)
-    ok = True
-    for i, n in enumerate(lengths):
-        wave = harness.random_audio(2, n, seed + i)
+
+    def check_one(n: int, wave: torch.Tensor) -> bool:
         rows = [r.numpy() for r in wave]
         with torch.no_grad():
             mine = frontend(wave).numpy()
         with numpy_path():
             ref = ref_fe(rows, sampling_rate=fe.sampling_rate, return_tensors="np")["input_values"]
-        if ref.shape != mine.shape:
-            print(f"FAIL: features {mine.shape}, extractor {ref.shape}")
-            ok = False
-            continue
-        d = float(np.abs(mine - ref).max())
+        d = harness.feature_diff(mine, ref)
+        if d is None:
+            return False
         extra = ""
         if is_speech_available():
             ta = fe(rows, sampling_rate=fe.sampling_rate, return_tensors="np")["input_values"]
             extra = f"; vs its torchaudio path {float(np.abs(mine - ta).max()) * scale:.2e} (not bounded)"
         print(f"  features {tuple(mine.shape)} for {n} samples: max abs diff vs extractor (numpy path) "
               f"{d:.2e} (= {d * scale:.2e} in log-mel units){extra}")
-        ok &= d * scale <= tol
-    print(f"fbank check (bound {tol:.0e} in log-mel units): {'OK' if ok else 'FAILED'}")
-    return ok
+        return d * scale <= tol
+
+    return harness.check_lengths(f"fbank check (bound {tol:.0e} in log-mel units)", lengths, check_one, seed)
 
 
 def check_pipeline(module: ASTAllLayers, fe, lengths: List[int], tol: float, seed: int = 11) -> bool:
@@ -289,9 +284,8 @@ def check_pipeline(module: ASTAllLayers, fe, lengths: List[int], tol: float, see
     ASTModel with output_hidden_states), tokens turned into columns the same
     way and cut to the same columns."""
     ref_fe = reference_extractor(fe)
-    ok = True
-    for i, n in enumerate(lengths):
-        wave = harness.random_audio(2, n, seed + i)
+
+    def check_one(n: int, wave: torch.Tensor) -> bool:
         with torch.no_grad():
             mine = module(wave)
             with numpy_path():
@@ -303,37 +297,13 @@ def check_pipeline(module: ASTAllLayers, fe, lengths: List[int], tol: float, see
         refs["pooled"] = ref.pooler_output.unsqueeze(1)
         if list(refs) != list(mine):
             print(f"FAIL: layers {list(mine)}, transformers {list(refs)}")
-            ok = False
-            continue
+            return False
         worst = max((mine[k] - refs[k]).abs().max().item() for k in refs)
         print(f"  {n} samples: module vs extractor + ASTModel, max abs diff {worst:.2e} "
               f"({len(mine)} layers, time {mine['hidden_0'].shape[1]})")
-        ok &= worst <= tol and mine["hidden_0"].shape[1] == keep
-    print(f"pipeline check (bound {tol:.0e}): {'OK' if ok else 'FAILED'}")
-    return ok
+        return worst <= tol and mine["hidden_0"].shape[1] == keep
 
-
-def baked_devices(pt: str) -> List[str]:
-    """Lines of the saved module's TorchScript code that create tensors on a
-    fixed device (`torch.device("cpu")`, recorded by the tracer from code
-    such as `torch.arange(n, device=x.device)`): such a module fails, or
-    silently copies, once moved to a GPU. Returns them (empty = none)."""
-    found = []
-    with zipfile.ZipFile(pt) as z:
-        for name in z.namelist():
-            if name.endswith(".py") and "/code/" in name:
-                for line in z.read(name).decode("utf-8", "replace").splitlines():
-                    if "torch.device(" in line:
-                        found.append(f"{name.split('/code/', 1)[1]}: {line.strip()}")
-    return found
-
-
-def check_devices(pt: str) -> bool:
-    found = baked_devices(pt)
-    for line in found:
-        print(f"  fixed device in saved code: {line}")
-    print(f"device check (no tensors created on a fixed device): {'OK' if not found else 'FAILED'}")
-    return not found
+    return harness.check_lengths(f"pipeline check (bound {tol:.0e})", lengths, check_one, seed)
 
 
 def tiny_model(seed: int):
@@ -376,19 +346,14 @@ def main() -> int:
 
     if args.tiny:
         model, fe = tiny_model(args.seed)
-        model_id, family = "tiny/ast", "audio-spectrogram-transformer"
-        name = args.name or "ast-tiny"
-        revision, licence = None, "none (random weights)"
+        meta = harness.tiny_meta(args, "ast", "audio-spectrogram-transformer", vers)
     else:
         model_id = args.model
         fe = transformers.ASTFeatureExtractor.from_pretrained(model_id, revision=args.revision)
         # The base model of an ASTForAudioClassification checkpoint; the
         # classifier head is dropped.
         model = transformers.ASTModel.from_pretrained(model_id, revision=args.revision)
-        family = model.config.model_type
-        name = args.name or model_id.split("/")[-1].lower()
-        revision, licence = hub_info(model_id, args.revision)
-        licence = licence or "unknown"
+        meta = harness.hub_meta(args, model.config.model_type, vers)
         c = model.config
         print(f"{model_id}: {c.num_mel_bins} mels, max_length {c.max_length}, {c.num_hidden_layers} layers, "
               f"hidden {c.hidden_size}, patches {c.patch_size} strides ({c.frequency_stride}, {c.time_stride}); "
@@ -399,9 +364,9 @@ def main() -> int:
 
     wrapped = ASTAllLayers(model.float().eval(), fe).eval()
     n = wrapped.frontend.n_samples
-    window_s, hop_s, licence = harness.apply_overrides(args, default_window(fe), None, licence)
+    harness.set_window(meta, args, sample_rate, default_window(fe))
     print(f"model input {wrapped.frontend.max_length} frames = {n} samples ({n / sample_rate:g} s, padded inside); "
-          f"grid {wrapped.f_dim} x {wrapped.t_dim}; window_s {window_s}; hop_s {hop_s}")
+          f"grid {wrapped.f_dim} x {wrapped.t_dim}; window_s {meta.window_s}; hop_s {meta.hop_s}")
 
     # Features: the full window, shorter and odd lengths, one sample over,
     # the shortest row with one frame.
@@ -418,21 +383,9 @@ def main() -> int:
         print("VERIFY FAILED (features)")
         return 1
 
-    meta = harness.ExportMeta(
-        family=family, model_id=model_id, name=name, sample_rate=sample_rate,
-        window_s=window_s, hop_s=hop_s, revision=revision, licence=licence,
-        tiny=bool(args.tiny), versions=vers)
-    sr = sample_rate
-    # The full input, shorter and odd lengths, a row longer than the input
-    # (cut), one frame, and a row too short for any frame (all padding).
-    checks = [(2, n), (3, n // 2 + 17), (1, int(0.73 * n) + 3), (2, n + sr // 4), (2, 400), (1, 1)]
-    ok, pt, _ = harness.export(wrapped, meta, args.out, n, checks, tol=args.tol)
-    ok &= check_devices(pt)
-
-    if args.tiny and ok:
-        ok, _ = harness.write_expected(pt, sample_rate, harness.fixture_input(SAMPLE_RATE, EXPECTED_SAMPLES),
-                                       eager=wrapped, tol=args.tol)
-    return 0 if ok else 1
+    # A row too short for any frame is all padding.
+    return harness.finish_export(wrapped, meta, args, n, harness.fixed_input_checks(n, sample_rate),
+                                 EXPECTED_SAMPLES, device_check=True)
 
 
 if __name__ == "__main__":

@@ -117,8 +117,6 @@ from torch.nn import functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from export_ast import check_devices  # noqa: E402
-from export_wav2vec2 import hub_info  # noqa: E402
 
 import transformers  # noqa: E402
 
@@ -298,22 +296,19 @@ def check_features(frontend: ClapFrontend, fe, lengths: List[int], tol: float, s
     """In-module log-mel (dB) vs ClapFeatureExtractor on random audio. The
     bound, 1e-4 dB, is 0.0023 % of a mel energy; float32 rounding of the
     features (up to 100 dB in size) alone is about 4e-6 dB."""
-    ok = True
-    for i, n in enumerate(lengths):
-        wave = harness.random_audio(2, n, seed + i)
+
+    def check_one(n: int, wave: torch.Tensor) -> bool:
         with torch.no_grad():
             mine = frontend(wave).numpy()
         ref = reference_features(fe, wave)
-        if ref.shape != mine.shape:
-            print(f"FAIL: features {mine.shape}, extractor {ref.shape}")
-            ok = False
-            continue
-        d = float(np.abs(mine - ref).max())
+        d = harness.feature_diff(mine, ref)
+        if d is None:
+            return False
         print(f"  features {tuple(mine.shape)} for {n} samples: max abs diff vs extractor {d:.2e} dB "
               f"(values {ref.min():.1f} .. {ref.max():.1f} dB)")
-        ok &= d <= tol
-    print(f"log-mel check (bound {tol:.0e} dB): {'OK' if ok else 'FAILED'}")
-    return ok
+        return d <= tol
+
+    return harness.check_lengths(f"log-mel check (bound {tol:.0e} dB)", lengths, check_one, seed)
 
 
 def check_pipeline(module: ClapAllLayers, fe, lengths: List[int], tol: float, clap_model=None,
@@ -322,9 +317,8 @@ def check_pipeline(module: ClapAllLayers, fe, lengths: List[int], tol: float, cl
     ClapAudioModel(output_hidden_states, before downsampling) for the last
     block of each stage, last_hidden_state / pooler_output, and the
     normalised projection (also ClapModel.get_audio_features if given)."""
-    ok = True
-    for i, n in enumerate(lengths):
-        wave = harness.random_audio(2, n, seed + i)
+
+    def check_one(n: int, wave: torch.Tensor) -> bool:
         with torch.no_grad():
             mine = module(wave)
             feats = torch.from_numpy(reference_features(fe, wave)).float()
@@ -351,6 +345,7 @@ def check_pipeline(module: ClapAllLayers, fe, lengths: List[int], tol: float, cl
         pairs.append(("projection", proj.unsqueeze(1)))
         if clap_model is not None:
             pairs.append(("projection", clap_model.get_audio_features(input_features=feats).pooler_output.unsqueeze(1)))
+        ok = True
         worst = 0.0
         for k, r in pairs:
             if mine[k].shape != r.shape:
@@ -360,9 +355,9 @@ def check_pipeline(module: ClapAllLayers, fe, lengths: List[int], tol: float, cl
             worst = max(worst, (mine[k] - r).abs().max().item())
         print(f"  {n} samples: module vs extractor + ClapAudioModel ({len(pairs)} comparisons), "
               f"max abs diff {worst:.2e} (time {mine['hidden_0'].shape[1]} / {mine['final'].shape[1]})")
-        ok &= worst <= tol
-    print(f"pipeline check (bound {tol:.0e}): {'OK' if ok else 'FAILED'}")
-    return ok
+        return ok and worst <= tol
+
+    return harness.check_lengths(f"pipeline check (bound {tol:.0e})", lengths, check_one, seed)
 
 
 def tiny_model(seed: int):
@@ -405,18 +400,13 @@ def main() -> int:
     clap_model = None
     if args.tiny:
         audio_model, projection, fe = tiny_model(args.seed)
-        model_id, family = "tiny/clap", "clap"
-        name = args.name or "clap-tiny"
-        revision, licence = None, "none (random weights)"
+        meta = harness.tiny_meta(args, "clap", "clap", vers)
     else:
         model_id = args.model
         fe = transformers.ClapFeatureExtractor.from_pretrained(model_id, revision=args.revision)
         clap_model = transformers.ClapModel.from_pretrained(model_id, revision=args.revision).eval()
         audio_model, projection = clap_model.audio_model, clap_model.audio_projection
-        family = clap_model.config.model_type
-        name = args.name or model_id.split("/")[-1].lower()
-        revision, licence = hub_info(model_id, args.revision)
-        licence = licence or "unknown"
+        meta = harness.hub_meta(args, clap_model.config.model_type, vers)
         c = audio_model.config
         print(f"{model_id}: {c.num_mel_bins} mels, spec_size {c.spec_size}, depths {tuple(c.depths)}, "
               f"width {c.patch_embeds_hidden_size} -> {c.hidden_size}, projection {c.projection_dim}, "
@@ -428,10 +418,10 @@ def main() -> int:
 
     wrapped = ClapAllLayers(audio_model.float().eval(), projection.float().eval(), fe).eval()
     n = wrapped.frontend.n_samples
-    window_s, hop_s, licence = harness.apply_overrides(args, n / sample_rate, None, licence)
+    harness.set_window(meta, args, sample_rate, n / sample_rate)
     print(f"model input {n} samples ({n / sample_rate:g} s, {wrapped.frontend.n_frames} frames -> "
-          f"{wrapped.spec_width}); steps per stage {[t for t, _ in wrapped.steps]}; window_s {window_s}; "
-          f"hop_s {hop_s}")
+          f"{wrapped.spec_width}); steps per stage {[t for t, _ in wrapped.steps]}; window_s {meta.window_s}; "
+          f"hop_s {meta.hop_s}")
 
     # Features: the full window, repeat-padded lengths (one that divides the
     # window, odd ones), one sample over (cut), very short rows.
@@ -451,21 +441,9 @@ def main() -> int:
         print("VERIFY FAILED (features)")
         return 1
 
-    meta = harness.ExportMeta(
-        family=family, model_id=model_id, name=name, sample_rate=sample_rate,
-        window_s=window_s, hop_s=hop_s, revision=revision, licence=licence,
-        tiny=bool(args.tiny), versions=vers)
-    sr = sample_rate
-    # The full input, shorter and odd lengths (repeat-padded), a row longer
-    # than the input (cut), and very short rows.
-    checks = [(2, n), (3, n // 2 + 17), (1, int(0.73 * n) + 3), (2, n + sr // 4), (2, 400), (1, 1)]
-    ok, pt, _ = harness.export(wrapped, meta, args.out, n, checks, tol=args.tol)
-    ok &= check_devices(pt)
-
-    if args.tiny and ok:
-        ok, _ = harness.write_expected(pt, sample_rate, harness.fixture_input(SAMPLE_RATE, EXPECTED_SAMPLES),
-                                       eager=wrapped, tol=args.tol)
-    return 0 if ok else 1
+    # Shorter lengths are repeat-padded inside.
+    return harness.finish_export(wrapped, meta, args, n, harness.fixed_input_checks(n, sample_rate),
+                                 EXPECTED_SAMPLES, device_check=True)
 
 
 if __name__ == "__main__":

@@ -95,7 +95,6 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from export_wav2vec2 import hub_info  # noqa: E402
 
 import transformers  # noqa: E402
 
@@ -154,10 +153,10 @@ def check_against_transformers(module: EncodecLayers, model, fe, bandwidth: Opti
                                lengths: List[int], tol: float, seed: int = 5) -> bool:
     """Module vs transformers' path: feature extractor -> encoder (latents)
     and -> model.encode (codes, checked through the chosen embeddings)."""
-    ok = True
     bw = bandwidth if bandwidth is not None else model.config.target_bandwidths[-1]
-    for i, n in enumerate(lengths):
-        wave = harness.random_audio(2, n, seed + i)
+
+    def check_one(n: int, wave: torch.Tensor) -> bool:
+        ok = True
         with torch.no_grad():
             mine = module(wave)
             # One row at a time: an unpadded item, as repbench's windows are.
@@ -181,9 +180,9 @@ def check_against_transformers(module: EncodecLayers, model, fe, bandwidth: Opti
                     code_mismatch += int((mine[f"codebook_{k + 1}"][b] - ref).abs().amax(dim=-1).gt(0).sum())
         print(f"  {n} samples: latent max abs diff vs transformers {worst_latent:.2e}; "
               f"frames whose chosen code differs from encode(): {code_mismatch}")
-        ok &= worst_latent <= tol and code_mismatch == 0
-    print(f"transformers check (bound {tol:.0e}, codes exact): {'OK' if ok else 'FAILED'}")
-    return ok
+        return ok and worst_latent <= tol and code_mismatch == 0
+
+    return harness.check_lengths(f"transformers check (bound {tol:.0e}, codes exact)", lengths, check_one, seed)
 
 
 def code_margin(module: EncodecLayers, wave: torch.Tensor) -> float:
@@ -203,6 +202,17 @@ def code_margin(module: EncodecLayers, wave: torch.Tensor) -> float:
             worst = min(worst, gap.min().item())
             residual = residual - nn.functional.embedding(module.nearest(residual, embed), embed)
     return worst
+
+
+def distinct_codes(module: EncodecLayers, wave: torch.Tensor) -> bool:
+    """Refuses a fixture input whose `code_margin` is too small for its codes
+    to be reproducible (see there)."""
+    margin = code_margin(module, wave)
+    print(f"fixture input: smallest relative gap between nearest and second-nearest code {margin:.2e}")
+    if margin < 1e-4:
+        print("FAIL: codes of the fixture are too close to a tie to be reproducible; change --seed")
+        return False
+    return True
 
 
 def tiny_model(seed: int):
@@ -242,18 +252,13 @@ def main() -> int:
 
     if args.tiny:
         model, fe = tiny_model(args.seed)
-        model_id, family = "tiny/encodec", "encodec"
-        name = args.name or "encodec-tiny"
-        revision, licence = None, "none (random weights)"
+        meta = harness.tiny_meta(args, "encodec", "encodec", vers)
         window_s, hop_s = 1.0, None
     else:
         model_id = args.model
         fe = transformers.EncodecFeatureExtractor.from_pretrained(model_id, revision=args.revision)
         model = transformers.EncodecModel.from_pretrained(model_id, revision=args.revision).eval()
-        family = model.config.model_type
-        name = args.name or model_id.split("/")[-1].lower()
-        revision, licence = hub_info(model_id, args.revision)
-        licence = licence or "unknown"
+        meta = harness.hub_meta(args, model.config.model_type, vers)
         if model.config.chunk_length is not None:
             window_s = model.config.chunk_length / model.config.sampling_rate
             stride = model.config.chunk_stride
@@ -267,40 +272,27 @@ def main() -> int:
     sample_rate = int(cfg.sampling_rate)
     if int(fe.sampling_rate) != sample_rate:
         raise SystemExit(f"feature extractor sampling_rate {fe.sampling_rate} != model {sample_rate}")
-    window_s, hop_s, licence = harness.apply_overrides(args, window_s, hop_s, licence)
+    harness.set_window(meta, args, sample_rate, window_s, hop_s)
 
     wrapped = EncodecLayers(model.float().eval(), bandwidth).eval()
-    print(f"{model_id}: {sample_rate} Hz, {cfg.audio_channels} channel(s), normalize {cfg.normalize}, "
+    print(f"{meta.model_id}: {sample_rate} Hz, {cfg.audio_channels} channel(s), normalize {cfg.normalize}, "
           f"hop {cfg.hop_length}, latent {cfg.hidden_size}, bandwidth {bandwidth} kbps = "
-          f"{wrapped.n_q} codebooks of {cfg.codebook_size}; window_s {window_s}; hop_s {hop_s}")
+          f"{wrapped.n_q} codebooks of {cfg.codebook_size}; window_s {meta.window_s}; hop_s {meta.hop_s}")
 
     sr = sample_rate
-    win = int(round((window_s or 2.0) * sr))
+    win = int(round((meta.window_s or 2.0) * sr))
     ok = check_against_transformers(wrapped, model, fe, bandwidth, [win, sr // 2 + 7], args.tol)
     if not ok:
         print("VERIFY FAILED (transformers check)")
         return 1
 
-    meta = harness.ExportMeta(
-        family=family, model_id=model_id, name=name, sample_rate=sample_rate,
-        window_s=window_s, hop_s=hop_s, revision=revision, licence=licence,
-        tiny=bool(args.tiny), versions=vers)
     trace_samples = win if args.tiny else 2 * sr
     # Several lengths and batch sizes: the window, shorter and odd lengths,
     # and the shortest valid input (last_kernel_size frames).
     min_samples = (int(cfg.last_kernel_size) - 1) * int(cfg.hop_length) + 1
     checks = [(2, trace_samples), (3, win), (1, int(0.73 * sr) + 3), (2, sr // 2), (2, min_samples)]
-    ok, pt, _ = harness.export(wrapped, meta, args.out, trace_samples, checks, tol=args.tol)
-
-    if args.tiny and ok:
-        wave = harness.fixture_input(sample_rate, EXPECTED_SAMPLES)
-        margin = code_margin(wrapped, wave)
-        print(f"fixture input: smallest relative gap between nearest and second-nearest code {margin:.2e}")
-        if margin < 1e-4:
-            print("FAIL: codes of the fixture are too close to a tie to be reproducible; change --seed")
-            return 1
-        ok, _ = harness.write_expected(pt, sample_rate, wave, eager=wrapped, tol=args.tol)
-    return 0 if ok else 1
+    return harness.finish_export(wrapped, meta, args, trace_samples, checks, EXPECTED_SAMPLES,
+                                 fixture_check=lambda wave: distinct_codes(wrapped, wave))
 
 
 if __name__ == "__main__":

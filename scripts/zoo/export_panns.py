@@ -111,7 +111,6 @@ Feature tolerance
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib
 import importlib.util
 import os
@@ -160,14 +159,6 @@ def panns_models():
         pkg.__path__ = list(spec.submodule_search_locations)
         sys.modules["panns_inference"] = pkg
     return importlib.import_module(name)
-
-
-def package_version(dist: str):
-    try:
-        from importlib.metadata import version
-        return version(dist)
-    except Exception:
-        return None
 
 
 class Cnn14AllLayers(nn.Module):
@@ -248,25 +239,23 @@ def librosa_logmel(wave: torch.Tensor, sr: int, n_fft: int, hop: int, n_mels: in
 def check_features(wrapped: Cnn14AllLayers, model: nn.Module, settings: dict, lengths: List[int], tol: float,
                    seed: int = 7) -> bool:
     """In-module log-mel vs the package's front end and librosa (float64)."""
-    ok = True
-    for i, n in enumerate(lengths):
-        wave = harness.random_audio(2, n, seed + i)
+
+    def check_one(n: int, wave: torch.Tensor) -> bool:
         with torch.no_grad():
             mine = wrapped.logmel(wave).numpy()
             pkg = package_logmel(model, wave).numpy()
         ref64 = librosa_logmel(wave, **settings)
         if mine.shape != pkg.shape or mine.shape != ref64.shape:
             print(f"FAIL: log-mel {mine.shape}, package {pkg.shape}, librosa {ref64.shape}")
-            ok = False
-            continue
+            return False
         dp = float(np.abs(mine - pkg).max())
         dl = float(np.abs(mine - ref64).max())
         dpl = float(np.abs(pkg - ref64).max())
         print(f"  log-mel {mine.shape} for {n} samples: max abs diff (dB) vs package front end {dp:.2e}, "
               f"vs librosa float64 {dl:.2e} (package vs librosa {dpl:.2e})")
-        ok &= dp <= tol and dl <= tol
-    print(f"log-mel check (bound {tol:.0e} dB): {'OK' if ok else 'FAILED'}")
-    return ok
+        return dp <= tol and dl <= tol
+
+    return harness.check_lengths(f"log-mel check (bound {tol:.0e} dB)", lengths, check_one, seed)
 
 
 def check_layers(wrapped: Cnn14AllLayers, model: nn.Module, lengths: List[int], tol: float, seed: int = 11) -> bool:
@@ -274,37 +263,17 @@ def check_layers(wrapped: Cnn14AllLayers, model: nn.Module, lengths: List[int], 
     `embedding` vs `Cnn14.forward`, both on the rows as the module pads
     them (rows of >= min_samples are not padded). Bound: tol * max(1,
     max |reference|) per layer."""
-    ok = True
-    for i, n in enumerate(lengths):
-        wave = harness.random_audio(2, n, seed + i)
+
+    def check_one(n: int, wave: torch.Tensor) -> bool:
         with torch.no_grad():
             mine = wrapped(wave)
             x, real = wrapped.pad(wave)
             ref = wrapped.layers(package_logmel(model, x), real)
             ref["embedding (Cnn14.forward)"] = model(x)["embedding"].unsqueeze(1)
-        parts = []
-        for k, r in ref.items():
-            m = mine[k.split(" ")[0]]
-            if m.shape != r.shape:
-                print(f"FAIL: {k} {tuple(m.shape)} vs reference {tuple(r.shape)}")
-                ok = False
-                continue
-            d = (m - r).abs().max().item()
-            bound = tol * max(1.0, r.abs().max().item())
-            ok &= d <= bound
-            parts.append(f"{k} {tuple(m.shape)} {d:.2e}")
-        print(f"  {n} samples: " + ", ".join(parts))
-    print(f"layer check vs package front end / Cnn14.forward (bound {tol:.0e} x max(1, max |ref|)): "
-          f"{'OK' if ok else 'FAILED'}")
-    return ok
+        return harness.compare_scaled(n, [(k, mine[k.split(" ")[0]], r) for k, r in ref.items()], tol)
 
-
-def file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return harness.check_lengths(f"layer check vs package front end / Cnn14.forward "
+                                 f"(bound {tol:.0e} x max(1, max |ref|))", lengths, check_one, seed)
 
 
 def load_checkpoint(path: str, unsafe: bool) -> Dict[str, torch.Tensor]:
@@ -387,9 +356,9 @@ def main() -> int:
 
     torch.set_grad_enabled(False)
     models = panns_models()
-    vers = harness.versions(transformers=None, **{"panns-inference": package_version("panns-inference"),
-                                                  "torchlibrosa": package_version("torchlibrosa"),
-                                                  "librosa": package_version("librosa")})
+    vers = harness.versions(transformers=None, **{"panns-inference": harness.package_version("panns-inference"),
+                                                  "torchlibrosa": harness.package_version("torchlibrosa"),
+                                                  "librosa": harness.package_version("librosa")})
     if args.tiny:
         sr, n_fft, hop, fmin, fmax = SAMPLE_RATE, N_FFT, HOP, FMIN, FMAX
     else:
@@ -398,8 +367,7 @@ def main() -> int:
 
     if args.tiny:
         model = tiny_model(args.seed, models.Cnn14, models.ConvBlock)
-        model_id, name = "tiny/panns-cnn14", args.name or "panns-cnn14-tiny"
-        revision, licence = None, "none (random weights)"
+        meta = harness.tiny_meta(args, "panns-cnn14", "panns", vers)
         window_s = EXPECTED_SAMPLES / SAMPLE_RATE
     else:
         state = load_checkpoint(args.checkpoint, args.unsafe_load)
@@ -409,18 +377,16 @@ def main() -> int:
         model.load_state_dict(state, strict=True)
         model.eval()
         check_checkpoint_frontend(model, settings)
-        model_id = f"panns/{os.path.basename(args.checkpoint)}"
-        name = args.name or "panns-cnn14"
-        revision, licence = f"sha256:{file_sha256(args.checkpoint)}", LICENCE
+        meta = harness.checkpoint_meta(args, "panns", "panns", "panns-cnn14", LICENCE, vers)
         window_s = WINDOW_S
-    window_s, hop_s, licence = harness.apply_overrides(args, window_s, None, licence)
+    harness.set_window(meta, args, sr, window_s)
 
     wrapped = Cnn14AllLayers(model.float().eval(), n_fft, hop).eval()
-    print(f"{model_id}: {sr} Hz, n_fft {n_fft}, hop {hop}, {N_MELS} mels {fmin:g}-{fmax:g} Hz, "
+    print(f"{meta.model_id}: {sr} Hz, n_fft {n_fft}, hop {hop}, {N_MELS} mels {fmin:g}-{fmax:g} Hz, "
           f"widths {[b.conv1.out_channels for b in wrapped.blocks]}, embedding {wrapped.fc1.out_features}; "
-          f"rows under {wrapped.min_samples} samples are zero-padded; window_s {window_s}; hop_s {hop_s}")
+          f"rows under {wrapped.min_samples} samples are zero-padded; window_s {meta.window_s}; hop_s {meta.hop_s}")
 
-    win = int(round((window_s or WINDOW_S) * sr))
+    win = int(round((meta.window_s or WINDOW_S) * sr))
     # Features: the window, an odd length, the shortest unpadded row.
     ok = check_features(wrapped, model, settings, [win, int(3.3 * sr) + 17, wrapped.min_samples], args.feature_tol)
     if args.tiny:
@@ -432,19 +398,11 @@ def main() -> int:
         print("VERIFY FAILED (front end / layers)")
         return 1
 
-    meta = harness.ExportMeta(
-        family="panns", model_id=model_id, name=name, sample_rate=sr,
-        window_s=window_s, hop_s=hop_s, revision=revision, licence=licence,
-        tiny=bool(args.tiny), versions=vers)
     # The window, shorter and odd lengths, the shortest unpadded row, padded
     # rows (one sample, a quarter of the minimum), a row longer than the window.
     checks = [(2, win), (3, int(0.73 * win) + 3), (1, wrapped.min_samples), (2, wrapped.min_samples // 4 + 1),
               (1, 1), (2, win + sr // 3)]
-    ok, pt, _ = harness.export(wrapped, meta, args.out, win, checks, tol=args.tol)
-
-    if args.tiny and ok:
-        ok, _ = harness.write_expected(pt, sr, harness.fixture_input(sr, EXPECTED_SAMPLES), eager=wrapped, tol=args.tol)
-    return 0 if ok else 1
+    return harness.finish_export(wrapped, meta, args, win, checks, EXPECTED_SAMPLES)
 
 
 if __name__ == "__main__":

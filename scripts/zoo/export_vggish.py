@@ -112,7 +112,6 @@ Feature tolerance
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import sys
 from typing import Dict, List, Tuple
@@ -153,14 +152,6 @@ def torchvggish():
         raise SystemExit(f"torchvggish is not installed ({e}): pip install torchvggish==0.2 "
                          "(scripts/zoo/make_venv.sh does)")
     return tv, mel_features, vggish_input
-
-
-def package_version(dist: str):
-    try:
-        from importlib.metadata import version
-        return version(dist)
-    except Exception:
-        return None
 
 
 def vgg_layout(vgg: nn.Module) -> Tuple[List[int], List[int]]:
@@ -241,11 +232,13 @@ def reference_examples(vggish_input, row: np.ndarray) -> torch.Tensor:
 
 
 def check_features(wrapped: VGGishAllLayers, vggish_input, lengths: List[int], tol: float, seed: int = 7) -> bool:
-    ok = True
-    for i, n in enumerate(lengths):
-        wave = harness.random_audio(2, n, seed + i)
+    """In-module log-mel examples vs the package's `waveform_to_examples`,
+    row by row (padded as the module pads)."""
+
+    def check_one(n: int, wave: torch.Tensor) -> bool:
         with torch.no_grad():
             mine = wrapped.examples(wrapped.pad(wave)).reshape(2, -1, EXAMPLE_FRAMES, N_MELS)
+        ok = True
         worst = 0.0
         for b in range(2):
             ref = reference_examples(vggish_input, wave[b].numpy())[:, 0]
@@ -258,18 +251,17 @@ def check_features(wrapped: VGGishAllLayers, vggish_input, lengths: List[int], t
         plain = 1 + (n - WIN) // HOP if n >= WIN else 0
         print(f"  {n} samples: {mine.shape[1]} examples per row (VGGish unpadded: {plain // EXAMPLE_FRAMES}), "
               f"max abs diff vs package front end {worst:.2e}")
-        ok &= worst <= tol
-    print(f"log-mel example check (bound {tol:.0e}): {'OK' if ok else 'FAILED'}")
-    return ok
+        return ok and worst <= tol
+
+    return harness.check_lengths(f"log-mel example check (bound {tol:.0e})", lengths, check_one, seed)
 
 
 def check_layers(wrapped: VGGishAllLayers, vgg: nn.Module, vggish_input, lengths: List[int], tol: float,
                  seed: int = 11) -> bool:
     """Every layer vs the package's VGG on the package's examples, one row
     and one example stage at a time; relu(embedding) vs VGG.forward."""
-    ok = True
-    for i, n in enumerate(lengths):
-        wave = harness.random_audio(2, n, seed + i)
+
+    def check_one(n: int, wave: torch.Tensor) -> bool:
         with torch.no_grad():
             mine = wrapped(wave)
             refs: Dict[str, List[torch.Tensor]] = {}
@@ -282,28 +274,12 @@ def check_layers(wrapped: VGGishAllLayers, vgg: nn.Module, vggish_input, lengths
                 for name, k in zip(FC_NAMES, (2, 4, 5)):
                     refs.setdefault(name, []).append(vgg.embeddings[:k](flat))
                 refs.setdefault("relu(embedding) vs VGG.forward", []).append(vgg(ex))
-        parts = []
-        for k, rows in refs.items():
-            r = torch.stack(rows)
-            m = mine[k] if k in mine else F.relu(mine["embedding"])
-            if m.shape != r.shape:
-                print(f"FAIL: {k} {tuple(m.shape)} vs reference {tuple(r.shape)}")
-                ok = False
-                continue
-            d = (m - r).abs().max().item()
-            ok &= d <= tol * max(1.0, r.abs().max().item())
-            parts.append(f"{k} {tuple(m.shape)} {d:.2e}")
-        print(f"  {n} samples: " + ", ".join(parts))
-    print(f"layer check vs package VGG (bound {tol:.0e} x max(1, max |ref|)): {'OK' if ok else 'FAILED'}")
-    return ok
+        pairs = [(k, mine[k] if k in mine else F.relu(mine["embedding"]), torch.stack(rows))
+                 for k, rows in refs.items()]
+        return harness.compare_scaled(n, pairs, tol)
 
-
-def file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return harness.check_lengths(f"layer check vs package VGG (bound {tol:.0e} x max(1, max |ref|))",
+                                 lengths, check_one, seed)
 
 
 def tiny_vgg(seed: int, VGG) -> nn.Module:
@@ -345,31 +321,29 @@ def main() -> int:
 
     torch.set_grad_enabled(False)
     tv, mel_features, vggish_input = torchvggish()
-    vers = harness.versions(transformers=None, torchvggish=package_version("torchvggish"))
+    vers = harness.versions(transformers=None, torchvggish=harness.package_version("torchvggish"))
     if args.tiny:
         vgg = tiny_vgg(args.seed, tv.VGG)
-        model_id, name = "tiny/vggish", args.name or "vggish-tiny"
-        revision, licence = None, "none (random weights)"
+        meta = harness.tiny_meta(args, "vggish", "vggish", vers)
         window_s = EXPECTED_SAMPLES / SAMPLE_RATE
     else:
         state = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
         vgg = tv.VGG(tv.make_layers(), postprocess=False)
         vgg.load_state_dict(state, strict=True)
-        model_id, name = f"torchvggish/{os.path.basename(args.checkpoint)}", args.name or "vggish"
-        revision, licence = f"sha256:{file_sha256(args.checkpoint)}", LICENCE
+        meta = harness.checkpoint_meta(args, "torchvggish", "vggish", "vggish", LICENCE, vers)
         window_s = WINDOW_S
-    window_s, hop_s, licence = harness.apply_overrides(args, window_s, None, licence)
+    harness.set_window(meta, args, SAMPLE_RATE, window_s)
 
     mel = mel_features.spectrogram_to_mel_matrix(
         num_mel_bins=N_MELS, num_spectrogram_bins=FFT // 2 + 1, audio_sample_rate=SAMPLE_RATE,
         lower_edge_hertz=MEL_LO, upper_edge_hertz=MEL_HI)
     wrapped = VGGishAllLayers(vgg.float().eval(), mel).eval()
     widths = [m.out_channels for m in vgg.features if isinstance(m, nn.Conv2d)]
-    print(f"{model_id}: conv widths {widths}, fc {[m.out_features for m in vgg.embeddings if isinstance(m, nn.Linear)]}; "
-          f"window_s {window_s}; hop_s {hop_s}")
+    print(f"{meta.model_id}: conv widths {widths}, fc {[m.out_features for m in vgg.embeddings if isinstance(m, nn.Linear)]}; "
+          f"window_s {meta.window_s}; hop_s {meta.hop_s}")
 
     sr = SAMPLE_RATE
-    win = int(round((window_s or WINDOW_S) * sr))
+    win = int(round((meta.window_s or WINDOW_S) * sr))
     # Lengths: the window, odd lengths, exactly one example, one sample short
     # of it (padded), what unpadded VGGish needs for one example.
     lengths = [win, int(2.5 * sr) + 17, EXAMPLE_SAMPLES, EXAMPLE_SAMPLES - 1, EXAMPLE_SAMPLES + OVERHANG, 3000]
@@ -381,18 +355,10 @@ def main() -> int:
         print("VERIFY FAILED (front end / layers)")
         return 1
 
-    meta = harness.ExportMeta(
-        family="vggish", model_id=model_id, name=name, sample_rate=sr,
-        window_s=window_s, hop_s=hop_s, revision=revision, licence=licence,
-        tiny=bool(args.tiny), versions=vers)
     # The window, longer and odd lengths, the edges of one example, padded rows.
     checks = [(2, win), (3, int(3.3 * sr) + 7), (1, EXAMPLE_SAMPLES), (2, EXAMPLE_SAMPLES - 1),
               (1, 2 * EXAMPLE_SAMPLES - 1), (2, 400), (1, 1)]
-    ok, pt, _ = harness.export(wrapped, meta, args.out, win, checks, tol=args.tol)
-
-    if args.tiny and ok:
-        ok, _ = harness.write_expected(pt, sr, harness.fixture_input(sr, EXPECTED_SAMPLES), eager=wrapped, tol=args.tol)
-    return 0 if ok else 1
+    return harness.finish_export(wrapped, meta, args, win, checks, EXPECTED_SAMPLES)
 
 
 if __name__ == "__main__":

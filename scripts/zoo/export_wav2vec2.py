@@ -72,7 +72,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Dict, Optional
+from typing import Dict
 
 import torch
 from torch import nn
@@ -157,21 +157,6 @@ def tiny_model(kind: str, seed: int):
     return model.eval(), normalize
 
 
-def hub_info(model_id: str, revision: Optional[str]):
-    """(resolved commit, licence) from the hub; (revision, None) if unavailable."""
-    try:
-        from huggingface_hub import model_info
-
-        info = model_info(model_id, revision=revision)
-        lic = getattr(info.card_data, "license", None) if info.card_data is not None else None
-        if isinstance(lic, list):
-            lic = ",".join(lic)
-        return info.sha or revision, lic
-    except Exception as e:  # offline, gated, ...
-        print(f"warning: could not read hub info for {model_id}: {e}")
-        return revision, None
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     src = harness.add_common_args(ap, "facebook/hubert-base-ls960")
@@ -185,11 +170,8 @@ def main() -> int:
 
     if args.tiny:
         model, normalize = tiny_model(args.tiny, args.seed)
-        family = args.tiny
-        model_id = f"tiny/{args.tiny}"
-        name = args.name or f"{args.tiny}-tiny"
+        meta = harness.tiny_meta(args, args.tiny, args.tiny, vers)
         sample_rate, window_s = 16000, 1.0
-        revision, licence = None, "none (random weights)"
     else:
         model_id = args.model
         fe = transformers.AutoFeatureExtractor.from_pretrained(
@@ -199,38 +181,27 @@ def main() -> int:
         for attr in ("feature_extractor", "encoder"):
             if not hasattr(model, attr):
                 raise SystemExit(f"{model_id}: {type(model).__name__} has no .{attr}; not a HuBERT/wav2vec2-style model")
-        family = model.config.model_type
-        name = args.name or model_id.split("/")[-1].lower()
         sample_rate = int(fe.sampling_rate)
         normalize = bool(getattr(fe, "do_normalize", False))
         window_s = 5.0 if "mert" in model_id.lower() else 15.0
-        revision, licence = hub_info(model_id, args.revision)
-        licence = licence or "unknown"
-        print(f"{model_id} ({type(model).__name__}, model_type {family}): "
+        meta = harness.hub_meta(args, model.config.model_type, vers)
+        print(f"{model_id} ({type(model).__name__}, model_type {meta.family}): "
               f"sample_rate {sample_rate}, feature extractor do_normalize {normalize}")
 
     if args.normalize != "auto":
         normalize = args.normalize == "yes"
-    window_s, hop_s, licence = harness.apply_overrides(args, window_s, None, licence)
-    print(f"normalise inside the module: {normalize}; window_s {window_s}; hop_s {hop_s}")
+    harness.set_window(meta, args, sample_rate, window_s)
+    print(f"normalise inside the module: {normalize}; window_s {meta.window_s}; hop_s {meta.hop_s}")
 
     wrapped = AllLayers(model.float().eval(), normalize)
-    meta = harness.ExportMeta(
-        family=family, model_id=model_id, name=name, sample_rate=sample_rate,
-        window_s=window_s, hop_s=hop_s, revision=revision, licence=licence,
-        tiny=bool(args.tiny), versions=vers)
 
     sr = sample_rate
-    win = int(round((window_s or 2.0) * sr))
+    win = int(round((meta.window_s or 2.0) * sr))
     trace_samples = win if args.tiny else 2 * sr
     # Several lengths and batch sizes: the full window, a shorter and an odd
     # length, and the shortest valid input (one frame).
     checks = [(2, trace_samples), (3, win), (1, int(0.73 * sr) + 3), (2, sr // 2), (2, 400)]
-    ok, pt, _ = harness.export(wrapped, meta, args.out, trace_samples, checks, tol=args.tol)
-
-    if args.tiny and ok:
-        ok, _ = harness.write_expected(pt, sample_rate, harness.fixture_input(16000, EXPECTED_SAMPLES), eager=wrapped, tol=args.tol)
-    return 0 if ok else 1
+    return harness.finish_export(wrapped, meta, args, trace_samples, checks, EXPECTED_SAMPLES)
 
 
 if __name__ == "__main__":

@@ -87,7 +87,6 @@ from torch.nn import functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from export_wav2vec2 import hub_info  # noqa: E402
 
 import transformers  # noqa: E402
 from transformers.models.whisper.modeling_whisper import WhisperEncoder  # noqa: E402
@@ -149,9 +148,8 @@ class WhisperAllLayers(nn.Module):
 def check_features(module: WhisperAllLayers, fe, lengths: List[int], tol: float, seed: int = 7) -> bool:
     """In-module log-mel vs WhisperFeatureExtractor (torch float32 path via
     `__call__`, and the numpy float64 path) on random audio."""
-    ok = True
-    for i, n in enumerate(lengths):
-        wave = harness.random_audio(2, n, seed + i)
+
+    def check_one(n: int, wave: torch.Tensor) -> bool:
         with torch.no_grad():
             mine = module.features(wave).numpy()
         rows = [r.numpy() for r in wave]
@@ -160,39 +158,37 @@ def check_features(module: WhisperAllLayers, fe, lengths: List[int], tol: float,
         m = min(n, fe.n_samples)
         padded[:, :m] = wave.numpy()[:, :m]
         ref64 = fe._np_extract_fbank_features(padded.astype(np.float64), "cpu")
-        if ref.shape != mine.shape:
-            print(f"FAIL: features {mine.shape}, extractor {ref.shape}")
-            ok = False
-            continue
-        d32 = float(np.abs(mine - ref).max())
+        d32 = harness.feature_diff(mine, ref)
+        if d32 is None:
+            return False
         d64 = float(np.abs(mine - ref64).max())
         print(f"  features {tuple(mine.shape)} for {n} samples: max abs diff vs extractor "
               f"(torch float32 path) {d32:.2e}, (numpy float64 path) {d64:.2e}")
-        ok &= d32 <= tol and d64 <= tol
-    print(f"log-mel check (bound {tol:.0e}): {'OK' if ok else 'FAILED'}")
-    return ok
+        return d32 <= tol and d64 <= tol
+
+    return harness.check_lengths(f"log-mel check (bound {tol:.0e})", lengths, check_one, seed)
 
 
 def check_pipeline(module: WhisperAllLayers, fe, lengths: List[int], tol: float, seed: int = 11) -> bool:
     """Module outputs vs the plain transformers pipeline (feature extractor
     -> encoder, output_hidden_states) cut to the same frames."""
-    ok = True
-    for i, n in enumerate(lengths):
-        wave = harness.random_audio(2, n, seed + i)
+
+    def check_one(n: int, wave: torch.Tensor) -> bool:
         with torch.no_grad():
             mine = module(wave)
             feats = fe([r.numpy() for r in wave], sampling_rate=fe.sampling_rate, return_tensors="pt")
             ref = module.encoder(feats["input_features"], output_hidden_states=True, return_dict=True)
+        frames_ok = True
         worst = 0.0
         for k, h in zip(mine, ref.hidden_states):
             if mine[k].shape[1] != min(-(-n // module.frame_hop), module.max_positions):
-                ok = False
+                frames_ok = False
             worst = max(worst, (mine[k] - h[:, : mine[k].shape[1]]).abs().max().item())
         print(f"  {n} samples: module vs extractor + encoder, max abs diff {worst:.2e} "
               f"({len(mine)} layers, time {mine['hidden_0'].shape[1]})")
-        ok &= worst <= tol
-    print(f"pipeline check (bound {tol:.0e}): {'OK' if ok else 'FAILED'}")
-    return ok
+        return frames_ok and worst <= tol
+
+    return harness.check_lengths(f"pipeline check (bound {tol:.0e})", lengths, check_one, seed)
 
 
 def tiny_model(seed: int):
@@ -232,18 +228,13 @@ def main() -> int:
 
     if args.tiny:
         encoder, fe = tiny_model(args.seed)
-        model_id, family = "tiny/whisper", "whisper"
-        name = args.name or "whisper-tiny"
-        revision, licence = None, "none (random weights)"
+        meta = harness.tiny_meta(args, "whisper", "whisper", vers)
     else:
         model_id = args.model
         fe = transformers.WhisperFeatureExtractor.from_pretrained(model_id, revision=args.revision)
         model = transformers.WhisperModel.from_pretrained(model_id, revision=args.revision)
         encoder = model.get_encoder()
-        family = model.config.model_type
-        name = args.name or model_id.split("/")[-1].lower()
-        revision, licence = hub_info(model_id, args.revision)
-        licence = licence or "unknown"
+        meta = harness.hub_meta(args, model.config.model_type, vers)
         print(f"{model_id}: {encoder.config.num_mel_bins} mels, {encoder.config.encoder_layers} layers, "
               f"d_model {encoder.config.d_model}, {encoder.config.max_source_positions} positions")
     if int(fe.sampling_rate) != SAMPLE_RATE:
@@ -252,9 +243,9 @@ def main() -> int:
 
     wrapped = WhisperAllLayers(encoder.float().eval(), fe).eval()
     n = wrapped.n_samples
-    window_s = n / sample_rate
-    window_s, hop_s, licence = harness.apply_overrides(args, window_s, None, licence)
-    print(f"encoder input {n} samples ({n / sample_rate:g} s, padded inside); window_s {window_s}; hop_s {hop_s}")
+    harness.set_window(meta, args, sample_rate, n / sample_rate)
+    print(f"encoder input {n} samples ({n / sample_rate:g} s, padded inside); window_s {meta.window_s}; "
+          f"hop_s {meta.hop_s}")
 
     # Features: the full window, shorter and odd lengths, one sample over.
     ok = check_features(wrapped, fe, [n, n // 3 + 7, sample_rate // 4 + 1, n + 1], args.feature_tol)
@@ -273,19 +264,8 @@ def main() -> int:
         print("VERIFY FAILED (features)")
         return 1
 
-    meta = harness.ExportMeta(
-        family=family, model_id=model_id, name=name, sample_rate=sample_rate,
-        window_s=window_s, hop_s=hop_s, revision=revision, licence=licence,
-        tiny=bool(args.tiny), versions=vers)
-    sr = sample_rate
-    # The padded length (all frames), shorter and odd lengths, a row longer
-    # than the window (cut), and very short rows.
-    checks = [(2, n), (3, n // 2 + 17), (1, int(0.73 * n) + 3), (2, n + sr // 4), (2, 400), (1, 1)]
-    ok, pt, _ = harness.export(wrapped, meta, args.out, n, checks, tol=args.tol)
-
-    if args.tiny and ok:
-        ok, _ = harness.write_expected(pt, sample_rate, harness.fixture_input(SAMPLE_RATE, EXPECTED_SAMPLES), eager=wrapped, tol=args.tol)
-    return 0 if ok else 1
+    return harness.finish_export(wrapped, meta, args, n, harness.fixed_input_checks(n, sample_rate),
+                                 EXPECTED_SAMPLES)
 
 
 if __name__ == "__main__":

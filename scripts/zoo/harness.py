@@ -16,6 +16,12 @@ What it does
     `write_expected()` additionally stores a deterministic test input and the
     saved module's outputs for it (`<stem>.expected.json`), for tests that
     load the `.pt` without Python.
+    The rest is what every family script's `main()` does the same way: its
+    options (`add_common_args`), the model's identity for the sidecar
+    (`tiny_meta`, `hub_meta`, `checkpoint_meta`, then `set_window`), the
+    loop of its checks against the reference implementation
+    (`check_lengths`, with `feature_diff` / `compare_scaled` for one length)
+    and the end (`finish_export`: export, device check, fixture).
 
 Contract of every saved module
     forward(wave: float32 [batch, samples]) -> Dict[str, float32 [batch, time, dim]]
@@ -43,13 +49,15 @@ Used by the family scripts; not run on its own.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import sys
 import warnings
+import zipfile
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -59,6 +67,8 @@ from strip_torchscript_debug import strip as strip_debug  # noqa: E402
 
 # Bound on |traced - eager| for any element of any layer (float32, CPU).
 DEFAULT_TOL = 1e-4
+# Sidecar licence of a random-weights fixture.
+TINY_LICENCE = "none (random weights)"
 
 
 @dataclass
@@ -68,8 +78,10 @@ class ExportMeta:
     family: str
     model_id: str
     name: str  # stem of the files and repbench encoder name
-    sample_rate: int
-    window_s: Optional[float]
+    # The rate and window are known only once the model is built:
+    # `set_window()` fills them in.
+    sample_rate: int = 0
+    window_s: Optional[float] = None
     hop_s: Optional[float] = None
     revision: Optional[str] = None
     licence: str = "unknown"
@@ -218,6 +230,8 @@ def export(module: torch.nn.Module, meta: ExportMeta, out_dir: str, trace_sample
     """Traces, saves, reloads, verifies, writes the sidecar, prints the TOML.
     `checks` should hold at least two different lengths (the first may be
     `trace_samples`). Returns (ok, path of the .pt, sidecar dict)."""
+    if meta.sample_rate <= 0:
+        raise ValueError(f"{meta.name}: no sample rate in ExportMeta (set_window() not called)")
     torch.set_grad_enabled(False)
     module = _prepare(module)
     os.makedirs(out_dir, exist_ok=True)
@@ -337,3 +351,174 @@ def apply_overrides(args, window_s, hop_s, licence):
     if args.hop_s is not None:
         hop_s = args.hop_s
     return window_s, hop_s, args.licence or licence
+
+
+def set_window(meta: ExportMeta, args, sample_rate: int, window_s: Optional[float],
+               hop_s: Optional[float] = None) -> None:
+    """Fills in `meta`'s sample rate, and its window, hop and licence after
+    the command-line overrides (`apply_overrides`): the family's defaults
+    are known only once its model is built, after the identity
+    (`tiny_meta` / `hub_meta` / `checkpoint_meta`)."""
+    meta.sample_rate = int(sample_rate)
+    meta.window_s, meta.hop_s, meta.licence = apply_overrides(args, window_s, hop_s, meta.licence)
+
+
+def tiny_meta(args, key: str, family: str, versions: Dict[str, Optional[str]]) -> ExportMeta:
+    """Identity of a random-weights fixture, the same for every family so
+    the fixtures are named alike: model_id `tiny/<key>`, file stem
+    `<key>-tiny` (unless --name), no revision, licence TINY_LICENCE."""
+    return ExportMeta(family=family, model_id=f"tiny/{key}", name=args.name or f"{key}-tiny",
+                      revision=None, licence=TINY_LICENCE, tiny=True, versions=versions)
+
+
+def hub_info(model_id: str, revision: Optional[str]):
+    """(resolved commit, licence) from the hub; (revision, None) if unavailable."""
+    try:
+        from huggingface_hub import model_info
+
+        info = model_info(model_id, revision=revision)
+        lic = getattr(info.card_data, "license", None) if info.card_data is not None else None
+        if isinstance(lic, list):
+            lic = ",".join(lic)
+        return info.sha or revision, lic
+    except Exception as e:  # offline, gated, ...
+        print(f"warning: could not read hub info for {model_id}: {e}")
+        return revision, None
+
+
+def hub_meta(args, family: str, versions: Dict[str, Optional[str]]) -> ExportMeta:
+    """Identity of a hub model (`--model ID`, already loaded): the file stem
+    is the id's last part, lower case (unless --name); the revision is the
+    commit the hub resolves (--revision as given if the hub cannot be asked)
+    and the licence the model card's, so the sidecar records which weights
+    were exported."""
+    model_id = args.model
+    revision, licence = hub_info(model_id, args.revision)
+    return ExportMeta(family=family, model_id=model_id, name=args.name or model_id.split("/")[-1].lower(),
+                      revision=revision, licence=licence or "unknown", tiny=False, versions=versions)
+
+
+def file_sha256(path: str) -> str:
+    """Hex sha256 of a file, read in 1 MiB pieces (checkpoints are large)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def checkpoint_meta(args, prefix: str, family: str, default_name: str, licence: str,
+                    versions: Dict[str, Optional[str]]) -> ExportMeta:
+    """Identity of weights from a file (`--checkpoint PATH`, not on a hub):
+    model_id `<prefix>/<file name>` and, as the revision, the file's sha256,
+    which pins the weights as a hub commit would."""
+    return ExportMeta(family=family, model_id=f"{prefix}/{os.path.basename(args.checkpoint)}",
+                      name=args.name or default_name, revision=f"sha256:{file_sha256(args.checkpoint)}",
+                      licence=licence, tiny=False, versions=versions)
+
+
+def package_version(dist: str) -> Optional[str]:
+    """Installed version of a pip distribution, None if unknown (for
+    `versions()` of families built on packages other than transformers)."""
+    try:
+        from importlib.metadata import version
+        return version(dist)
+    except Exception:
+        return None
+
+
+def check_lengths(title: str, lengths: Sequence[int], check_one: Callable[[int, torch.Tensor], bool],
+                  seed: int) -> bool:
+    """Runs `check_one(n, wave)` on 2 rows of `random_audio(2, n, seed + i)`
+    for the i-th length n, then prints `<title>: OK` (or `FAILED`). Every
+    family checks its in-module front end and layers against the reference
+    implementation this way: all lengths are checked even after a failure,
+    and each check ends in one verdict line."""
+    ok = True
+    for i, n in enumerate(lengths):
+        ok &= bool(check_one(n, random_audio(2, n, seed + i)))
+    print(f"{title}: {'OK' if ok else 'FAILED'}")
+    return ok
+
+
+def feature_diff(mine: np.ndarray, ref: np.ndarray) -> Optional[float]:
+    """max |mine - ref| between in-module features and a feature extractor's,
+    or None (after a FAIL line) if their shapes differ, which is a failure
+    of its own rather than a large difference."""
+    if ref.shape != mine.shape:
+        print(f"FAIL: features {mine.shape}, extractor {ref.shape}")
+        return None
+    return float(np.abs(mine - ref).max())
+
+
+def compare_scaled(n: int, pairs: Iterable[Tuple[str, torch.Tensor, torch.Tensor]], tol: float) -> bool:
+    """Compares each (label, module output, reference) for one input of n
+    samples and prints one line of their max abs diffs. The bound is
+    `tol * max(1, max |reference|)`: deep CNN layers grow well past 1, where
+    float32 rounding grows with them."""
+    ok = True
+    parts = []
+    for k, m, r in pairs:
+        if m.shape != r.shape:
+            print(f"FAIL: {k} {tuple(m.shape)} vs reference {tuple(r.shape)}")
+            ok = False
+            continue
+        d = (m - r).abs().max().item()
+        ok &= d <= tol * max(1.0, r.abs().max().item())
+        parts.append(f"{k} {tuple(m.shape)} {d:.2e}")
+    print(f"  {n} samples: " + ", ".join(parts))
+    return ok
+
+
+def fixed_input_checks(n: int, sample_rate: int) -> List[Tuple[int, int]]:
+    """`export()` checks for a module that pads or cuts every row to a fixed
+    input of n samples inside (AST, CLAP, Whisper): the full input, shorter
+    and odd lengths, a row longer than the input (cut), one frame, and a
+    row too short for any frame."""
+    return [(2, n), (3, n // 2 + 17), (1, int(0.73 * n) + 3), (2, n + sample_rate // 4), (2, 400), (1, 1)]
+
+
+def baked_devices(pt: str) -> List[str]:
+    """Lines of the saved module's TorchScript code that create tensors on a
+    fixed device (`torch.device("cpu")`, recorded by the tracer from code
+    such as `torch.arange(n, device=x.device)`): such a module fails, or
+    silently copies, once moved to a GPU. Returns them (empty = none)."""
+    found = []
+    with zipfile.ZipFile(pt) as z:
+        for name in z.namelist():
+            if name.endswith(".py") and "/code/" in name:
+                for line in z.read(name).decode("utf-8", "replace").splitlines():
+                    if "torch.device(" in line:
+                        found.append(f"{name.split('/code/', 1)[1]}: {line.strip()}")
+    return found
+
+
+def check_devices(pt: str) -> bool:
+    """Prints and fails on `baked_devices(pt)`."""
+    found = baked_devices(pt)
+    for line in found:
+        print(f"  fixed device in saved code: {line}")
+    print(f"device check (no tensors created on a fixed device): {'OK' if not found else 'FAILED'}")
+    return not found
+
+
+def finish_export(module: torch.nn.Module, meta: ExportMeta, args, trace_samples: int,
+                  checks: Sequence[Tuple[int, int]], fixture_samples: int, device_check: bool = False,
+                  fixture_check: Optional[Callable[[torch.Tensor], bool]] = None) -> int:
+    """The end of every family script's `main()`; returns its exit status.
+    `export()` (to --out, bound --tol); with `device_check`, `check_devices()`
+    on the saved file (for modules whose Python code makes tensors with a
+    device, which a trace bakes in); then, for a --tiny fixture whose export
+    passed, `write_expected()` on `fixture_input(meta.sample_rate,
+    fixture_samples)`. `fixture_check(wave)` may refuse that input first
+    (exit 1), for a family whose outputs it must not leave ambiguous."""
+    ok, pt, _ = export(module, meta, args.out, trace_samples, checks, tol=args.tol)
+    if device_check:
+        ok &= check_devices(pt)
+
+    if meta.tiny and ok:
+        wave = fixture_input(meta.sample_rate, fixture_samples)
+        if fixture_check is not None and not fixture_check(wave):
+            return 1
+        ok, _ = write_expected(pt, meta.sample_rate, wave, eager=module, tol=args.tol)
+    return 0 if ok else 1
