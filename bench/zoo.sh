@@ -42,6 +42,7 @@ name = "$stem"
 kind = "torchscript"
 path = "$root/$pt"
 sample_rate = $rate
+window_s = 0          # whole 1 s items, not the tiny sidecars' windows (0.5-1.92 s)
 layers = ["all"]
 pooling = "mean"
 batch_size = 32
