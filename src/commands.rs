@@ -84,17 +84,20 @@ pub fn interactions(
             config_path.display()
         )));
     };
-    if !(0.0..1.0).contains(&shape.new_items) || shape.users > 1_000_000 || shape.listens > 100_000
+    if !(0.0..1.0).contains(&shape.new_items)
+        || shape.users.saturating_mul(shape.listens) > 10_000_000
+        || shape.days > 36_500
     {
         return Err(Failure::Usage(
-            "--new-items must be in [0, 1), --users at most 1000000 and --listens at most 100000"
-                .into(),
+            "--new-items must be in [0, 1), --users × --listens at most 10000000 and --days at most 36500".into(),
         ));
     }
-    let start =
-        repbench_tasks::recommendation::split::parse_time(&shape.start).ok_or_else(|| {
+    // 1900-01-01 .. 2200-01-01: dates a log can hold without overflowing.
+    let start = repbench_tasks::recommendation::split::parse_time(&shape.start)
+        .filter(|t| (-2_208_988_800..7_258_118_400).contains(t))
+        .ok_or_else(|| {
             Failure::Usage(format!(
-                "--start: \"{}\" is not a date such as 2020-01-01",
+                "--start: \"{}\" is not a date between 1900 and 2200 such as 2020-01-01",
                 shape.start
             ))
         })?;

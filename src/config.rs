@@ -311,6 +311,20 @@ fn check(config: &ExperimentConfig) -> Result<(), String> {
         e.validate(&format!("encoders[{i}]"))
             .map_err(|e| e.to_string())?;
     }
+    if !config.perturbations.is_empty() {
+        // Sweeps perturb the dataset's test items; a recommendation task
+        // ranks the whole catalogue, so a sweep would score a catalogue
+        // of which only some items were perturbed.
+        if let Some(i) = config
+            .tasks
+            .iter()
+            .position(|t| t.task_type == repbench_tasks::TaskType::Recommendation)
+        {
+            return Err(format!(
+                "tasks[{i}]: recommendation tasks are not evaluated under perturbation sweeps (a sweep perturbs the dataset's test items, a recommendation task ranks every item); run the sweeps in a config without it"
+            ));
+        }
+    }
     for (i, p) in config.perturbations.iter().enumerate() {
         let key = format!("perturbations[{i}]");
         p.validate(&key).map_err(|e| e.to_string())?;

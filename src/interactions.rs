@@ -24,7 +24,9 @@ pub fn read_log(path: &Path) -> Result<(InteractionLog, String), String> {
     } else {
         CsvReadOptions::default()
             .with_has_header(true)
-            .with_infer_schema_length(Some(10_000))
+            // Every column as text: ids such as 000123 must stay as written
+            // (a number type would make it 123, and 007 the same user as 7).
+            .with_infer_schema_length(Some(0))
             .into_reader_with_file_handle(std::io::Cursor::new(bytes))
             .finish()
     }
@@ -55,10 +57,19 @@ pub fn read_log(path: &Path) -> Result<(InteractionLog, String), String> {
     if frame.height() == 0 {
         return Err(format!("{shown}: the log has no interactions"));
     }
+    // Line of a row in messages: CSV counts its header line.
+    let line = |row: usize| if parquet { row + 1 } else { row + 2 };
     let text = |name: &str| -> Result<Vec<String>, String> {
         let column = frame
             .column(name)
-            .and_then(|c| c.cast(&DataType::String))
+            .map_err(|e| format!("{shown}: column {name}: {e}"))?;
+        if name != "timestamp" && column.dtype().is_float() {
+            return Err(format!(
+                "{shown}: column {name} holds floating-point numbers; store ids as text or integers, as the dataset's item ids are written"
+            ));
+        }
+        let column = column
+            .cast(&DataType::String)
             .map_err(|e| format!("{shown}: column {name}: {e}"))?;
         let values = column
             .str()
@@ -70,7 +81,7 @@ pub fn read_log(path: &Path) -> Result<(InteractionLog, String), String> {
                 Some(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
                 _ => Err(format!(
                     "{shown}: row {} has no {name}; every interaction needs one",
-                    row + 2
+                    line(row)
                 )),
             })
             .collect()
@@ -84,7 +95,7 @@ pub fn read_log(path: &Path) -> Result<(InteractionLog, String), String> {
             parse_time(t).ok_or_else(|| {
                 format!(
                     "{shown}: row {}: timestamp \"{t}\" is not a date, date-time (2020-06-01T12:00:00Z) or Unix seconds",
-                    row + 2
+                    line(row)
                 )
             })
         })
@@ -140,6 +151,14 @@ mod tests {
         );
         assert_eq!(hash.len(), 64);
 
+        std::fs::write(
+            &path,
+            "user_id,item_id,timestamp\n007,000123,100\n7,123,200\n",
+        )
+        .unwrap();
+        let (ids, _) = read_log(&path).unwrap();
+        assert_eq!(ids.users, ["007", "7"], "ids stay as written");
+        assert_eq!(ids.items, ["000123", "123"]);
         std::fs::write(&path, "user_id,item_id,timestamp\nu1,7,100\nu2,8,soon\n").unwrap();
         let err = read_log(&path).unwrap_err();
         assert!(err.contains("row 3") && err.contains("\"soon\""), "{err}");

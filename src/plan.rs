@@ -125,7 +125,7 @@ fn recommendation_evaluator(
         crate::interactions::read_log(path).map_err(|e| Error::config(key("interactions"), e))?;
     let ids: Vec<String> = dataset.items().iter().map(|i| i.id.clone()).collect();
     let split = RecSplit::build(&log, &ids, cutoff, task.cold_start, seed, &task.name)
-        .map_err(|e| Error::config(key("interactions"), e))?;
+        .map_err(|e| Error::config(key(e.key()), e.to_string()))?;
     notes.warnings.extend(
         split
             .notes

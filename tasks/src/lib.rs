@@ -549,6 +549,12 @@ impl TaskSpec {
             return bad(field, why);
         }
         let ks = self.k_list();
+        let mut distinct = ks.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if distinct.len() != ks.len() {
+            return bad("ks", format!("list each cut-off once (got {ks:?})"));
+        }
         if ks.is_empty() || ks.len() > 64 || ks.iter().any(|&k| k == 0 || k > MAX_K) {
             return bad(
                 "ks",

@@ -11,12 +11,14 @@
 /// resamples counted, per-probe validation scores.
 pub const PROBE_EVALUATOR: u32 = 2;
 /// Label-efficiency curves of probe tasks (`label_fractions`): subsets,
-/// their fits and the normalised area under the curve.
-pub const LABEL_CURVE: u32 = 1;
+/// their fits and the normalised area under the curve. 2: a fraction no
+/// probe setting fits is an undefined point, not a failed task.
+pub const LABEL_CURVE: u32 = 2;
 /// The recommendation evaluator: temporal split, kNN / shallow /
 /// collaborative recommenders, per-user bootstrap. 2: minibatches of 256
-/// training pairs, not 1 024.
-pub const RECOMMENDATION_EVALUATOR: u32 = 2;
+/// training pairs, not 1 024. 3: collaborative filtering left out of the
+/// comparisons between encoders.
+pub const RECOMMENDATION_EVALUATOR: u32 = 3;
 /// HitRate@K, Recall@K, nDCG@K and MRR (`metrics::recommendation`).
 pub const METRICS_RECOMMENDATION: u32 = 1;
 /// The retrieval evaluator. 2: train-mean centring before cosine.

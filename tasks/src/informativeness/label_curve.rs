@@ -61,6 +61,9 @@ impl ProbeEvaluator {
             })
             .collect();
         let mut train_items = vec![0usize; fractions.len()];
+        // A subset too small for a probe (every k of a kNN probe above its
+        // size, say) leaves that point undefined, not the whole task.
+        let mut failed = vec![false; fractions.len()];
         for draw in 0..draws {
             let mut rng = seed::rng(
                 input.seed,
@@ -75,7 +78,14 @@ impl ProbeEvaluator {
                     targets: &targets,
                     draw: Some(draw),
                 };
-                let fits = self.fit_on(input, prep, input.embeddings, &train)?;
+                if failed[j] {
+                    continue;
+                }
+                let Ok(fits) = self.fit_on(input, prep, input.embeddings, &train) else {
+                    failed[j] = true;
+                    curve[j].iter_mut().for_each(|p| p.per_seed.clear());
+                    continue;
+                };
                 let scores = self.score(prep, &fits, input.embeddings, input.items)?;
                 for (slot, probe) in curve[j].iter_mut().zip(scores) {
                     let (_, s, params) = probe.per_seed.into_iter().next().ok_or_else(|| {
@@ -86,7 +96,7 @@ impl ProbeEvaluator {
                 train_items[j] += rows.len();
             }
         }
-        Ok(self.curve_measurements(prep, full, &fractions, &curve, &train_items))
+        Ok(self.curve_measurements(prep, full, &fractions, &curve, (&train_items, &failed)))
     }
 
     fn curve_measurements(
@@ -95,7 +105,7 @@ impl ProbeEvaluator {
         full: &[ProbeScores],
         fractions: &[f64],
         curve: &[Vec<ProbeScores>],
-        train_items: &[usize],
+        (train_items, failed): (&[usize], &[bool]),
     ) -> Vec<Measurement> {
         let n = prep.rows.test.len();
         let draws = self.spec.label_draw_count();
@@ -118,6 +128,16 @@ impl ProbeEvaluator {
                 };
                 for (j, &fraction) in fractions.iter().enumerate() {
                     let at = &curve[j][pi];
+                    if failed[j] {
+                        out.push(Measurement {
+                            params: BTreeMap::from([
+                                ("label_fraction".to_string(), fraction),
+                                ("fit_failed".to_string(), 1.0),
+                            ]),
+                            ..base.clone()
+                        });
+                        continue;
+                    }
                     let e = estimate(n, &prep.resamples, |idx| {
                         Self::seed_mean(prep, metric, at, idx)
                     });

@@ -825,6 +825,40 @@ mod tests {
         assert_eq!(r2.params["train_items"], 30.0);
     }
 
+    /// A fraction whose subset no probe setting fits (every k of a kNN
+    /// probe above the subset's size) is an undefined point, and the rest
+    /// of the task, the curve's other points included, is still measured.
+    #[test]
+    fn a_fraction_too_small_for_the_probe_is_undefined_not_fatal() {
+        let items: Vec<Item> = (0..200)
+            .map(|i| item(i, Label::Number((i % 9) as f64)))
+            .collect();
+        let x = Array2::from_shape_fn((200, 4), |(i, j)| ((i % 9) as f32) * (j as f32 + 1.0));
+        let task = spec(serde_json::json!({
+            "type": "regression", "probes": [{"kind": "knn", "ks": [5]}],
+            "label_fractions": [0.01, 0.5, 1.0], "label_draws": 2
+        }));
+        let e = run(&task, &items, &x).unwrap();
+        let point = |f: f64| {
+            e.measurements
+                .iter()
+                .find(|m| m.metric == "r2" && m.params.get("label_fraction") == Some(&f))
+                .unwrap()
+        };
+        assert!(point(0.01).value.is_nan() && point(0.01).params["fit_failed"] == 1.0);
+        assert!(point(0.5).value.is_finite(), "{:?}", point(0.5));
+        assert!(value(&e, "knn", "r2").is_finite());
+        let area = e
+            .measurements
+            .iter()
+            .find(|m| m.metric == "r2_auc")
+            .unwrap();
+        assert!(
+            area.value.is_nan(),
+            "an area over an undefined point is undefined"
+        );
+    }
+
     #[test]
     fn label_fractions_are_checked_naming_the_key() {
         for (extra, words) in [

@@ -352,6 +352,12 @@ impl Evaluator for RecommendationEvaluator {
         let resamples = self.resamples(seed_value, &self.spec.name);
         let mut out = Vec::new();
         for (model, ma) in &pa {
+            // Collaborative filtering reads no embedding: its difference
+            // between encoders is 0 by construction, and counting those
+            // tests would only loosen Holm's correction of the real ones.
+            if model == RecModel::Collaborative.name() {
+                continue;
+            }
             let Some(mb) = pb.get(model) else { continue };
             for name in self.metric_names() {
                 let (Some(va), Some(vb)) = (ma.get(&name), mb.get(&name)) else {
@@ -548,15 +554,14 @@ mod tests {
             .find(|c| c.probe == "knn" && c.metric == "ndcg_at_20")
             .unwrap();
         assert!(knn.delta > 0.0 && knn.p_value < 0.01, "{knn:?}");
-        let cf = c
-            .iter()
-            .find(|c| c.probe == "collaborative" && c.metric == "mrr")
-            .unwrap();
-        assert_eq!(cf.delta, 0.0);
+        assert!(
+            c.iter().all(|c| c.probe != "collaborative"),
+            "no Δ = 0 tests"
+        );
         assert_eq!(
             c.len(),
-            3 * 4,
-            "3 models × (nDCG, hit rate, recall at 20, MRR)"
+            2 * 4,
+            "knn, shallow × (nDCG, hit rate, recall at 20, MRR)"
         );
     }
 }

@@ -52,6 +52,33 @@ pub struct RecSplit {
     pub notes: Vec<String>,
 }
 
+/// Why a log cannot be split, by the config key to change.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SplitFault {
+    /// The log itself (no usable interaction, no user left).
+    Log(String),
+    /// The cut-off (outside the log's time range).
+    Cutoff(String),
+}
+
+impl SplitFault {
+    /// The task key the message is about.
+    pub fn key(&self) -> &'static str {
+        match self {
+            SplitFault::Log(_) => "interactions",
+            SplitFault::Cutoff(_) => "cutoff",
+        }
+    }
+}
+
+impl std::fmt::Display for SplitFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SplitFault::Log(m) | SplitFault::Cutoff(m) => f.write_str(m),
+        }
+    }
+}
+
 /// Examples for a message: the first three, quoted.
 fn examples<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
     names
@@ -76,7 +103,7 @@ impl RecSplit {
         cold_start: bool,
         seed_value: u64,
         task: &str,
-    ) -> Result<RecSplit, String> {
+    ) -> Result<RecSplit, SplitFault> {
         let row_of: HashMap<&str, usize> = item_ids
             .iter()
             .enumerate()
@@ -87,13 +114,13 @@ impl RecSplit {
             .collect();
         let mut notes = Vec::new();
         if matched.is_empty() {
-            return Err(format!(
+            return Err(SplitFault::Log(format!(
                 "{}: none of its {} interactions names an item of the dataset (log item ids such as {}; dataset ids such as {}); `item_id` must be the dataset's item `id`",
                 log.source,
                 log.items.len(),
                 examples(log.items.iter().map(String::as_str)),
                 examples(item_ids.iter().map(String::as_str)),
-            ));
+            )));
         }
         if matched.len() < log.items.len() {
             let unmatched: BTreeSet<&str> = (0..log.items.len())
@@ -113,12 +140,12 @@ impl RecSplit {
             .map(|&(r, _)| log.times[r])
             .fold((i64::MAX, i64::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
         if cutoff <= first || cutoff > last {
-            return Err(format!(
+            return Err(SplitFault::Cutoff(format!(
                 "the cutoff ({}) must lie after the log's first interaction ({}) and not after its last ({}), so that both train and evaluation interactions exist",
                 format_time(cutoff),
                 format_time(first),
                 format_time(last)
-            ));
+            )));
         }
         let mut history_by_id: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
         let mut later_by_id: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
@@ -177,6 +204,22 @@ impl RecSplit {
                 (!relevant.is_empty()).then_some(EvalUser { user, relevant })
             })
             .collect();
+        let silent = later_by_id
+            .keys()
+            .filter(|u| user_index.contains_key(*u))
+            .count()
+            - evaluated.len();
+        if silent > 0 {
+            notes.push(format!(
+                "{}: {silent} users with a history hear nothing after the cutoff that is new to them and {}; they are not evaluated",
+                log.source,
+                if cold_start {
+                    "never heard before it by anyone"
+                } else {
+                    "heard before it by someone"
+                }
+            ));
+        }
         if evaluated.len() < 2 {
             let what = if cold_start {
                 "items never heard before it"
@@ -192,12 +235,12 @@ impl RecSplit {
                     examples(newcomers.iter().copied())
                 )
             };
-            return Err(format!(
+            return Err(SplitFault::Log(format!(
                 "{}: {} users with a train history listen after the cutoff ({}) to {what}{newcomers}; at least 2 are needed (one validation, one test): move the cutoff earlier or use a longer log",
                 log.source,
                 evaluated.len(),
                 format_time(cutoff)
-            ));
+            )));
         }
         evaluated.shuffle(&mut seed::rng(
             seed_value,
@@ -227,13 +270,19 @@ pub fn format_time(seconds: i64) -> String {
         .unwrap_or_else(|| seconds.to_string())
 }
 
-/// Reads a timestamp: whole seconds since 1970-01-01 UTC, an RFC 3339
+/// Reads a timestamp to whole seconds (fractions are dropped): seconds
+/// since 1970-01-01 UTC (integer or decimal), an RFC 3339
 /// date-time (`2021-03-04T05:06:07Z`, any offset), a date-time without
 /// an offset (read as UTC), or a date (`2021-03-04`, midnight UTC).
 pub fn parse_time(text: &str) -> Option<i64> {
     let text = text.trim();
     if let Ok(s) = text.parse::<i64>() {
         return Some(s);
+    }
+    // Fractional seconds (a float column): whole seconds, as every other
+    // form is read; far-off values are not times.
+    if let Ok(s) = text.parse::<f64>() {
+        return (s.is_finite() && s.abs() < 1e13).then(|| s.floor() as i64);
     }
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
         return Some(t.timestamp());
@@ -347,18 +396,24 @@ mod tests {
     fn bad_logs_and_cutoffs_say_what_to_change() {
         let other = log(&[("a", "x1", 1), ("b", "x2", 20)]);
         let err = RecSplit::build(&other, &ids(3), 10 * DAY, false, 0, "t").unwrap_err();
+        assert_eq!(err.key(), "interactions");
+        let err = err.to_string();
         assert!(
             err.contains("log.csv") && err.contains("\"x1\"") && err.contains("\"i0\""),
             "{err}"
         );
         for cutoff in [0, 1, 30] {
             let err = RecSplit::build(&sample(), &ids(5), cutoff * DAY, false, 0, "t").unwrap_err();
+            assert_eq!(err.key(), "cutoff");
+            let err = err.to_string();
             assert!(
                 err.contains("cutoff (1970-01-") && err.contains("first interaction"),
                 "{err}"
             );
         }
-        let err = RecSplit::build(&sample(), &ids(5), 16 * DAY, false, 0, "t").unwrap_err();
+        let err = RecSplit::build(&sample(), &ids(5), 16 * DAY, false, 0, "t")
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("at least 2") && err.contains("cutoff earlier"),
             "{err}"
@@ -368,6 +423,8 @@ mod tests {
     #[test]
     fn timestamps_read_as_seconds_dates_and_date_times() {
         assert_eq!(parse_time("86400"), Some(DAY));
+        assert_eq!(parse_time("86400.75"), Some(DAY));
+        assert_eq!(parse_time("1e300"), None);
         assert_eq!(parse_time("1970-01-02"), Some(DAY));
         assert_eq!(parse_time("1970-01-02T01:00:00Z"), Some(DAY + 3600));
         assert_eq!(parse_time("1970-01-02T02:00:00+01:00"), Some(DAY + 3600));

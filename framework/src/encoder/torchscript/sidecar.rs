@@ -69,6 +69,16 @@ impl TorchScriptSpec {
         let Some(sidecar) = read(&model).map_err(fail)? else {
             return Ok(());
         };
+        let bad_window = |v: Option<f64>| v.is_some_and(|w| !(w.is_finite() && w >= 0.0));
+        if sidecar.sample_rate == 0 || bad_window(sidecar.window_s) || bad_window(sidecar.hop_s) {
+            return Err(fail(format!(
+                "the sidecar {} gives sample_rate {}, window_s {:?}, hop_s {:?}: a rate above 0 and windows of 0 or more seconds were expected; re-export the model with scripts/zoo/",
+                path_of(&model).display(),
+                sidecar.sample_rate,
+                sidecar.window_s,
+                sidecar.hop_s
+            )));
+        }
         match self.sample_rate {
             None => self.sample_rate = Some(sidecar.sample_rate),
             Some(rate) if rate != sidecar.sample_rate => {
@@ -181,6 +191,14 @@ mod tests {
     #[test]
     fn a_file_that_is_not_a_sidecar_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
+        for bad in [
+            r#"{"model_id": "m", "sample_rate": 0}"#,
+            r#"{"model_id": "m", "sample_rate": 16000, "window_s": -1.0}"#,
+        ] {
+            std::fs::write(dir.path().join("m.json"), bad).unwrap();
+            let err = applied(dir.path(), "").unwrap_err().to_string();
+            assert!(err.contains("m.json") && err.contains("re-export"), "{err}");
+        }
         for text in ["not json", r#"{"sample_rate": "fast"}"#, "{}"] {
             std::fs::write(dir.path().join("m.json"), text).unwrap();
             let err = applied(dir.path(), "sample_rate = 16000")
