@@ -117,6 +117,29 @@ class EncodecLayers(nn.Module):
         # module ([Q, codebook_size, dim]; not the training statistics).
         books = [layer.codebook.embed.detach().clone() for layer in model.quantizer.layers[:n_q]]
         self.register_buffer("embeds", torch.stack(books))
+        for sub in self.encoder.modules():
+            if isinstance(sub, nn.LSTM):
+                self._zero_state_from_input(sub)
+
+    @staticmethod
+    def _zero_state_from_input(lstm: nn.LSTM) -> None:
+        """transformers' EncodecLSTM calls its `nn.LSTM` without a state, and
+        torch then makes the zero state with `torch.zeros(...,
+        device=input.device)`, which a trace records with the tracing device
+        (CPU) baked in, so the saved module would fail on a GPU. The same
+        zeros are made here with `input.new_zeros(...)`, which follows the
+        input's device and dtype, and passed in as the state."""
+        original = lstm.forward
+        layers = lstm.num_layers * (2 if lstm.bidirectional else 1)
+        h_size = lstm.proj_size if lstm.proj_size > 0 else lstm.hidden_size
+
+        def forward(input: torch.Tensor, hx=None):
+            if hx is None and input.dim() == 3:
+                batch = input.shape[0] if lstm.batch_first else input.shape[1]
+                hx = (input.new_zeros((layers, batch, h_size)), input.new_zeros((layers, batch, lstm.hidden_size)))
+            return original(input, hx)
+
+        lstm.forward = forward
 
     @staticmethod
     def nearest(residual: torch.Tensor, embed: torch.Tensor) -> torch.Tensor:
@@ -292,7 +315,7 @@ def main() -> int:
     min_samples = (int(cfg.last_kernel_size) - 1) * int(cfg.hop_length) + 1
     checks = [(2, trace_samples), (3, win), (1, int(0.73 * sr) + 3), (2, sr // 2), (2, min_samples)]
     return harness.finish_export(wrapped, meta, args, trace_samples, checks, EXPECTED_SAMPLES,
-                                 fixture_check=lambda wave: distinct_codes(wrapped, wave))
+                                 device_check=True, fixture_check=lambda wave: distinct_codes(wrapped, wave))
 
 
 if __name__ == "__main__":

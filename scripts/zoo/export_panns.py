@@ -402,7 +402,7 @@ def main() -> int:
     # rows (one sample, a quarter of the minimum), a row longer than the window.
     checks = [(2, win), (3, int(0.73 * win) + 3), (1, wrapped.min_samples), (2, wrapped.min_samples // 4 + 1),
               (1, 1), (2, win + sr // 3)]
-    return harness.finish_export(wrapped, meta, args, win, checks, EXPECTED_SAMPLES)
+    return harness.finish_export(wrapped, meta, args, win, checks, EXPECTED_SAMPLES, device_check=True)
 
 
 if __name__ == "__main__":

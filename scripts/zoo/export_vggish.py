@@ -358,7 +358,7 @@ def main() -> int:
     # The window, longer and odd lengths, the edges of one example, padded rows.
     checks = [(2, win), (3, int(3.3 * sr) + 7), (1, EXAMPLE_SAMPLES), (2, EXAMPLE_SAMPLES - 1),
               (1, 2 * EXAMPLE_SAMPLES - 1), (2, 400), (1, 1)]
-    return harness.finish_export(wrapped, meta, args, win, checks, EXPECTED_SAMPLES)
+    return harness.finish_export(wrapped, meta, args, win, checks, EXPECTED_SAMPLES, device_check=True)
 
 
 if __name__ == "__main__":

@@ -201,7 +201,8 @@ def main() -> int:
     # Several lengths and batch sizes: the full window, a shorter and an odd
     # length, and the shortest valid input (one frame).
     checks = [(2, trace_samples), (3, win), (1, int(0.73 * sr) + 3), (2, sr // 2), (2, 400)]
-    return harness.finish_export(wrapped, meta, args, trace_samples, checks, EXPECTED_SAMPLES)
+    return harness.finish_export(wrapped, meta, args, trace_samples, checks, EXPECTED_SAMPLES,
+                                 device_check=True)
 
 
 if __name__ == "__main__":

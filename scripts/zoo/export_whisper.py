@@ -118,6 +118,27 @@ class WhisperAllLayers(nn.Module):
         # Same float32 values the extractor's torch path uses.
         self.register_buffer("mel_t", torch.from_numpy(mels).to(torch.float32).t().contiguous())
         self.register_buffer("window", torch.hann_window(self.n_fft))
+        self._positions_from_table(encoder)
+
+    @staticmethod
+    def _positions_from_table(encoder: nn.Module) -> None:
+        """WhisperEncoder adds `embed_positions(torch.arange(max_positions,
+        device=x.device))`, i.e. every row of the table in order; a trace
+        records that arange with the tracing device (CPU) baked in, so the
+        saved module would fail on a GPU. Looking up every row in order
+        gives the table itself, so `embed_positions` returns its weight (a
+        parameter: it follows the module to another device) and the arange
+        is left unused, which the trace drops. Outside tracing it checks it
+        is asked for exactly those rows."""
+        table = encoder.embed_positions
+        rows = int(table.num_embeddings)
+
+        def all_rows(ids: torch.Tensor) -> torch.Tensor:
+            if not torch.jit.is_tracing() and not torch.equal(ids.cpu(), torch.arange(rows)):
+                raise RuntimeError(f"embed_positions asked for rows {ids.tolist()}, not all {rows} in order")
+            return table.weight
+
+        table.forward = all_rows
 
     def features(self, wave: torch.Tensor) -> torch.Tensor:
         """[B, samples] -> [B, n_mels, 2 * max_positions] log-mel, padded or
@@ -265,7 +286,7 @@ def main() -> int:
         return 1
 
     return harness.finish_export(wrapped, meta, args, n, harness.fixed_input_checks(n, sample_rate),
-                                 EXPECTED_SAMPLES)
+                                 EXPECTED_SAMPLES, device_check=True)
 
 
 if __name__ == "__main__":

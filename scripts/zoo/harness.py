@@ -5,7 +5,10 @@ What it does
     `torch.nn.Module` whose `forward(wave)` returns a dict of named layers, and
     hands it to `export()` here, which
       1. traces it with `torch.jit.trace(..., strict=False)` (eval mode,
-         float32, CPU, no grad), collecting tracer warnings;
+         float32, CPU, no grad), collecting tracer warnings; `.to(device)`
+         calls that are no-ops on the tracing device are left out of the
+         trace (`same_device_moves_untraced`), so they do not pin the saved
+         module to the CPU;
       2. saves `<out>/<stem>.pt`, reloads it with `torch.jit.load` and compares
          it with the eager module on random audio of several lengths and batch
          sizes (max abs diff per layer; fails above `tol`); it also checks
@@ -49,6 +52,7 @@ Used by the family scripts; not run on its own.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -134,11 +138,52 @@ def random_audio(batch: int, samples: int, seed: int) -> torch.Tensor:
     return torch.stack(rows)
 
 
+def _same_device_move(t: torch.Tensor, args: tuple, kwargs: dict) -> bool:
+    """Whether `t.to(*args, **kwargs)` only names a device, `t`'s own (a
+    no-op: torch returns `t` itself)."""
+    if len(args) == 1 and not kwargs:
+        dev = args[0]
+    elif not args and set(kwargs) == {"device"}:
+        dev = kwargs["device"]
+    else:
+        return False
+    return isinstance(dev, (torch.device, str)) and torch.device(dev) == t.device
+
+
+@contextlib.contextmanager
+def same_device_moves_untraced():
+    """While tracing inside this block, `x.to(device)` with x already on that
+    device returns x without recording anything. Model code such as
+    transformers' `pos.to(hidden_states.device)` (HuBERT / wav2vec 2.0
+    encoders) is a no-op when traced on one device, but a trace records
+    `aten::to` with the tracing device (CPU) baked in, so the saved module
+    would copy that tensor back to the CPU on a GPU and fail. Eager
+    results are unchanged (torch returns x itself there too); any other
+    `.to` call (dtype, copy, another device) is recorded as usual."""
+    had_own = "to" in torch.Tensor.__dict__
+    original = torch.Tensor.to
+
+    def to(self, *args, **kwargs):
+        if torch.jit.is_tracing() and _same_device_move(self, args, kwargs):
+            return self
+        return original(self, *args, **kwargs)
+
+    torch.Tensor.to = to
+    try:
+        yield
+    finally:
+        if had_own:
+            torch.Tensor.to = original
+        else:
+            del torch.Tensor.to
+
+
 def trace(module: torch.nn.Module, example: torch.Tensor) -> Tuple[torch.jit.ScriptModule, List[str]]:
-    """Traces `module` on `example`; returns the traced module and the
-    distinct warning messages the tracer printed."""
+    """Traces `module` on `example` (with `same_device_moves_untraced()`);
+    returns the traced module and the distinct warning messages the tracer
+    printed."""
     module = _prepare(module)
-    with warnings.catch_warnings(record=True) as caught, torch.no_grad():
+    with warnings.catch_warnings(record=True) as caught, torch.no_grad(), same_device_moves_untraced():
         warnings.simplefilter("always")
         traced = torch.jit.trace(module, (example,), strict=False, check_trace=False)
     seen: List[str] = []
