@@ -20,7 +20,7 @@ use repbench_framework::record::{Comparison, Measurement};
 use repbench_framework::{seed, Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// A recommender a task trains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -57,10 +57,14 @@ pub struct RecommendationEvaluator {
     spec: TaskSpec,
     split: Arc<RecSplit>,
     log_hash: String,
+    /// The collaborative model per run seed: it reads no embedding, so
+    /// every encoder × layer of the task gets the same one, trained once.
+    collaborative: Mutex<BTreeMap<u64, Arc<Vectors>>>,
 }
 
 /// A model's user and item vectors (ranked by cosine similarity) and the
 /// parameters its records carry.
+#[derive(Clone)]
 struct Vectors {
     users: Array2<f32>,
     items: Array2<f32>,
@@ -84,6 +88,7 @@ impl RecommendationEvaluator {
             spec,
             split: Arc::new(split),
             log_hash,
+            collaborative: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -226,6 +231,22 @@ impl RecommendationEvaluator {
         })
     }
 
+    /// The collaborative model of this run (`input.seed`), trained by the
+    /// first unit that asks; the lock is held while training so that units
+    /// evaluated in parallel wait for it instead of training it again.
+    fn collaborative_vectors(&self, input: &EvalInput<'_>) -> Result<Vectors> {
+        let mut trained = self
+            .collaborative
+            .lock()
+            .map_err(|_| self.fail("a thread training the collaborative model panicked"))?;
+        if let Some(v) = trained.get(&input.seed) {
+            return Ok(v.as_ref().clone());
+        }
+        let v = Arc::new(self.trained_vectors(input, RecModel::Collaborative)?);
+        trained.insert(input.seed, Arc::clone(&v));
+        Ok(v.as_ref().clone())
+    }
+
     fn resamples(&self, seed_value: u64, task: &str) -> Vec<Vec<usize>> {
         resample_indices(
             self.split.test.len(),
@@ -289,7 +310,8 @@ impl Evaluator for RecommendationEvaluator {
                 mut params,
             } = match model {
                 RecModel::Knn => self.knn_vectors(input.embeddings),
-                _ => self.trained_vectors(input, model)?,
+                RecModel::Shallow => self.trained_vectors(input, model)?,
+                RecModel::Collaborative => self.collaborative_vectors(input)?,
             };
             params.insert("candidates".to_string(), self.split.candidates.len() as f64);
             // Collaborative filtering ignores the embeddings: a reference
