@@ -51,20 +51,28 @@ pub fn validate(config_path: &Path) -> Result<(), Failure> {
 }
 
 /// The shape of a synthetic log (`repbench interactions`).
+#[derive(clap::Args)]
 pub struct LogShape {
-    /// Labels users have preferences over.
+    /// Labels users have preferences over, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
     pub factors: Vec<String>,
     /// Number of users.
+    #[arg(long, default_value_t = 300)]
     pub users: usize,
     /// Mean listens per user.
+    #[arg(long, default_value_t = 20)]
     pub listens: usize,
-    /// Share of items released at the cut-off.
+    /// Share of items released only at the cut-off (cold items).
+    #[arg(long, default_value_t = 0.2)]
     pub new_items: f64,
-    /// First day of the log.
+    /// First day of the log (UTC).
+    #[arg(long, default_value = "2020-01-01")]
     pub start: String,
     /// Days the log spans.
+    #[arg(long, default_value_t = 100)]
     pub days: u32,
-    /// The cut-off, in days after the start.
+    /// The cut-off the log is made for, in days after the start.
+    #[arg(long, default_value_t = 70)]
     pub cutoff_day: u32,
 }
 

@@ -104,27 +104,9 @@ enum Command {
         /// The dataset's name in the config.
         #[arg(long)]
         dataset: String,
-        /// Labels users have preferences over, comma-separated.
-        #[arg(long, value_delimiter = ',', required = true)]
-        factors: Vec<String>,
-        /// Number of users.
-        #[arg(long, default_value_t = 300)]
-        users: usize,
-        /// Mean listens per user.
-        #[arg(long, default_value_t = 20)]
-        listens: usize,
-        /// Share of items released only at the cut-off (cold items).
-        #[arg(long, default_value_t = 0.2)]
-        new_items: f64,
-        /// First day of the log (UTC).
-        #[arg(long, default_value = "2020-01-01")]
-        start: String,
-        /// Days the log spans.
-        #[arg(long, default_value_t = 100)]
-        days: u32,
-        /// The cut-off the log is made for, in days after the start.
-        #[arg(long, default_value_t = 70)]
-        cutoff_day: u32,
+        /// The log's shape.
+        #[command(flatten)]
+        shape: commands::LogShape,
         /// Seed of the draw.
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -231,30 +213,10 @@ fn main() -> ExitCode {
         Command::Interactions {
             config,
             dataset,
-            factors,
-            users,
-            listens,
-            new_items,
-            start,
-            days,
-            cutoff_day,
+            shape,
             seed,
             out,
-        } => commands::interactions(
-            &config,
-            &dataset,
-            &commands::LogShape {
-                factors,
-                users,
-                listens,
-                new_items,
-                start,
-                days,
-                cutoff_day,
-            },
-            seed,
-            &out,
-        ),
+        } => commands::interactions(&config, &dataset, &shape, seed, &out),
         Command::Report { dir } => commands::report(&dir),
         Command::Leaderboard { dirs, out, format } => {
             use repbench_reports::LeaderboardFormat as F;

@@ -136,6 +136,27 @@ pub struct Comparison {
     pub n: usize,
 }
 
+impl Comparison {
+    /// The comparison of `metric` under `probe` from a paired bootstrap
+    /// estimate over `n` items.
+    pub fn from_paired(
+        probe: impl Into<String>,
+        metric: impl Into<String>,
+        r: &crate::bootstrap::PairedEstimate,
+        n: usize,
+    ) -> Comparison {
+        Comparison {
+            probe: probe.into(),
+            metric: metric.into(),
+            delta: r.delta.value,
+            ci_low: r.delta.low,
+            ci_high: r.delta.high,
+            p_value: r.p_value,
+            n,
+        }
+    }
+}
+
 /// One line of `comparisons.jsonl`: a [`Comparison`] with where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComparisonRecord {

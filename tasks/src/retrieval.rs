@@ -274,15 +274,7 @@ impl Evaluator for RetrievalEvaluator {
                     |idx| mean_defined(va, idx),
                     |idx| mean_defined(vb, idx),
                 );
-                Comparison {
-                    probe: "none".into(),
-                    metric: name.clone(),
-                    delta: r.delta.value,
-                    ci_low: r.delta.low,
-                    ci_high: r.delta.high,
-                    p_value: r.p_value,
-                    n,
-                }
+                Comparison::from_paired("none", name.clone(), &r, n)
             })
             .collect())
     }

@@ -690,15 +690,12 @@ impl Evaluator for ProbeEvaluator {
                     |idx| seed_mean(&sa, idx),
                     |idx| seed_mean(&sb, idx),
                 );
-                out.push(Comparison {
-                    probe: probe_a.probe.clone(),
-                    metric: metric.name.into(),
-                    delta: r.delta.value,
-                    ci_low: r.delta.low,
-                    ci_high: r.delta.high,
-                    p_value: r.p_value,
+                out.push(Comparison::from_paired(
+                    probe_a.probe.clone(),
+                    metric.name,
+                    &r,
                     n,
-                });
+                ));
             }
         }
         Ok(out)

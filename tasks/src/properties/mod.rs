@@ -450,15 +450,7 @@ pub(crate) fn compare(
         .map(|(name, sa, sb)| {
             let (probe, metric) = name.split_once('/').unwrap_or(("none", name));
             let r = paired(n, &resamples, |i| sa.value(i), |i| sb.value(i));
-            Comparison {
-                probe: probe.into(),
-                metric: metric.into(),
-                delta: r.delta.value,
-                ci_low: r.delta.low,
-                ci_high: r.delta.high,
-                p_value: r.p_value,
-                n,
-            }
+            Comparison::from_paired(probe, metric, &r, n)
         })
         .collect())
 }

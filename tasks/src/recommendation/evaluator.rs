@@ -161,9 +161,7 @@ impl RecommendationEvaluator {
     /// offset that makes raw cosines all ≈ 1, as in retrieval), a user the
     /// mean of their heard items.
     fn knn_vectors(&self, x: ArrayView2<f32>) -> Vectors {
-        let heard: BTreeSet<usize> = self.split.history.iter().flatten().copied().collect();
-        let heard: Vec<usize> = heard.into_iter().collect();
-        let centre = x.select(Axis(0), &heard).mean_axis(Axis(0));
+        let centre = x.select(Axis(0), &self.split.heard).mean_axis(Axis(0));
         let mut items = x.to_owned();
         if let Some(c) = centre {
             items -= &c;
@@ -186,18 +184,21 @@ impl RecommendationEvaluator {
     /// validation nDCG; returns its vectors and its parameters to record.
     fn trained_vectors(&self, input: &EvalInput<'_>, model: RecModel) -> Result<Vectors> {
         let params = ShallowParams::default();
-        let heard: BTreeSet<usize> = self.split.history.iter().flatten().copied().collect();
-        let heard: Vec<usize> = heard.into_iter().collect();
         // Standardised on the items heard in training, as probes are on
-        // their train split.
-        let standardizer = Standardizer::fit(rows_f64(input.embeddings, &heard).view());
-        let all: Vec<usize> = (0..input.embeddings.nrows()).collect();
-        let content = standardizer.transform(rows_f64(input.embeddings, &all).view());
-        let side = match model {
-            RecModel::Collaborative => ItemSide::Collaborative {
+        // their train split; the collaborative model reads no embedding.
+        let content = (model != RecModel::Collaborative).then(|| {
+            let standardizer =
+                Standardizer::fit(rows_f64(input.embeddings, &self.split.heard).view());
+            let all: Vec<usize> = (0..input.embeddings.nrows()).collect();
+            let mut content = rows_f64(input.embeddings, &all);
+            standardizer.transform_in_place(&mut content);
+            content
+        });
+        let side = match &content {
+            Some(content) => ItemSide::Content(content.view()),
+            None => ItemSide::Collaborative {
                 n_items: input.embeddings.nrows(),
             },
-            _ => ItemSide::Content(content.view()),
         };
         let seed_value = seed::derive(input.seed, &["recommendation", input.task, model.name()]);
         let mut failure = None;
@@ -398,15 +399,7 @@ impl Evaluator for RecommendationEvaluator {
                     |idx| mean_at(va, idx),
                     |idx| mean_at(vb, idx),
                 );
-                out.push(Comparison {
-                    probe: model.clone(),
-                    metric: name,
-                    delta: r.delta.value,
-                    ci_low: r.delta.low,
-                    ci_high: r.delta.high,
-                    p_value: r.p_value,
-                    n,
-                });
+                out.push(Comparison::from_paired(model.clone(), name, &r, n));
             }
         }
         Ok(out)

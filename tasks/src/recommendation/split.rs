@@ -41,6 +41,8 @@ pub struct RecSplit {
     pub history: Vec<Vec<usize>>,
     /// Distinct `(user, item row)` pairs before the cut-off, sorted.
     pub train: Vec<(usize, usize)>,
+    /// Items someone heard before the cut-off (dataset rows, ascending).
+    pub heard: Vec<usize>,
     /// Items every user is ranked over: those heard before the cut-off
     /// (warm), or in cold-start mode those never heard before it.
     pub candidates: Vec<usize>,
@@ -172,11 +174,19 @@ impl RecSplit {
             .enumerate()
             .flat_map(|(u, items)| items.iter().map(move |&i| (u, i)))
             .collect();
-        let heard: BTreeSet<usize> = history.iter().flatten().copied().collect();
+        let heard: Vec<usize> = history
+            .iter()
+            .flatten()
+            .copied()
+            .collect::<BTreeSet<usize>>()
+            .into_iter()
+            .collect();
         let candidates: Vec<usize> = if cold_start {
-            (0..item_ids.len()).filter(|i| !heard.contains(i)).collect()
+            (0..item_ids.len())
+                .filter(|i| heard.binary_search(i).is_err())
+                .collect()
         } else {
-            heard.iter().copied().collect()
+            heard.clone()
         };
         let eligible: BTreeSet<usize> = candidates.iter().copied().collect();
         let newcomers: Vec<&str> = later_by_id
@@ -255,6 +265,7 @@ impl RecSplit {
             users,
             history,
             train,
+            heard,
             candidates,
             valid,
             test,
