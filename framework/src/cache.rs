@@ -22,7 +22,7 @@
 use crate::fsutil::{is_temp_sibling, read, temp_sibling, write_atomic};
 use crate::{Error, Result};
 use ndarray::Array2;
-use ndarray_npy::{ReadNpyExt, WriteNpyExt};
+use ndarray_npy::ReadNpyExt;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -75,6 +75,31 @@ pub struct Shard {
     pub layers: Vec<Layer>,
 }
 
+impl Shard {
+    /// Each layer's name and shape.
+    pub fn shapes(&self) -> Vec<LayerShape> {
+        self.layers
+            .iter()
+            .map(|l| LayerShape {
+                name: l.name.clone(),
+                rows: l.matrix.nrows(),
+                cols: l.matrix.ncols(),
+            })
+            .collect()
+    }
+}
+
+/// A stored layer's name and shape, as its entry's manifest gives them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerShape {
+    /// Layer name as the encoder reports it.
+    pub name: String,
+    /// Items.
+    pub rows: usize,
+    /// Dimensions.
+    pub cols: usize,
+}
+
 /// The outcome of a cache read.
 #[derive(Debug)]
 pub enum Lookup<T> {
@@ -123,6 +148,170 @@ fn remove_any(path: &Path) -> Result<()> {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(path, e)),
         _ => Ok(()),
     }
+}
+
+/// Reads one layer file of the entry in `dir`, parsed and hashed in one
+/// pass, so the matrix is in memory once and its bytes never; it is
+/// returned only if the hash of every byte of the file matches and its
+/// shape is the manifest's. The error says what is wrong with it.
+fn read_layer(dir: &Path, entry: &LayerEntry) -> std::result::Result<Array2<f32>, String> {
+    let Ok(file) = std::fs::File::open(dir.join(&entry.file)) else {
+        return Err(format!("{} is missing", entry.file));
+    };
+    let mut reader = Hashing::new(std::io::BufReader::with_capacity(1 << 20, file));
+    let parsed = Array2::<f32>::read_npy(&mut reader);
+    if std::io::copy(&mut reader, &mut std::io::sink()).is_err() || reader.hex() != entry.blake3 {
+        return Err(format!(
+            "{} checksum mismatch (truncated or modified)",
+            entry.file
+        ));
+    }
+    let matrix = parsed.map_err(|e| format!("{} is not a float32 matrix ({e})", entry.file))?;
+    if matrix.dim() != (entry.rows, entry.cols) {
+        return Err(format!("{} has the wrong shape", entry.file));
+    }
+    Ok(matrix)
+}
+
+/// What a new embedding entry holds, apart from its matrices.
+struct NewEntry<'a> {
+    key: &'a str,
+    ids: &'a [String],
+    layers: &'a [LayerShape],
+    about: &'a serde_json::Value,
+}
+
+/// Writes an entry's files into `dir`: ids, each layer streamed from
+/// `fill`, and the manifest last (an entry without one is never trusted).
+fn write_entry_files(
+    dir: &Path,
+    entry: &NewEntry<'_>,
+    fill: &mut dyn FnMut(usize, &mut LayerSink) -> Result<()>,
+) -> Result<()> {
+    let mut ids_text = entry.ids.join("\n");
+    ids_text.push('\n');
+    write_atomic(&dir.join("ids.txt"), ids_text.as_bytes())?;
+    let mut layers = Vec::new();
+    for (i, shape) in entry.layers.iter().enumerate() {
+        let file = format!("layer_{i}.npy");
+        // Streamed into the staging directory (renamed into place as a
+        // whole), hashed on the way: no copy of the matrix's bytes.
+        let path = dir.join(&file);
+        let out = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+        let mut sink = LayerSink {
+            writer: Hashing::new(std::io::BufWriter::with_capacity(1 << 20, out)),
+            path: path.clone(),
+            shape: shape.clone(),
+            rows: 0,
+            row_bytes: Vec::new(),
+        };
+        sink.write(&npy_header(shape.rows, shape.cols))?;
+        fill(i, &mut sink)?;
+        if sink.rows != shape.rows {
+            return Err(Error::Other(format!(
+                "{}: layer {} got {} rows, {} declared",
+                path.display(),
+                shape.name,
+                sink.rows,
+                shape.rows
+            )));
+        }
+        let blake3 = sink.writer.hex();
+        let out = sink
+            .writer
+            .inner
+            .into_inner()
+            .map_err(|e| Error::io(&path, e.into_error()))?;
+        out.sync_all().map_err(|e| Error::io(&path, e))?;
+        layers.push(LayerEntry {
+            name: shape.name.clone(),
+            file,
+            rows: shape.rows,
+            cols: shape.cols,
+            blake3,
+        });
+    }
+    let manifest = EntryManifest {
+        format: FORMAT,
+        key: entry.key.to_owned(),
+        ids_blake3: hash_hex(ids_text.as_bytes()),
+        layers,
+        about: entry.about.clone(),
+    };
+    let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
+    write_atomic(&dir.join("entry.json"), &json)
+}
+
+/// Where one layer's rows go while a shard is stored: a `.npy` file,
+/// through the hash its manifest records.
+pub struct LayerSink {
+    writer: Hashing<std::io::BufWriter<std::fs::File>>,
+    path: PathBuf,
+    shape: LayerShape,
+    rows: usize,
+    /// One row's bytes, reused.
+    row_bytes: Vec<u8>,
+}
+
+impl LayerSink {
+    /// Appends `block`'s rows; its columns must be the layer's, and the
+    /// rows so far must not exceed the layer's.
+    pub fn rows(&mut self, block: ndarray::ArrayView2<'_, f32>) -> Result<()> {
+        if block.ncols() != self.shape.cols || self.rows + block.nrows() > self.shape.rows {
+            return Err(Error::Other(format!(
+                "{}: layer {} is {} × {}; a block of {} × {} after {} rows does not fit it",
+                self.path.display(),
+                self.shape.name,
+                self.shape.rows,
+                self.shape.cols,
+                block.nrows(),
+                block.ncols(),
+                self.rows
+            )));
+        }
+        for row in block.rows() {
+            self.row_bytes.clear();
+            for v in row {
+                self.row_bytes.extend_from_slice(&v.to_le_bytes());
+            }
+            let bytes = std::mem::take(&mut self.row_bytes);
+            let written = self.write(&bytes);
+            self.row_bytes = bytes;
+            written?;
+        }
+        self.rows += block.nrows();
+        Ok(())
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        use std::io::Write;
+        self.writer
+            .write_all(bytes)
+            .map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+/// The `.npy` (version 1.0) header of a C-ordered little-endian float32
+/// matrix of `rows × cols`, padded to 64 bytes as numpy and ndarray-npy
+/// write it (NEP 1, "A Simple File Format for NumPy Arrays"): the file is
+/// readable with `numpy.load`, and a test checks it byte for byte against
+/// `ndarray_npy::write_npy`.
+fn npy_header(rows: usize, cols: usize) -> Vec<u8> {
+    let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols})}}");
+    // Magic, version and the 2-byte header length, then the dict, spaces
+    // and a newline to a multiple of 64.
+    let prefix = 6 + 2 + 2;
+    let unpadded = prefix + dict.len() + 1;
+    // Always some padding, as ndarray-npy writes it.
+    let total = unpadded + (64 - unpadded % 64);
+    let header_len = u16::try_from(total - prefix).expect("a 2-d shape fits a v1.0 header");
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&header_len.to_le_bytes());
+    out.extend_from_slice(dict.as_bytes());
+    out.resize(total - 1, b' ');
+    out.push(b'\n');
+    out
 }
 
 fn hash_hex(bytes: &[u8]) -> String {
@@ -220,25 +409,12 @@ impl Cache {
 
     /// Reads and verifies the shard stored under `key`.
     pub fn load_shard(&self, key: &str) -> Result<Lookup<Shard>> {
-        let dir = self.embedding_dir(key);
-        let manifest_path = dir.join("entry.json");
-        if !dir.exists() {
-            return Ok(Lookup::Miss);
-        }
+        let (dir, manifest) = match self.read_manifest(key) {
+            Lookup::Hit(found) => found,
+            Lookup::Miss => return Ok(Lookup::Miss),
+            Lookup::Corrupt(why) => return Ok(Lookup::Corrupt(why)),
+        };
         let corrupt = |why: String| Ok(Lookup::Corrupt(format!("{}: {why}", dir.display())));
-        if !dir.is_dir() {
-            return corrupt("is a file where an entry directory belongs".into());
-        }
-        let Ok(bytes) = std::fs::read(&manifest_path) else {
-            return corrupt("entry.json is missing".into());
-        };
-        let manifest: EntryManifest = match serde_json::from_slice(&bytes) {
-            Ok(m) => m,
-            Err(e) => return corrupt(format!("entry.json is unreadable ({e})")),
-        };
-        if manifest.format != FORMAT || manifest.key != key {
-            return corrupt("entry.json belongs to another key or format".into());
-        }
         let Ok(ids_bytes) = std::fs::read(dir.join("ids.txt")) else {
             return corrupt("ids.txt is missing".into());
         };
@@ -254,45 +430,123 @@ impl Cache {
             .collect();
         let mut layers = Vec::with_capacity(manifest.layers.len());
         for entry in &manifest.layers {
-            let Ok(file) = std::fs::File::open(dir.join(&entry.file)) else {
-                return corrupt(format!("{} is missing", entry.file));
-            };
-            // Parsed and hashed in one pass, so the matrix is in memory
-            // once and its bytes never; it is used only if the hash of
-            // every byte of the file matches.
-            let mut reader = Hashing::new(std::io::BufReader::with_capacity(1 << 20, file));
-            let parsed = Array2::<f32>::read_npy(&mut reader);
-            if std::io::copy(&mut reader, &mut std::io::sink()).is_err()
-                || reader.hex() != entry.blake3
-            {
-                return corrupt(format!(
-                    "{} checksum mismatch (truncated or modified)",
-                    entry.file
-                ));
-            }
-            let matrix = match parsed {
-                Ok(m) => m,
-                Err(e) => return corrupt(format!("{} is not a float32 matrix ({e})", entry.file)),
-            };
-            if matrix.dim() != (entry.rows, entry.cols) || entry.rows != ids.len() {
+            if entry.rows != ids.len() {
                 return corrupt(format!("{} has the wrong shape", entry.file));
             }
-            layers.push(Layer {
-                name: entry.name.clone(),
-                matrix,
-            });
+            match read_layer(&dir, entry) {
+                Ok(matrix) => layers.push(Layer {
+                    name: entry.name.clone(),
+                    matrix,
+                }),
+                Err(why) => return corrupt(why),
+            }
         }
         Ok(Lookup::Hit(Shard { ids, layers }))
+    }
+
+    /// The names and shapes of the layers stored under `key`, from its
+    /// manifest alone (no data are read or verified: what reads a layer
+    /// uses [`Cache::load_layer`] or [`Cache::load_shard`]).
+    pub fn layer_shapes(&self, key: &str) -> Result<Lookup<Vec<LayerShape>>> {
+        Ok(match self.read_manifest(key) {
+            Lookup::Hit((_, manifest)) => Lookup::Hit(
+                manifest
+                    .layers
+                    .iter()
+                    .map(|l| LayerShape {
+                        name: l.name.clone(),
+                        rows: l.rows,
+                        cols: l.cols,
+                    })
+                    .collect(),
+            ),
+            Lookup::Miss => Lookup::Miss,
+            Lookup::Corrupt(why) => Lookup::Corrupt(why),
+        })
+    }
+
+    /// Reads and verifies one layer of the shard stored under `key`: the
+    /// matrix is used only if its file's checksum matches the manifest, so
+    /// an evaluation can hold one layer of a shard instead of all of them.
+    pub fn load_layer(&self, key: &str, layer: usize) -> Result<Lookup<Array2<f32>>> {
+        let (dir, manifest) = match self.read_manifest(key) {
+            Lookup::Hit(found) => found,
+            Lookup::Miss => return Ok(Lookup::Miss),
+            Lookup::Corrupt(why) => return Ok(Lookup::Corrupt(why)),
+        };
+        let Some(entry) = manifest.layers.get(layer) else {
+            return Ok(Lookup::Corrupt(format!(
+                "{}: has {} layers, layer {layer} was asked for",
+                dir.display(),
+                manifest.layers.len()
+            )));
+        };
+        Ok(match read_layer(&dir, entry) {
+            Ok(matrix) => Lookup::Hit(matrix),
+            Err(why) => Lookup::Corrupt(format!("{}: {why}", dir.display())),
+        })
+    }
+
+    /// The entry directory under `key` and its manifest, checked to belong
+    /// to the key and this format.
+    fn read_manifest(&self, key: &str) -> Lookup<(PathBuf, EntryManifest)> {
+        let dir = self.embedding_dir(key);
+        if !dir.exists() {
+            return Lookup::Miss;
+        }
+        let corrupt = |why: &str| Lookup::Corrupt(format!("{}: {why}", dir.display()));
+        if !dir.is_dir() {
+            return corrupt("is a file where an entry directory belongs");
+        }
+        let Ok(bytes) = std::fs::read(dir.join("entry.json")) else {
+            return corrupt("entry.json is missing");
+        };
+        let manifest: EntryManifest = match serde_json::from_slice(&bytes) {
+            Ok(m) => m,
+            Err(e) => return corrupt(&format!("entry.json is unreadable ({e})")),
+        };
+        if manifest.format != FORMAT || manifest.key != key {
+            return corrupt("entry.json belongs to another key or format");
+        }
+        Lookup::Hit((dir, manifest))
     }
 
     /// Stores `shard` under `key` atomically (any corrupt entry there is
     /// replaced). `about` is provenance written into the manifest.
     pub fn store_shard(&self, key: &str, shard: &Shard, about: serde_json::Value) -> Result<()> {
-        match self.store_shard_once(key, shard, about.clone()) {
+        self.store_shard_streamed(
+            key,
+            &shard.ids,
+            &shard.shapes(),
+            about,
+            &mut |layer, sink| sink.rows(shard.layers[layer].matrix.view()),
+        )
+    }
+
+    /// Stores a shard under `key` atomically without holding it: for each
+    /// layer, `fill(layer, sink)` passes its rows to the sink in order, in
+    /// blocks of any size, and they are streamed to disk through the hash.
+    /// A layer that does not get exactly the rows and columns `layers`
+    /// declares is an error, and nothing is stored.
+    pub fn store_shard_streamed(
+        &self,
+        key: &str,
+        ids: &[String],
+        layers: &[LayerShape],
+        about: serde_json::Value,
+        fill: &mut dyn FnMut(usize, &mut LayerSink) -> Result<()>,
+    ) -> Result<()> {
+        let entry = NewEntry {
+            key,
+            ids,
+            layers,
+            about: &about,
+        };
+        match self.store_shard_once(&entry, fill) {
             // Another process (a `cache gc` from an older repbench, a user
             // clearing tmp/) removed the staging entry mid-write: once more.
             Err(_) if !matches!(self.load_shard(key), Ok(Lookup::Hit(_))) => {
-                self.store_shard_once(key, shard, about)
+                self.store_shard_once(&entry, fill)
             }
             done => done,
         }
@@ -313,11 +567,16 @@ impl Cache {
         }
     }
 
-    fn store_shard_once(&self, key: &str, shard: &Shard, about: serde_json::Value) -> Result<()> {
+    fn store_shard_once(
+        &self,
+        entry: &NewEntry<'_>,
+        fill: &mut dyn FnMut(usize, &mut LayerSink) -> Result<()>,
+    ) -> Result<()> {
+        let key = entry.key;
         let tmp_root = self.root.join("tmp");
         let staging = temp_sibling(&tmp_root.join(key));
         std::fs::create_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
-        let written = self.write_entry_files(&staging, key, shard, about);
+        let written = write_entry_files(&staging, entry, fill);
         let finished = written.and_then(|()| {
             let dest = self.embedding_dir(key);
             let parent = dest.parent().expect("entry dirs have a parent");
@@ -340,53 +599,6 @@ impl Cache {
             let _ = std::fs::remove_dir_all(&staging);
         }
         finished
-    }
-
-    fn write_entry_files(
-        &self,
-        dir: &Path,
-        key: &str,
-        shard: &Shard,
-        about: serde_json::Value,
-    ) -> Result<()> {
-        let mut ids_text = shard.ids.join("\n");
-        ids_text.push('\n');
-        write_atomic(&dir.join("ids.txt"), ids_text.as_bytes())?;
-        let mut layers = Vec::new();
-        for (i, layer) in shard.layers.iter().enumerate() {
-            let file = format!("layer_{i}.npy");
-            // Streamed into the staging directory (renamed into place as a
-            // whole), hashed on the way: no copy of the matrix's bytes.
-            let path = dir.join(&file);
-            let out = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-            let mut writer = Hashing::new(std::io::BufWriter::with_capacity(1 << 20, out));
-            layer.matrix.write_npy(&mut writer).map_err(|e| {
-                Error::Other(format!("{}: cannot write embeddings: {e}", path.display()))
-            })?;
-            let blake3 = writer.hex();
-            let out = writer
-                .inner
-                .into_inner()
-                .map_err(|e| Error::io(&path, e.into_error()))?;
-            out.sync_all().map_err(|e| Error::io(&path, e))?;
-            layers.push(LayerEntry {
-                name: layer.name.clone(),
-                file,
-                rows: layer.matrix.nrows(),
-                cols: layer.matrix.ncols(),
-                blake3,
-            });
-        }
-        let manifest = EntryManifest {
-            format: FORMAT,
-            key: key.to_owned(),
-            ids_blake3: hash_hex(ids_text.as_bytes()),
-            layers,
-            about,
-        };
-        let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
-        // Written last: an entry without a manifest is never trusted.
-        write_atomic(&dir.join("entry.json"), &json)
     }
 
     /// Reads a checksummed JSON value stored under `key`.
@@ -893,5 +1105,76 @@ mod tests {
             cache.load_value::<Vec<f64>>(&k).unwrap(),
             Lookup::Corrupt(_)
         ));
+    }
+
+    #[test]
+    fn streamed_layers_are_the_npy_files_ndarray_npy_writes() {
+        use ndarray_npy::WriteNpyExt;
+        // Zero-column matrices give every header length without memory.
+        for digits in 1..=15u32 {
+            for (rows, cols) in [(10usize.pow(digits - 1), 0), (0, 10usize.pow(digits - 1))] {
+                let mut expected = Vec::new();
+                Array2::<f32>::zeros((rows, cols))
+                    .write_npy(&mut expected)
+                    .unwrap();
+                assert_eq!(npy_header(rows, cols), expected, "{rows} × {cols}");
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let matrix = Array2::from_shape_fn((5, 3), |(r, c)| r as f32 - 0.25 * c as f32);
+        let shard = Shard {
+            ids: (0..5).map(|i| format!("i{i}")).collect(),
+            layers: vec![Layer {
+                name: "x".into(),
+                matrix: matrix.clone(),
+            }],
+        };
+        let key = "cd".repeat(32);
+        // Rows in uneven blocks, as a shard assembled from checkpoints.
+        let shapes = [LayerShape {
+            name: "x".into(),
+            rows: 5,
+            cols: 3,
+        }];
+        cache
+            .store_shard_streamed(
+                &key,
+                &shard.ids,
+                &shapes,
+                serde_json::Value::Null,
+                &mut |_, sink| {
+                    sink.rows(matrix.slice(ndarray::s![..2, ..]))?;
+                    sink.rows(matrix.slice(ndarray::s![2.., ..]))
+                },
+            )
+            .unwrap();
+        let mut expected = Vec::new();
+        matrix.write_npy(&mut expected).unwrap();
+        let file = cache.embedding_dir(&key).join("layer_0.npy");
+        assert_eq!(std::fs::read(file).unwrap(), expected);
+        assert!(matches!(cache.load_shard(&key).unwrap(), Lookup::Hit(s) if s == shard));
+        // Too few rows, or a block of the wrong width: nothing is stored.
+        let other = "ef".repeat(32);
+        for bad in [1, 2] {
+            let err = cache
+                .store_shard_streamed(
+                    &other,
+                    &shard.ids,
+                    &shapes,
+                    serde_json::Value::Null,
+                    &mut |_, sink| {
+                        if bad == 1 {
+                            sink.rows(matrix.slice(ndarray::s![..4, ..]))
+                        } else {
+                            sink.rows(matrix.slice(ndarray::s![.., ..2]))
+                        }
+                    },
+                )
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("layer x"), "{err}");
+            assert!(matches!(cache.load_shard(&other).unwrap(), Lookup::Miss));
+        }
     }
 }
