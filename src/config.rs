@@ -35,7 +35,17 @@ pub struct RunSection {
     /// killed run loses at most one chunk. Does not change results.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint_items: Option<usize>,
+    /// Memory the run aims to stay within, in GiB (default: no limit).
+    /// Extraction holds one checkpoint per shard, embeddings beyond an
+    /// eighth of it are read back from the cache one layer per
+    /// evaluation, and evaluations run in groups that fit the rest. Does
+    /// not change results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_memory_gb: Option<f64>,
 }
+
+/// Upper bound of `run.max_memory_gb` (1 PiB).
+const MAX_MEMORY_GB: f64 = 1_048_576.0;
 
 /// Upper bound of `run.checkpoint_items`.
 const MAX_CHECKPOINT_ITEMS: usize = 1_000_000;
@@ -222,6 +232,7 @@ pub fn load(path: &Path) -> Result<LoadedConfig, String> {
     experiment.run.out_dir = PathBuf::new();
     experiment.run.cache_dir = None;
     experiment.run.checkpoint_items = None;
+    experiment.run.max_memory_gb = None;
     let canonical = serde_json::to_string(&experiment).expect("configs serialise");
     Ok(LoadedConfig {
         config,
@@ -294,6 +305,13 @@ fn check(config: &ExperimentConfig) -> Result<(), String> {
         if !(1..=MAX_CHECKPOINT_ITEMS).contains(&n) {
             return Err(format!(
                 "run.checkpoint_items: {n} is out of range; use 1 to {MAX_CHECKPOINT_ITEMS} (default 256)"
+            ));
+        }
+    }
+    if let Some(gb) = config.run.max_memory_gb {
+        if !(gb > 0.0 && gb <= MAX_MEMORY_GB) {
+            return Err(format!(
+                "run.max_memory_gb: {gb} is out of range; give the GiB the evaluation may hold, above 0 and at most {MAX_MEMORY_GB}, or leave the key out (no limit)"
             ));
         }
     }

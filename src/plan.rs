@@ -93,6 +93,11 @@ pub fn build(loaded: &LoadedConfig, out_dir: &Path) -> Result<(RunPlan, DataNote
             .run
             .checkpoint_items
             .unwrap_or(repbench_framework::runner::DEFAULT_CHECKPOINT_ITEMS),
+        // GiB to bytes; the range check keeps it finite and positive.
+        max_memory_bytes: cfg
+            .run
+            .max_memory_gb
+            .map(|gb| (gb * (1u64 << 30) as f64) as u64),
     };
     Ok((plan, notes))
 }

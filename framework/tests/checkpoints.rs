@@ -40,6 +40,8 @@ impl Dataset for Tones {
 struct Stats {
     fail_on: Option<usize>,
     encoded: Arc<AtomicUsize>,
+    /// Items from this one on get a wider `mean` layer (a broken encoder).
+    widen_from: Option<usize>,
 }
 
 impl Encoder for Stats {
@@ -68,8 +70,9 @@ impl Encoder for Stats {
             return Err(Error::Other("interrupted".into()));
         }
         self.encoded.fetch_add(1, Ordering::Relaxed);
+        let wide = which.is_some_and(|i| self.widen_from.is_some_and(|w| i >= w));
         Ok(vec![
-            Array2::from_elem((1, 2), mean),
+            Array2::from_elem((1, if wide { 4 } else { 2 }), mean),
             Array2::from_elem((1, 3), energy),
         ])
     }
@@ -149,6 +152,7 @@ fn plan(cache: &std::path::Path, encoder: Stats, checkpoint_items: usize) -> Run
         perturb_splits: PerturbSplits::Test,
         cache: Cache::new(cache),
         checkpoint_items,
+        max_memory_bytes: None,
     }
 }
 
@@ -157,6 +161,7 @@ fn stats(fail_on: Option<usize>) -> (Stats, Arc<AtomicUsize>) {
     let encoder = Stats {
         fail_on,
         encoded: encoded.clone(),
+        widen_from: None,
     };
     (encoder, encoded)
 }
@@ -253,4 +258,74 @@ fn a_dataset_within_one_checkpoint_is_stored_whole() {
     let out = execute(&plan(dir.path(), encoder, 256), &Silent).unwrap();
     assert_eq!((out.stats.chunks_cached, out.stats.chunks_computed), (0, 0));
     assert_eq!(out.stats.shards_computed, 1);
+}
+
+/// Under a memory budget a chunked dataset holds one checkpoint at a time
+/// and its shard is assembled on disk from the checkpoints: the stored
+/// shard is byte-identical to one built in memory, also when a resumed run
+/// assembles it from an interrupted run's checkpoints.
+#[test]
+fn under_a_memory_budget_shards_are_assembled_from_checkpoints_on_disk() {
+    let budget = |dir: &std::path::Path, encoder: Stats| RunPlan {
+        max_memory_bytes: Some(64),
+        ..plan(dir, encoder, 3)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::new(dir.path());
+    let (failing, _) = stats(Some(7));
+    assert!(execute(&budget(dir.path(), failing), &Silent).is_err());
+    let (encoder, encoded) = stats(None);
+    let resumed = execute(&budget(dir.path(), encoder), &Silent).unwrap();
+    assert_eq!(
+        (resumed.stats.chunks_cached, resumed.stats.chunks_computed),
+        (2, 2)
+    );
+    assert_eq!(encoded.load(Ordering::Relaxed), 4, "only items 6..10 run");
+    // 10 items × 5 floats do not fit an eighth of 64 bytes.
+    assert_eq!(
+        (
+            resumed.stats.shards_held,
+            resumed.stats.shards_read_per_unit
+        ),
+        (0, 1)
+    );
+    let left = embedding_entries(&cache);
+    assert_eq!(left.len(), 1, "the checkpoints are gone: {left:?}");
+
+    let memory_dir = tempfile::tempdir().unwrap();
+    let (encoder, _) = stats(None);
+    let in_memory = execute(&plan(memory_dir.path(), encoder, 3), &Silent).unwrap();
+    let json =
+        |r: &repbench_framework::runner::RunOutcome| serde_json::to_string(&r.records).unwrap();
+    assert_eq!(json(&resumed), json(&in_memory));
+    let key = left_key(&cache);
+    for layer in ["layer_0.npy", "layer_1.npy"] {
+        let npy = |c: &Cache| std::fs::read(c.embedding_dir(&key).join(layer)).unwrap();
+        assert_eq!(npy(&cache), npy(&Cache::new(memory_dir.path())), "{layer}");
+    }
+}
+
+/// An encoder whose output width changes between checkpoints is refused
+/// naming the layer and items, as it is within one checkpoint.
+#[test]
+fn a_width_change_between_checkpoints_is_an_error_naming_the_items() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut encoder, _) = stats(None);
+    encoder.widen_from = Some(6);
+    let err = execute(
+        &RunPlan {
+            max_memory_bytes: Some(1 << 20),
+            ..plan(dir.path(), encoder, 3)
+        },
+        &Silent,
+    )
+    .err()
+    .expect("items 6.. are wider")
+    .to_string();
+    assert!(
+        err.contains("layer mean")
+            && err.contains("\"t6\" to \"t8\"")
+            && err.contains("dimension 4"),
+        "{err}"
+    );
 }

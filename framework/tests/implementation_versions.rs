@@ -170,6 +170,7 @@ fn plan(cache: &std::path::Path, versions: [u32; 2]) -> RunPlan {
         perturb_splits: PerturbSplits::Test,
         cache: Cache::new(cache),
         checkpoint_items: repbench_framework::runner::DEFAULT_CHECKPOINT_ITEMS,
+        max_memory_bytes: None,
     }
 }
 

@@ -73,9 +73,9 @@ pub fn encoders(
                     })?;
                     stats.corrupt_entries.extend(bad);
                     let layer = |r: &CleanResult| {
-                        emb.clean[&(r.unit.dataset, r.unit.encoder)].shard.layers[r.unit.layer]
-                            .name
-                            .clone()
+                        emb.clean[&(r.unit.dataset, r.unit.encoder)]
+                            .layer_name(r.unit.layer)
+                            .to_owned()
                     };
                     task_records.extend(
                         found

@@ -2,10 +2,11 @@
 //! every (dataset, encoder, perturbation) on the perturbed items.
 
 use super::clock::EncoderClock;
+use super::memory::{Held, Stored};
 use super::share::Share;
 use super::{PerturbSplits, RunPlan, RunStats};
 use crate::audio::fit_duration;
-use crate::cache::{KeyBuilder, Layer, Lookup, Shard};
+use crate::cache::{KeyBuilder, Layer, LayerShape, Lookup, Shard};
 use crate::dataset::{Dataset, Item, Split};
 use crate::encoder::{check_finite, Encoder};
 use crate::perturb::{TransformSpec, View};
@@ -14,14 +15,6 @@ use crate::{seed, Error, Result, VERSION};
 use ndarray::{Array1, Array2, Axis};
 use rayon::prelude::*;
 use std::collections::HashMap;
-
-/// A cached shard and its key.
-pub struct Stored {
-    /// Cache key.
-    pub key: String,
-    /// Embeddings.
-    pub shard: Shard,
-}
 
 /// All embeddings of a run.
 pub struct Embeddings {
@@ -165,6 +158,7 @@ pub fn fill(
     };
     let mut first_unit = 0;
     let clock = EncoderClock::default();
+    let mut held = Held::new(plan.max_memory_bytes);
     for (di, dataset) in plan.datasets.iter().enumerate() {
         let items = dataset.items();
         let all: Vec<usize> = (0..items.len()).collect();
@@ -227,16 +221,8 @@ pub fn fill(
             match plan.cache.load_shard(&job.key)? {
                 Lookup::Hit(shard) => {
                     stats.shards_cached += 1;
-                    store(
-                        &mut out,
-                        di,
-                        &job,
-                        &views,
-                        Stored {
-                            key: job.key.clone(),
-                            shard,
-                        },
-                    );
+                    let stored = Stored::new(job.key.clone(), shard, &mut held);
+                    store(&mut out, di, &job, &views, stored);
                 }
                 Lookup::Corrupt(why) => {
                     stats.corrupt_entries.push(why);
@@ -253,8 +239,8 @@ pub fn fill(
                 (progress, &clock),
                 stats,
             )?;
-            for (job, (shard, encoded)) in missing.iter().zip(shards) {
-                let Some(shard) = shard else { continue };
+            for (job, (whole, encoded)) in missing.iter().zip(shards) {
+                let Some(whole) = whole else { continue };
                 let encoder = &plan.encoders[job.encoder];
                 let about = serde_json::json!({
                     "dataset": dataset.name(),
@@ -267,7 +253,16 @@ pub fn fill(
                     },
                     "repbench_version": VERSION,
                 });
-                plan.cache.store_shard(&job.key, &shard, about)?;
+                let stored = match whole {
+                    Whole::Shard(shard) => {
+                        plan.cache.store_shard(&job.key, &shard, about)?;
+                        Stored::new(job.key.clone(), shard, &mut held)
+                    }
+                    Whole::Checkpoints => {
+                        store_from_checkpoints(plan, items, job, about)?;
+                        Stored::from_cache(&plan.cache, &job.key, &mut held)?
+                    }
+                };
                 stats.shards_computed += 1;
                 if !encoded {
                     stats.shards_assembled += 1;
@@ -276,21 +271,13 @@ pub fn fill(
                 for key in chunk_keys(plan, dataset.items().len(), job) {
                     plan.cache.remove_shard(&key)?;
                 }
-                store(
-                    &mut out,
-                    di,
-                    job,
-                    &views,
-                    Stored {
-                        key: job.key.clone(),
-                        shard,
-                    },
-                );
+                store(&mut out, di, job, &views, stored);
             }
         }
         out.perturbed_rows.insert(di, perturbed);
     }
     stats.encoder_seconds = clock.busy_seconds();
+    (stats.shards_held, stats.shards_read_per_unit) = held.counts;
     Ok(out)
 }
 
@@ -359,7 +346,17 @@ fn checkpoints(n: usize, checkpoint: usize, batched: bool) -> Vec<(usize, usize)
 /// A job's whole shard (`None` when this process computes only part of
 /// it), and whether any of its items was encoded here rather than read
 /// from checkpoints.
-type JobOutcome = (Option<Shard>, bool);
+type JobOutcome = (Option<Whole>, bool);
+
+/// A whole shard as extraction leaves it.
+enum Whole {
+    /// In memory.
+    Shard(Shard),
+    /// In its checkpoints, all stored: under a memory budget only one
+    /// checkpoint's rows are held at a time, and the shard is assembled
+    /// from them on disk ([`store_from_checkpoints`]).
+    Checkpoints,
+}
 
 /// Computes every job's shard in one pass over the items, checkpoint by
 /// checkpoint ([`RunPlan::checkpoint_items`]): a checkpoint's vectors are
@@ -409,7 +406,13 @@ fn embed_jobs(
     // A dataset that fits one checkpoint is stored whole, without chunks.
     let chunked = grid.len() > 1;
     let sharing = units.share.is_some();
-    let mut outputs: Vec<JobMatrices> = jobs.iter().map(|j| JobMatrices::new(plan, j)).collect();
+    // Under a memory budget a chunked dataset holds one checkpoint's rows
+    // per job, not the whole shard.
+    let streamed = chunked && plan.max_memory_bytes.is_some();
+    let mut outputs: Vec<JobMatrices> = jobs
+        .iter()
+        .map(|j| JobMatrices::new(plan, j, if streamed { &[] } else { &j.rows }))
+        .collect();
     let mut encoded = vec![false; jobs.len()];
     for (c, &(start, end)) in grid.iter().enumerate() {
         let mut active = vec![false; jobs.len()];
@@ -417,6 +420,11 @@ fn embed_jobs(
             .iter()
             .map(|job| (start..end).filter(|&r| job.mask[r]).collect())
             .collect();
+        if streamed {
+            for (j, job) in jobs.iter().enumerate() {
+                outputs[j] = JobMatrices::new(plan, job, &job_rows[j]);
+            }
+        }
         for (j, (job, rows)) in jobs.iter().zip(&job_rows).enumerate() {
             if rows.is_empty() || !units.takes(c, job.encoder) {
                 continue;
@@ -431,8 +439,12 @@ fn embed_jobs(
                 }
                 match load_chunk(plan, items, job, &key, rows)? {
                     Lookup::Hit(vectors) => {
-                        for (&r, v) in rows.iter().zip(vectors) {
-                            outputs[j].put(r, &v, items)?;
+                        // Verified; a streamed shard reads it again when
+                        // it is assembled.
+                        if !streamed {
+                            for (&r, v) in rows.iter().zip(vectors) {
+                                outputs[j].put(r, &v, items)?;
+                            }
                         }
                         stats.chunks_cached += 1;
                         stage.inc(rows.len() as u64);
@@ -498,7 +510,14 @@ fn embed_jobs(
             // A shard process assembles a whole shard only when it computed
             // all of it: a dataset of one checkpoint, in a unit it takes.
             let whole = !sharing || (!chunked && units.takes(0, job.encoder));
-            (whole.then(|| out.into_shard(job, items)), encoded)
+            let whole = whole.then(|| {
+                if streamed {
+                    Whole::Checkpoints
+                } else {
+                    Whole::Shard(out.into_shard(job, items))
+                }
+            });
+            (whole, encoded)
         })
         .collect())
 }
@@ -514,6 +533,74 @@ fn chunk_keys(plan: &RunPlan, items: usize, job: &Job) -> Vec<String> {
         .filter(|&(a, b)| (a..b).any(|r| job.mask[r]))
         .map(|(a, b)| chunk_key(&job.key, a, b))
         .collect()
+}
+
+/// Stores `job`'s whole shard from its stored checkpoints, one layer of
+/// one checkpoint in memory at a time (each verified as it is read).
+fn store_from_checkpoints(
+    plan: &RunPlan,
+    items: &[Item],
+    job: &Job,
+    about: serde_json::Value,
+) -> Result<()> {
+    let ranges: Vec<(usize, usize)> = grid(plan, items.len())
+        .into_iter()
+        .filter(|&(a, b)| (a..b).any(|r| job.mask[r]))
+        .collect();
+    let keys = chunk_keys(plan, items.len(), job);
+    let encoder = &plan.encoders[job.encoder];
+    let changed = |key: &str, why: &str| {
+        Error::Other(format!(
+            "extraction checkpoint {key} changed in the cache while this run assembled its \
+             shard ({why}); another process removed or modified it: run again"
+        ))
+    };
+    // Every checkpoint's columns are checked against the first one's.
+    let cols: Vec<usize> = match keys.first() {
+        None => vec![0; encoder.layers().len()],
+        Some(key) => match plan.cache.layer_shapes(key)? {
+            Lookup::Hit(shapes) => shapes.iter().map(|s| s.cols).collect(),
+            Lookup::Miss => return Err(changed(key, "it is gone")),
+            Lookup::Corrupt(why) => return Err(changed(key, &why)),
+        },
+    };
+    let shapes: Vec<LayerShape> = encoder
+        .layers()
+        .into_iter()
+        .zip(cols)
+        .map(|(name, cols)| LayerShape {
+            name,
+            rows: job.rows.len(),
+            cols,
+        })
+        .collect();
+    let ids: Vec<String> = job.rows.iter().map(|&r| items[r].id.clone()).collect();
+    plan.cache
+        .store_shard_streamed(&job.key, &ids, &shapes, about, &mut |layer, sink| {
+            for (key, &(a, b)) in keys.iter().zip(&ranges) {
+                let matrix = match plan.cache.load_layer(key, layer)? {
+                    Lookup::Hit(m) => m,
+                    Lookup::Miss => return Err(changed(key, "it is gone")),
+                    Lookup::Corrupt(why) => return Err(changed(key, &why)),
+                };
+                let shape = &shapes[layer];
+                if matrix.ncols() != shape.cols {
+                    return Err(Error::Encoder {
+                        encoder: encoder.name().into(),
+                        reason: format!(
+                            "layer {}: items \"{}\" to \"{}\" have dimension {}, earlier items {}; every item needs the same",
+                            shape.name,
+                            items[a].id,
+                            items[b - 1].id,
+                            matrix.ncols(),
+                            shape.cols
+                        ),
+                    });
+                }
+                sink.rows(matrix.view())?;
+            }
+            Ok(())
+        })
 }
 
 /// A stored checkpoint's vectors for `rows` (per row, per layer), verified
@@ -777,17 +864,18 @@ struct JobMatrices {
 }
 
 impl JobMatrices {
-    fn new(plan: &RunPlan, job: &Job) -> Self {
+    /// Matrices for `rows` of `job` (all its rows, or one checkpoint's).
+    fn new(plan: &RunPlan, job: &Job, rows: &[usize]) -> Self {
         let encoder = &plan.encoders[job.encoder];
         let mut row_of = vec![usize::MAX; job.mask.len()];
-        for (row, &r) in job.rows.iter().enumerate() {
+        for (row, &r) in rows.iter().enumerate() {
             row_of[r] = row;
         }
         JobMatrices {
             encoder: encoder.name().into(),
             names: encoder.layers(),
             row_of,
-            rows: job.rows.len(),
+            rows: rows.len(),
             layers: None,
         }
     }

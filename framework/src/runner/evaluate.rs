@@ -1,7 +1,8 @@
 //! Stage 2: evaluations per (task, encoder, layer): clean, then each
 //! perturbation sweep, each cached by the keys of everything it read.
 
-use super::embed::{view_id, Embeddings, Stored};
+use super::embed::{view_id, Embeddings};
+use super::memory::{waves, LazyLayer, Stored};
 use super::{PerturbSplits, RunPlan, RunStats};
 use crate::cache::{KeyBuilder, Lookup};
 use crate::dataset::{digest, test_set_fingerprint};
@@ -109,9 +110,12 @@ pub fn run(
         ),
         units.len() as u64,
     );
-    let results: Vec<Result<UnitOutput>> = units
-        .par_iter()
-        .map(|unit| {
+    let needs: Vec<u64> = units.iter().map(|u| unit_need(plan, emb, u)).collect();
+    let waves = waves(&needs, wave_limit(plan, emb));
+    stats.evaluation_waves = waves.len();
+    let mut results: Vec<Result<UnitOutput>> = Vec::with_capacity(units.len());
+    for wave in waves {
+        results.par_extend(units[wave].par_iter().map(|unit| {
             let out = evaluate_unit(
                 plan,
                 emb,
@@ -121,8 +125,8 @@ pub fn run(
             );
             stage.inc(1);
             out
-        })
-        .collect();
+        }));
+    }
     stage.finish();
     let mut out = Evaluated {
         records: Vec::new(),
@@ -154,6 +158,69 @@ pub fn run(
     Ok(out)
 }
 
+/// What the units evaluated at once may hold: the budget less the shards
+/// held for the whole evaluation.
+pub(super) fn wave_limit(plan: &RunPlan, emb: &Embeddings) -> Option<u64> {
+    let held: u64 = emb
+        .clean
+        .values()
+        .chain(emb.perturbed.values())
+        .chain(emb.views.values())
+        .filter(|s| s.is_held())
+        .map(|s| (0..s.layers.len()).map(|l| s.bytes(l)).sum::<u64>())
+        .sum();
+    plan.max_memory_bytes.map(|b| b.saturating_sub(held))
+}
+
+/// What evaluating `unit` holds at most, in bytes: every layer it reads
+/// (clean, its transform views, each perturbed variant) with the float64
+/// copies made of them ([`Stored::working_bytes`]).
+fn unit_need(plan: &RunPlan, emb: &Embeddings, unit: &Unit) -> u64 {
+    let stores = unit_stores(plan, emb, unit);
+    let mut need = stores.clean.working_bytes(unit.layer);
+    for store in stores.views.iter().flatten().chain(&stores.perturbed) {
+        need += store.working_bytes(unit.layer);
+    }
+    need
+}
+
+/// The stored embeddings a unit reads.
+struct UnitStores<'a> {
+    clean: &'a Stored,
+    /// Per transform, each of its views.
+    views: Vec<Vec<&'a Stored>>,
+    /// Each perturbation, in plan order (none for a task with views: it
+    /// measures its own transform, and sweeps are the other tasks').
+    perturbed: Vec<&'a Stored>,
+}
+
+fn unit_stores<'a>(plan: &RunPlan, emb: &'a Embeddings, unit: &Unit) -> UnitStores<'a> {
+    let task = &plan.tasks[unit.task];
+    let views: Vec<Vec<&Stored>> = task
+        .evaluator
+        .transforms()
+        .into_iter()
+        .map(|t| {
+            t.views()
+                .iter()
+                .map(|v| &emb.views[&(unit.dataset, unit.encoder, view_id(t, v))])
+                .collect()
+        })
+        .collect();
+    let perturbed = if views.is_empty() {
+        (0..plan.perturbations.len())
+            .map(|p| &emb.perturbed[&(unit.dataset, unit.encoder, p)])
+            .collect()
+    } else {
+        Vec::new()
+    };
+    UnitStores {
+        clean: &emb.clean[&(unit.dataset, unit.encoder)],
+        views,
+        perturbed,
+    }
+}
+
 /// The values a task measures between pairs of its units (cached by every
 /// unit's embeddings), as records of the first unit naming the second.
 fn evaluate_across(
@@ -175,17 +242,11 @@ fn evaluate_across(
         .iter()
         .map(|u| &emb.clean[&(u.dataset, u.encoder)])
         .collect();
-    let embeddings: Vec<UnitEmbeddings> = task_units
+    // (encoder, layer) of each unit, in unit order.
+    let names: Vec<(&str, &str)> = task_units
         .iter()
         .zip(&stores)
-        .map(|(u, store)| {
-            let layer = &store.shard.layers[u.layer];
-            UnitEmbeddings {
-                encoder: plan.encoders[u.encoder].name(),
-                layer: &layer.name,
-                embeddings: layer.matrix.view(),
-            }
-        })
+        .map(|(u, store)| (plan.encoders[u.encoder].name(), store.layer_name(u.layer)))
         .collect();
     let implementation = task.evaluator.implementation();
     let mut key = KeyBuilder::new("across");
@@ -194,18 +255,33 @@ fn evaluate_across(
         .field("implementation", &implementation)
         .field("items", &digest(items))
         .field("seed", &plan.seed.to_string());
-    for (store, unit) in stores.iter().zip(&embeddings) {
-        key.field("embeddings", &store.key)
-            .field("layer", unit.layer);
+    for (store, (_, layer)) in stores.iter().zip(&names) {
+        key.field("embeddings", &store.key).field("layer", layer);
     }
-    let input = EvalInput {
-        task: &task.name,
-        items,
-        embeddings: embeddings[0].embeddings,
-        seed: plan.seed,
-    };
     let (pairs, was_cached, bad): (Vec<PairMeasurement>, _, _) =
         cached(plan, &key.finish(), || {
+            // Measured between every pair, so every unit's layer is read
+            // at once, whatever the memory budget.
+            let held = task_units
+                .iter()
+                .zip(&stores)
+                .map(|(u, store)| store.matrix(&plan.cache, u.layer))
+                .collect::<Result<Vec<_>>>()?;
+            let embeddings: Vec<UnitEmbeddings> = names
+                .iter()
+                .zip(&held)
+                .map(|(&(encoder, layer), m)| UnitEmbeddings {
+                    encoder,
+                    layer,
+                    embeddings: m.view(),
+                })
+                .collect();
+            let input = EvalInput {
+                task: &task.name,
+                items,
+                embeddings: embeddings[0].embeddings,
+                seed: plan.seed,
+            };
             task.evaluator.evaluate_across(&input, &embeddings)
         })?;
     stats.evaluations_cached += usize::from(was_cached);
@@ -213,27 +289,23 @@ fn evaluate_across(
     stats.corrupt_entries.extend(bad);
     let mut records = Vec::new();
     for p in pairs {
-        let (Some(a), Some(b)) = (embeddings.get(p.a), embeddings.get(p.b)) else {
+        let (Some(&(_, a_layer)), Some(&(b_encoder, b_layer))) = (names.get(p.a), names.get(p.b))
+        else {
             return Err(Error::Task {
                 task: task.name.clone(),
-                reason: format!(
-                    "a pair names unit {} or {} of {}",
-                    p.a,
-                    p.b,
-                    embeddings.len()
-                ),
+                reason: format!("a pair names unit {} or {} of {}", p.a, p.b, names.len()),
             });
         };
         let provenance = Provenance {
             embedding_key: &stores[p.a].key,
-            layer: a.layer,
+            layer: a_layer,
             test_set: &test_sets[first.dataset],
             implementation: &implementation,
             selection: None,
         };
         for mut r in stamp(plan, task_units[p.a], &provenance, &[p.measurement], None) {
-            r.versus_encoder = Some(b.encoder.to_string());
-            r.versus_layer = Some(b.layer.to_string());
+            r.versus_encoder = Some(b_encoder.to_string());
+            r.versus_layer = Some(b_layer.to_string());
             records.push(r);
         }
     }
@@ -311,31 +383,27 @@ fn evaluate_unit(
 ) -> Result<UnitOutput> {
     let task = &plan.tasks[unit.task];
     let items = plan.datasets[unit.dataset].items();
-    let clean_store = &emb.clean[&(unit.dataset, unit.encoder)];
-    let layer = &clean_store.shard.layers[unit.layer];
-    let input = EvalInput {
-        task: &task.name,
-        items,
-        embeddings: layer.matrix.view(),
-        seed: plan.seed,
+    let UnitStores {
+        clean: clean_store,
+        views: view_stores,
+        perturbed: perturbed_stores,
+    } = unit_stores(plan, emb, unit);
+    let layer_name = clean_store.layer_name(unit.layer);
+    // Read only if an evaluation is not cached.
+    let clean_layer = LazyLayer::new(clean_store, &plan.cache, unit.layer);
+    let input = || -> Result<EvalInput<'_>> {
+        Ok(EvalInput {
+            task: &task.name,
+            items,
+            embeddings: clean_layer.get()?,
+            seed: plan.seed,
+        })
     };
     let implementation = task.evaluator.implementation();
-    // Per transform, the stored embeddings of each of its views.
-    let view_stores: Vec<Vec<&Stored>> = task
-        .evaluator
-        .transforms()
-        .into_iter()
-        .map(|t| {
-            t.views()
-                .iter()
-                .map(|v| &emb.views[&(unit.dataset, unit.encoder, view_id(t, v))])
-                .collect()
-        })
-        .collect();
     let mut key = KeyBuilder::new("result");
     key.field("repbench", VERSION)
         .field("embeddings", &clean_store.key)
-        .field("layer", &layer.name)
+        .field("layer", layer_name)
         .field("evaluator", &task.evaluator.fingerprint())
         .field("implementation", &implementation)
         .field("items", &digest(items))
@@ -347,23 +415,29 @@ fn evaluate_unit(
     let mut corrupt = Vec::new();
     let (clean, was_cached, bad) = cached(plan, &clean_key, || {
         if view_stores.is_empty() {
-            return task.evaluator.evaluate(&input);
+            return task.evaluator.evaluate(&input()?);
         }
-        let views: Vec<Vec<TransformedView>> = view_stores
+        let layers: Vec<Vec<LazyLayer>> = view_stores
             .iter()
-            .zip(thetas)
-            .map(|(stores, thetas)| {
+            .map(|stores| {
                 stores
                     .iter()
-                    .zip(thetas)
-                    .map(|(store, theta)| TransformedView {
-                        theta: theta.clone(),
-                        embeddings: store.shard.layers[unit.layer].matrix.view(),
-                    })
+                    .map(|store| LazyLayer::new(store, &plan.cache, unit.layer))
                     .collect()
             })
             .collect();
-        task.evaluator.evaluate_transformed(&input, &views)
+        let mut views: Vec<Vec<TransformedView>> = Vec::with_capacity(layers.len());
+        for (layers, thetas) in layers.iter().zip(thetas) {
+            let mut transform = Vec::with_capacity(layers.len());
+            for (layer, theta) in layers.iter().zip(thetas) {
+                transform.push(TransformedView {
+                    theta: theta.clone(),
+                    embeddings: layer.get()?,
+                });
+            }
+            views.push(transform);
+        }
+        task.evaluator.evaluate_transformed(&input()?, &views)
     })?;
     corrupt.extend(bad);
     let (mut n_cached, mut n_computed) = (usize::from(was_cached), usize::from(!was_cached));
@@ -373,7 +447,7 @@ fn evaluate_unit(
             unit,
             &Provenance {
                 embedding_key: emb_key,
-                layer: &layer.name,
+                layer: layer_name,
                 test_set,
                 implementation: &implementation,
                 // Validation scores rank clean results only.
@@ -395,7 +469,7 @@ fn evaluate_unit(
                 dataset: plan.datasets[unit.dataset].name().into(),
                 task: task.name.clone(),
                 encoder: plan.encoders[unit.encoder].name().into(),
-                layer: layer.name.clone(),
+                layer: layer_name.into(),
                 perturbation: perturbation.map_or_else(|| "none".into(), |p| p.name.clone()),
                 severity: perturbation.map(|p| p.severity),
                 test_set: test_set.into(),
@@ -413,7 +487,7 @@ fn evaluate_unit(
             dataset: plan.datasets[unit.dataset].name().into(),
             task: task.name.clone(),
             encoder: plan.encoders[unit.encoder].name().into(),
-            layer: layer.name.clone(),
+            layer: layer_name.into(),
             implementation: implementation.clone(),
             matrix,
         })
@@ -422,27 +496,26 @@ fn evaluate_unit(
     // the robustness of the other tasks.
     let sweeps = if view_stores.is_empty() { sweeps } else { &[] };
     for sweep in sweeps {
-        let stores: Vec<_> = sweep
-            .clone()
-            .map(|p| &emb.perturbed[&(unit.dataset, unit.encoder, p)])
-            .collect();
+        let stores = &perturbed_stores[sweep.clone()];
         let mut key = KeyBuilder::new("robustness");
         key.field("clean", &clean_key)
             .field("splits", &format!("{:?}", plan.perturb_splits));
-        for s in &stores {
+        for s in stores {
             key.field("variant", &s.key);
         }
         let key = key.finish();
         let (results, was_cached, bad) = cached(plan, &key, || {
-            let matrices = stores
+            // One sweep's variants at a time, dropped before the next.
+            let held = stores
                 .iter()
-                .map(|s| s.shard.layers[unit.layer].matrix.view())
-                .collect();
+                .map(|s| s.matrix(&plan.cache, unit.layer))
+                .collect::<Result<Vec<_>>>()?;
+            let matrices = held.iter().map(|m| m.view()).collect();
             let variants = match plan.perturb_splits {
                 PerturbSplits::Test => Variants::TestRows(matrices),
                 PerturbSplits::All => Variants::Full(matrices),
             };
-            task.evaluator.evaluate_variants(&input, &variants)
+            task.evaluator.evaluate_variants(&input()?, &variants)
         })?;
         corrupt.extend(bad);
         n_cached += usize::from(was_cached);
@@ -453,7 +526,7 @@ fn evaluate_unit(
         } = results;
         for (p, evaluation) in sweep.clone().zip(&per_variant) {
             records.extend(stamp(
-                &emb.perturbed[&(unit.dataset, unit.encoder, p)].key,
+                &perturbed_stores[p].key,
                 &evaluation.measurements,
                 Some(p),
             ));

@@ -5,7 +5,8 @@
 
 use super::compare::best_layers;
 use super::embed::Embeddings;
-use super::evaluate::{cached, CleanResult};
+use super::evaluate::{cached, wave_limit, CleanResult};
+use super::memory::{waves, LazyLayer};
 use super::{RunPlan, RunStats};
 use crate::cache::KeyBuilder;
 use crate::dataset::test_set_fingerprint;
@@ -52,14 +53,18 @@ pub fn draw(
         &format!("map the test embeddings of {} unit(s)", chosen.len()),
         chosen.len() as u64,
     );
-    let drawn: Vec<Result<Drawn>> = chosen
-        .par_iter()
-        .map(|(r, version)| {
+    let needs: Vec<u64> = chosen
+        .iter()
+        .map(|(r, _)| emb.clean[&(r.unit.dataset, r.unit.encoder)].working_bytes(r.unit.layer))
+        .collect();
+    let mut drawn: Vec<Result<Drawn>> = Vec::with_capacity(chosen.len());
+    for wave in waves(&needs, wave_limit(plan, emb)) {
+        drawn.par_extend(chosen[wave].par_iter().map(|(r, version)| {
             let out = draw_one(plan, emb, r, version, &test_sets[r.unit.dataset]);
             stage.inc(1);
             out
-        })
-        .collect();
+        }));
+    }
     stage.finish();
     let mut records = Vec::new();
     for result in drawn {
@@ -82,20 +87,21 @@ fn draw_one(
 ) -> Result<Drawn> {
     let task = &plan.tasks[r.unit.task];
     let dataset = &plan.datasets[r.unit.dataset];
-    let layer = &emb.clean[&(r.unit.dataset, r.unit.encoder)].shard.layers[r.unit.layer];
-    let input = EvalInput {
-        task: &task.name,
-        items: dataset.items(),
-        embeddings: layer.matrix.view(),
-        seed: plan.seed,
-    };
+    let store = &emb.clean[&(r.unit.dataset, r.unit.encoder)];
+    let layer = LazyLayer::new(store, &plan.cache, r.unit.layer);
     // The evaluation's key holds the embeddings, evaluator, items and seed.
     let key = KeyBuilder::new("maps")
         .field("evaluation", &r.key)
         .field("implementation", version)
         .finish();
-    let (maps, was_cached, bad): (Vec<ItemMap>, _, _) =
-        cached(plan, &key, || task.evaluator.embedding_maps(&input))?;
+    let (maps, was_cached, bad): (Vec<ItemMap>, _, _) = cached(plan, &key, || {
+        task.evaluator.embedding_maps(&EvalInput {
+            task: &task.name,
+            items: dataset.items(),
+            embeddings: layer.get()?,
+            seed: plan.seed,
+        })
+    })?;
     let records = maps
         .into_iter()
         .map(|map| MapRecord {
@@ -103,7 +109,7 @@ fn draw_one(
             dataset: dataset.name().into(),
             task: task.name.clone(),
             encoder: plan.encoders[r.unit.encoder].name().into(),
-            layer: layer.name.clone(),
+            layer: store.layer_name(r.unit.layer).into(),
             test_set: test_set.into(),
             map,
         })

@@ -22,6 +22,7 @@ mod compare;
 mod embed;
 mod evaluate;
 mod maps;
+mod memory;
 mod share;
 
 pub use embed::embedding_key;
@@ -98,6 +99,12 @@ pub struct RunPlan {
     /// embedded in chunks of this many items, each stored in the cache as
     /// soon as it is done, so an interrupted run loses at most one chunk.
     pub checkpoint_items: usize,
+    /// Bytes the run aims to stay within (`run.max_memory_gb`): a chunked
+    /// dataset is extracted one checkpoint at a time, shards beyond an
+    /// eighth of it are read back one layer per unit, and units are
+    /// evaluated in waves that fit the rest. `None`: every shard stays in
+    /// memory and every unit may run at once.
+    pub max_memory_bytes: Option<u64>,
 }
 
 /// Default of [`RunPlan::checkpoint_items`]: a few hundred items, so that
@@ -120,6 +127,14 @@ pub struct RunStats {
     pub chunks_computed: usize,
     /// Checkpoints read back from an interrupted earlier run.
     pub chunks_cached: usize,
+    /// Shards kept in memory for the whole evaluation.
+    pub shards_held: usize,
+    /// Shards beyond the memory budget: stored, dropped, and read back one
+    /// layer at a time by each unit that uses them.
+    pub shards_read_per_unit: usize,
+    /// Groups of units evaluated in parallel, each within the memory
+    /// budget (one without a budget).
+    pub evaluation_waves: usize,
     /// Cache entries found corrupt and recomputed.
     pub corrupt_entries: Vec<String>,
     /// Evaluations computed in this run.
