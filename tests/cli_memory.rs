@@ -7,7 +7,9 @@ use common::*;
 
 /// The small experiment with every way an evaluation reads embeddings: a
 /// probe task with a perturbation sweep (variants), an invariance task
-/// (transform views), a geometry task (every unit at once) and maps.
+/// (transform views), a geometry task (every unit at once) and maps; and
+/// an encoder that differs from another only in name, so two jobs share
+/// each shard and its checkpoints.
 fn config(run_extra: &str) -> String {
     let base = small_config(std::path::Path::new("unused"), 40);
     let base = base.replace("seed = 3\n", &format!("seed = 3\n{run_extra}"));
@@ -29,6 +31,11 @@ bootstrap = 50
 [[perturbations]]
 kind = "gain"
 gain_db = [-6, -24]
+
+[[encoders]]
+name = "logmel_again"
+kind = "logmel_stats"
+n_mels = 32
 "#
     )
 }
@@ -55,13 +62,15 @@ fn a_memory_budget_reads_layers_back_and_changes_no_output() {
     ] {
         let cfg = write(tmp.path(), &format!("{name}.toml"), &config(extra));
         let out = tmp.path().join(name);
-        assert_ok(&repbench(&[
-            "run",
-            &cfg,
-            "--quiet",
-            "--out",
-            &out.display().to_string(),
-        ]));
+        let run = |threads: &str, out: &std::path::Path| {
+            let status = std::process::Command::new(env!("CARGO_BIN_EXE_repbench"))
+                .args(["run", &cfg, "--quiet", "--out", &out.display().to_string()])
+                .env("RAYON_NUM_THREADS", threads)
+                .output()
+                .unwrap();
+            assert_ok(&status);
+        };
+        run("2", &out);
         let stats = stats(&out);
         let count = |k: &str| stats[k].as_u64().unwrap();
         let (held, read, waves) = (
@@ -79,10 +88,24 @@ fn a_memory_budget_reads_layers_back_and_changes_no_output() {
             assert!(read >= 4, "{stats}");
             assert!(waves > 1, "{stats}");
         }
-        outputs.push(files.map(|f| std::fs::read_to_string(out.join(f)).unwrap()));
+        let read =
+            |out: &std::path::Path| files.map(|f| std::fs::read_to_string(out.join(f)).unwrap());
+        outputs.push(read(&out));
+        if extra.contains("max_memory_gb") {
+            // One thread, and a warm rerun that reads every evaluation
+            // from the cache: the same bytes.
+            let single = tmp.path().join("budget-one-thread");
+            run("1", &single);
+            assert_eq!(read(&single), outputs[1]);
+            run("2", &out);
+            let warm = common::stats(&out);
+            assert_eq!(warm["shards_computed"], 0, "{warm}");
+            assert_eq!(warm["evaluations_computed"], 0, "{warm}");
+            assert_eq!(read(&out), outputs[1]);
+        }
     }
     assert_eq!(totals[0], totals[1]);
-    assert_eq!(totals[0], 8, "clean, 2 severities and a view per encoder");
+    assert_eq!(totals[0], 12, "clean, 2 severities and a view per encoder");
     assert!(outputs[0][0].contains("\"perturbation\":\"gain\""));
     assert!(outputs[0][0].contains("\"versus_encoder\""));
     assert!(outputs[0][0].contains("gain_invariance"));

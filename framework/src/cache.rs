@@ -100,6 +100,30 @@ pub struct LayerShape {
     pub cols: usize,
 }
 
+/// A layer as an entry's manifest records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLayer {
+    /// Name and shape.
+    pub shape: LayerShape,
+    /// blake3 of its file.
+    pub blake3: String,
+}
+
+fn stored_layers(manifest: &EntryManifest) -> Vec<StoredLayer> {
+    manifest
+        .layers
+        .iter()
+        .map(|l| StoredLayer {
+            shape: LayerShape {
+                name: l.name.clone(),
+                rows: l.rows,
+                cols: l.cols,
+            },
+            blake3: l.blake3.clone(),
+        })
+        .collect()
+}
+
 /// The outcome of a cache read.
 #[derive(Debug)]
 pub enum Lookup<T> {
@@ -444,31 +468,63 @@ impl Cache {
         Ok(Lookup::Hit(Shard { ids, layers }))
     }
 
-    /// The names and shapes of the layers stored under `key`, from its
-    /// manifest alone (no data are read or verified: what reads a layer
-    /// uses [`Cache::load_layer`] or [`Cache::load_shard`]).
-    pub fn layer_shapes(&self, key: &str) -> Result<Lookup<Vec<LayerShape>>> {
+    /// The layers stored under `key` (names, shapes, checksums) from its
+    /// manifest alone: no data are read or verified; what reads a layer
+    /// uses [`Cache::load_layer`], which checks it against the checksum.
+    pub fn stored_layers(&self, key: &str) -> Result<Lookup<Vec<StoredLayer>>> {
         Ok(match self.read_manifest(key) {
-            Lookup::Hit((_, manifest)) => Lookup::Hit(
-                manifest
-                    .layers
-                    .iter()
-                    .map(|l| LayerShape {
-                        name: l.name.clone(),
-                        rows: l.rows,
-                        cols: l.cols,
-                    })
-                    .collect(),
-            ),
+            Lookup::Hit((_, manifest)) => Lookup::Hit(stored_layers(&manifest)),
             Lookup::Miss => Lookup::Miss,
             Lookup::Corrupt(why) => Lookup::Corrupt(why),
         })
     }
 
+    /// Verifies the shard stored under `key` as [`Cache::load_shard`] does
+    /// (ids, every layer file against its checksum) without holding it:
+    /// each file is streamed through the hash. Returns its layers.
+    pub fn verify_shard(&self, key: &str) -> Result<Lookup<Vec<StoredLayer>>> {
+        let (dir, manifest) = match self.read_manifest(key) {
+            Lookup::Hit(found) => found,
+            Lookup::Miss => return Ok(Lookup::Miss),
+            Lookup::Corrupt(why) => return Ok(Lookup::Corrupt(why)),
+        };
+        let corrupt = |why: String| Ok(Lookup::Corrupt(format!("{}: {why}", dir.display())));
+        let Ok(ids_bytes) = std::fs::read(dir.join("ids.txt")) else {
+            return corrupt("ids.txt is missing".into());
+        };
+        if hash_hex(&ids_bytes) != manifest.ids_blake3 {
+            return corrupt("ids.txt checksum mismatch".into());
+        }
+        let ids = String::from_utf8_lossy(&ids_bytes)
+            .lines()
+            .filter(|l| !l.is_empty())
+            .count();
+        for entry in &manifest.layers {
+            if entry.rows != ids {
+                return corrupt(format!("{} has the wrong shape", entry.file));
+            }
+            let Ok(file) = std::fs::File::open(dir.join(&entry.file)) else {
+                return corrupt(format!("{} is missing", entry.file));
+            };
+            let mut reader = Hashing::new(std::io::BufReader::with_capacity(1 << 20, file));
+            if std::io::copy(&mut reader, &mut std::io::sink()).is_err()
+                || reader.hex() != entry.blake3
+            {
+                return corrupt(format!(
+                    "{} checksum mismatch (truncated or modified)",
+                    entry.file
+                ));
+            }
+        }
+        Ok(Lookup::Hit(stored_layers(&manifest)))
+    }
+
     /// Reads and verifies one layer of the shard stored under `key`: the
-    /// matrix is used only if its file's checksum matches the manifest, so
-    /// an evaluation can hold one layer of a shard instead of all of them.
-    pub fn load_layer(&self, key: &str, layer: usize) -> Result<Lookup<Array2<f32>>> {
+    /// matrix is used only if its file's checksum matches the manifest and
+    /// the manifest's is `blake3` (the one verified earlier), so an
+    /// evaluation can hold one layer of a shard instead of all of them and
+    /// still reads the very bytes the run verified.
+    pub fn load_layer(&self, key: &str, layer: usize, blake3: &str) -> Result<Lookup<Array2<f32>>> {
         let (dir, manifest) = match self.read_manifest(key) {
             Lookup::Hit(found) => found,
             Lookup::Miss => return Ok(Lookup::Miss),
@@ -481,6 +537,13 @@ impl Cache {
                 manifest.layers.len()
             )));
         };
+        if entry.blake3 != blake3 {
+            return Ok(Lookup::Corrupt(format!(
+                "{}: {} was rewritten since this run verified it",
+                dir.display(),
+                entry.file
+            )));
+        }
         Ok(match read_layer(&dir, entry) {
             Ok(matrix) => Lookup::Hit(matrix),
             Err(why) => Lookup::Corrupt(format!("{}: {why}", dir.display())),
@@ -545,7 +608,7 @@ impl Cache {
         match self.store_shard_once(&entry, fill) {
             // Another process (a `cache gc` from an older repbench, a user
             // clearing tmp/) removed the staging entry mid-write: once more.
-            Err(_) if !matches!(self.load_shard(key), Ok(Lookup::Hit(_))) => {
+            Err(_) if !matches!(self.verify_shard(key), Ok(Lookup::Hit(_))) => {
                 self.store_shard_once(&entry, fill)
             }
             done => done,
@@ -584,14 +647,14 @@ impl Cache {
             if dest.exists() {
                 // Only corrupt entries are overwritten; a valid one written
                 // meanwhile by another process is equally good.
-                if let Ok(Lookup::Hit(_)) = self.load_shard(key) {
+                if let Ok(Lookup::Hit(_)) = self.verify_shard(key) {
                     return Ok(());
                 }
                 remove_any(&dest)?;
             }
             match std::fs::rename(&staging, &dest) {
                 Ok(()) => Ok(()),
-                Err(_) if matches!(self.load_shard(key), Ok(Lookup::Hit(_))) => Ok(()),
+                Err(_) if matches!(self.verify_shard(key), Ok(Lookup::Hit(_))) => Ok(()),
                 Err(e) => Err(Error::io(&dest, e)),
             }
         });

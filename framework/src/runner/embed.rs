@@ -218,10 +218,22 @@ pub fn fill(
                 }
                 continue;
             }
-            match plan.cache.load_shard(&job.key)? {
-                Lookup::Hit(shard) => {
+            // Under a budget a cached shard is verified file by file and
+            // read into memory only if it is held.
+            let found = if plan.max_memory_bytes.is_some() {
+                Stored::from_cache(&plan.cache, &job.key, &mut held)?
+            } else {
+                match plan.cache.load_shard(&job.key)? {
+                    Lookup::Hit(shard) => {
+                        Lookup::Hit(Stored::new(&plan.cache, job.key.clone(), shard, &mut held)?)
+                    }
+                    Lookup::Miss => Lookup::Miss,
+                    Lookup::Corrupt(why) => Lookup::Corrupt(why),
+                }
+            };
+            match found {
+                Lookup::Hit(stored) => {
                     stats.shards_cached += 1;
-                    let stored = Stored::new(job.key.clone(), shard, &mut held);
                     store(&mut out, di, &job, &views, stored);
                 }
                 Lookup::Corrupt(why) => {
@@ -256,11 +268,15 @@ pub fn fill(
                 let stored = match whole {
                     Whole::Shard(shard) => {
                         plan.cache.store_shard(&job.key, &shard, about)?;
-                        Stored::new(job.key.clone(), shard, &mut held)
+                        Stored::new(&plan.cache, job.key.clone(), shard, &mut held)?
                     }
                     Whole::Checkpoints => {
                         store_from_checkpoints(plan, items, job, about)?;
-                        Stored::from_cache(&plan.cache, &job.key, &mut held)?
+                        match Stored::from_cache(&plan.cache, &job.key, &mut held)? {
+                            Lookup::Hit(stored) => stored,
+                            Lookup::Miss => return Err(assembled_gone(&job.key, "it is gone")),
+                            Lookup::Corrupt(why) => return Err(assembled_gone(&job.key, &why)),
+                        }
                     }
                 };
                 stats.shards_computed += 1;
@@ -543,6 +559,27 @@ fn store_from_checkpoints(
     job: &Job,
     about: serde_json::Value,
 ) -> Result<()> {
+    // Another job of this run with the same key (two encoders that differ
+    // only in name), or another run sharing the cache, may have stored it
+    // and removed the checkpoints already.
+    if let Lookup::Hit(_) = plan.cache.verify_shard(&job.key)? {
+        return Ok(());
+    }
+    match assemble(plan, items, job, about) {
+        Err(_) if matches!(plan.cache.verify_shard(&job.key)?, Lookup::Hit(_)) => Ok(()),
+        done => done,
+    }
+}
+
+fn assembled_gone(key: &str, why: &str) -> Error {
+    Error::Other(format!(
+        "embedding entry {key} changed in the cache just after this run stored it ({why}); \
+         another process removed or modified it: run again"
+    ))
+}
+
+/// [`store_from_checkpoints`]' assembly.
+fn assemble(plan: &RunPlan, items: &[Item], job: &Job, about: serde_json::Value) -> Result<()> {
     let ranges: Vec<(usize, usize)> = grid(plan, items.len())
         .into_iter()
         .filter(|&(a, b)| (a..b).any(|r| job.mask[r]))
@@ -558,8 +595,11 @@ fn store_from_checkpoints(
     // Every checkpoint's columns are checked against the first one's.
     let cols: Vec<usize> = match keys.first() {
         None => vec![0; encoder.layers().len()],
-        Some(key) => match plan.cache.layer_shapes(key)? {
-            Lookup::Hit(shapes) => shapes.iter().map(|s| s.cols).collect(),
+        Some(key) => match plan.cache.stored_layers(key)? {
+            Lookup::Hit(stored) if stored.len() == encoder.layers().len() => {
+                stored.iter().map(|l| l.shape.cols).collect()
+            }
+            Lookup::Hit(_) => return Err(changed(key, "it holds other layers")),
             Lookup::Miss => return Err(changed(key, "it is gone")),
             Lookup::Corrupt(why) => return Err(changed(key, &why)),
         },
@@ -578,7 +618,15 @@ fn store_from_checkpoints(
     plan.cache
         .store_shard_streamed(&job.key, &ids, &shapes, about, &mut |layer, sink| {
             for (key, &(a, b)) in keys.iter().zip(&ranges) {
-                let matrix = match plan.cache.load_layer(key, layer)? {
+                // Verified against its own manifest (load_chunk verified it
+                // whole earlier in this run).
+                let blake3 = match plan.cache.stored_layers(key)? {
+                    Lookup::Hit(stored) if layer < stored.len() => stored[layer].blake3.clone(),
+                    Lookup::Hit(_) => return Err(changed(key, "it holds other layers")),
+                    Lookup::Miss => return Err(changed(key, "it is gone")),
+                    Lookup::Corrupt(why) => return Err(changed(key, &why)),
+                };
+                let matrix = match plan.cache.load_layer(key, layer, &blake3)? {
                     Lookup::Hit(m) => m,
                     Lookup::Miss => return Err(changed(key, "it is gone")),
                     Lookup::Corrupt(why) => return Err(changed(key, &why)),

@@ -22,7 +22,8 @@ const F32_BYTES: u64 = 4;
 
 /// What a unit holds per float32 byte it reads: the matrix itself, and
 /// the float64 copy of its rows that standardisation makes (twice its
-/// size) in every evaluator.
+/// size) in every evaluator. Item × item matrices (the kNN probe's
+/// distances, retrieval's rankings) are not counted.
 const WORKING_FACTOR: u64 = 3;
 
 /// A cached shard and its key: held in memory, or read layer by layer.
@@ -33,42 +34,66 @@ pub struct Stored {
     pub layers: Vec<LayerShape>,
     /// The shard, when it stays in memory for the whole evaluation.
     held: Option<Shard>,
+    /// Otherwise, each layer file's checksum as verified: a layer read back
+    /// must still be those bytes.
+    checksums: Vec<String>,
 }
 
 impl Stored {
-    /// A verified shard, kept in memory when `held` says so.
-    pub fn new(key: String, shard: Shard, held: &mut Held) -> Self {
+    /// A verified shard just read or stored under `key`, kept in memory
+    /// when `held` says so.
+    pub fn new(cache: &Cache, key: String, shard: Shard, held: &mut Held) -> Result<Self> {
         let layers = shard.shapes();
         let bytes = layers.iter().map(layer_bytes).sum();
-        Stored {
-            key,
-            layers,
-            held: held.keep(bytes).then_some(shard),
+        if held.keep(bytes) {
+            return Ok(Stored {
+                key,
+                layers,
+                held: Some(shard),
+                checksums: Vec::new(),
+            });
         }
-    }
-
-    /// The shard just stored under `key`, read back into memory only when
-    /// `held` keeps it (verified as it is read).
-    pub fn from_cache(cache: &Cache, key: &str, held: &mut Held) -> Result<Self> {
-        let layers = match cache.layer_shapes(key)? {
-            Lookup::Hit(shapes) => shapes,
-            Lookup::Miss => return Err(changed(key, "it is gone")),
-            Lookup::Corrupt(why) => return Err(changed(key, &why)),
-        };
-        let bytes = layers.iter().map(layer_bytes).sum();
-        let shard = if held.keep(bytes) {
-            match cache.load_shard(key)? {
-                Lookup::Hit(shard) => Some(shard),
-                Lookup::Miss => return Err(changed(key, "it is gone")),
-                Lookup::Corrupt(why) => return Err(changed(key, &why)),
-            }
-        } else {
-            None
+        drop(shard);
+        let checksums = match cache.stored_layers(&key)? {
+            Lookup::Hit(stored) => stored.into_iter().map(|l| l.blake3).collect(),
+            Lookup::Miss => return Err(changed(&key, "it is gone")),
+            Lookup::Corrupt(why) => return Err(changed(&key, &why)),
         };
         Ok(Stored {
-            key: key.to_owned(),
+            key,
             layers,
-            held: shard,
+            held: None,
+            checksums,
+        })
+    }
+
+    /// The shard stored under `key`, verified file by file without being
+    /// held, then read into memory only when `held` keeps it.
+    pub fn from_cache(cache: &Cache, key: &str, held: &mut Held) -> Result<Lookup<Self>> {
+        let stored = match cache.verify_shard(key)? {
+            Lookup::Hit(stored) => stored,
+            Lookup::Miss => return Ok(Lookup::Miss),
+            Lookup::Corrupt(why) => return Ok(Lookup::Corrupt(why)),
+        };
+        let layers: Vec<LayerShape> = stored.iter().map(|l| l.shape.clone()).collect();
+        let bytes = layers.iter().map(layer_bytes).sum();
+        if !held.keep(bytes) {
+            return Ok(Lookup::Hit(Stored {
+                key: key.to_owned(),
+                layers,
+                held: None,
+                checksums: stored.into_iter().map(|l| l.blake3).collect(),
+            }));
+        }
+        Ok(match cache.load_shard(key)? {
+            Lookup::Hit(shard) => Lookup::Hit(Stored {
+                key: key.to_owned(),
+                layers,
+                held: Some(shard),
+                checksums: Vec::new(),
+            }),
+            Lookup::Miss => Lookup::Miss,
+            Lookup::Corrupt(why) => Lookup::Corrupt(why),
         })
     }
 
@@ -103,7 +128,7 @@ impl Stored {
         if let Some(shard) = &self.held {
             return Ok(Matrix::Held(&shard.layers[layer].matrix));
         }
-        match cache.load_layer(&self.key, layer)? {
+        match cache.load_layer(&self.key, layer, &self.checksums[layer])? {
             Lookup::Hit(m) if m.dim() == self.shape(layer) => Ok(Matrix::Read(m)),
             Lookup::Hit(_) => Err(changed(&self.key, "its shape is not the one verified")),
             Lookup::Miss => Err(changed(&self.key, "it is gone")),
@@ -182,8 +207,8 @@ impl<'a> LazyLayer<'a> {
 }
 
 /// Which shards stay in memory: while their bytes fit an eighth of the
-/// budget, in the order the run verifies them (config order), so the
-/// choice depends on the config alone.
+/// budget, in the order the run verifies or computes them (so the choice
+/// depends on the config and on what was cached; results do not).
 pub struct Held {
     limit: Option<u64>,
     /// Bytes of the shards kept.
@@ -281,8 +306,8 @@ mod tests {
         // a: 4 × 5 floats = 80 bytes fits an eighth of 800; b's 80 more
         // do not.
         let mut held = Held::new(Some(800));
-        let sa = Stored::new(A.into(), a.clone(), &mut held);
-        let sb = Stored::new(B.into(), b.clone(), &mut held);
+        let sa = Stored::new(&cache, A.into(), a.clone(), &mut held).unwrap();
+        let sb = Stored::new(&cache, B.into(), b.clone(), &mut held).unwrap();
         assert!(sa.is_held() && !sb.is_held());
         assert_eq!((held.counts, held.bytes), ((1, 1), 80));
         assert_eq!(sb.layer_name(0), "l0");
@@ -297,7 +322,18 @@ mod tests {
         }
         // Without a budget everything stays in memory.
         let mut unlimited = Held::new(None);
-        assert!(Stored::new(B.into(), b, &mut unlimited).is_held());
+        let held_b = Stored::from_cache(&cache, B, &mut unlimited).unwrap();
+        assert!(matches!(held_b, Lookup::Hit(s) if s.is_held()));
+        // Verified without holding it under a budget, read back equal.
+        let on_disk = match Stored::from_cache(&cache, B, &mut Held::new(Some(8))).unwrap() {
+            Lookup::Hit(s) => s,
+            _ => panic!("b is stored"),
+        };
+        assert!(!on_disk.is_held());
+        assert_eq!(
+            on_disk.matrix(&cache, 0).unwrap().view(),
+            b.layers[0].matrix.view()
+        );
     }
 
     #[test]
@@ -306,7 +342,7 @@ mod tests {
         let cache = Cache::new(dir.path());
         let a = shard(4, &[3]);
         cache.store_shard(A, &a, serde_json::Value::Null).unwrap();
-        let stored = Stored::new(A.into(), a, &mut Held::new(Some(0)));
+        let stored = Stored::new(&cache, A.into(), a.clone(), &mut Held::new(Some(0))).unwrap();
         let file = cache.embedding_dir(A).join("layer_0.npy");
         let mut bytes = std::fs::read(&file).unwrap();
         let last = bytes.len() - 1;
@@ -318,6 +354,18 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("checksum mismatch"), "{err}");
+        // Rewritten whole with other valid bytes: not the layer verified.
+        cache.remove_shard(A).unwrap();
+        let mut other = a.clone();
+        other.layers[0].matrix[[0, 0]] += 1.0;
+        cache
+            .store_shard(A, &other, serde_json::Value::Null)
+            .unwrap();
+        let err = stored.matrix(&cache, 0).err().unwrap().to_string();
+        assert!(
+            err.contains("rewritten since this run verified it"),
+            "{err}"
+        );
         cache.remove_shard(A).unwrap();
         let err = stored.matrix(&cache, 0).err().unwrap().to_string();
         assert!(err.contains("it is gone"), "{err}");
