@@ -482,18 +482,29 @@ fn embed_jobs(
             end - start
         };
         let rows: Vec<usize> = (start..end).collect();
-        for batch in rows.chunks(batch_len) {
-            let pooled = embed_batch(
-                plan,
-                dataset,
-                (jobs, views),
-                (&batched, &active),
-                batch,
-                (stage.as_ref(), clock),
-            )?;
+        let batches: Vec<&[usize]> = rows.chunks(batch_len).collect();
+        let run = BatchRun {
+            plan,
+            dataset,
+            jobs: (jobs, views),
+            batched: &batched,
+            active: &active,
+            progress: (stage.as_ref(), clock),
+        };
+        let mut next = batches.first().map(|b| run.prepare(b));
+        for (i, batch) in batches.iter().enumerate() {
+            let prepared = next
+                .take()
+                .expect("every batch is prepared before its turn")?;
+            // The next batch's audio is read while this one is encoded.
+            let (pooled, upcoming) = rayon::join(
+                || run.encode(batch, prepared),
+                || batches.get(i + 1).map(|b| run.prepare(b)),
+            );
+            next = upcoming;
             // Copied into the jobs' matrices and freed batch by batch, so
             // memory holds each embedding once, not once per item besides.
-            for (&r, vectors) in batch.iter().zip(pooled) {
+            for (&r, vectors) in batch.iter().zip(pooled?) {
                 for (j, v) in vectors.into_iter().enumerate() {
                     if let Some(v) = v {
                         outputs[j].put(r, &v, items)?;
@@ -696,78 +707,101 @@ fn load_chunk(
     ))
 }
 
-/// Runs the active jobs on `batch` (consecutive item rows): per-item jobs in
-/// parallel per item, then each batched job in one call. Returns, per item
-/// of the batch, each job's pooled vectors (`None` for inactive jobs and
-/// items a job does not cover).
-fn embed_batch(
-    plan: &RunPlan,
-    dataset: &dyn Dataset,
-    (jobs, views): (&[Job], &[ViewJob]),
-    (batched, active): (&[bool], &[bool]),
-    batch: &[usize],
-    (stage, clock): (&dyn Stage, &EncoderClock),
-) -> Result<PerItem> {
-    let items = dataset.items();
-    let batched_rates: Vec<u32> = jobs
-        .iter()
-        .zip(batched.iter().zip(active))
-        .filter(|(_, (&b, &a))| a && b)
-        .map(|(j, _)| plan.encoders[j.encoder].sample_rate())
-        .collect();
-    let prepared: Vec<Prepared> = batch
-        .par_iter()
-        .map(|&r| {
-            let out = prepare_item(
+/// The active jobs of one checkpoint, run batch by batch.
+struct BatchRun<'a> {
+    plan: &'a RunPlan,
+    dataset: &'a dyn Dataset,
+    jobs: (&'a [Job], &'a [ViewJob]),
+    batched: &'a [bool],
+    active: &'a [bool],
+    progress: (&'a dyn Stage, &'a EncoderClock),
+}
+
+/// A batch after its per-item pass: per item, each job's pooled vectors
+/// (batched jobs still `None`) and the clean audio at each rate a batched
+/// job needs.
+type PreparedBatch = (PerItem, Vec<HashMap<u32, Vec<f32>>>);
+
+impl BatchRun<'_> {
+    /// The per-item pass over `batch` (consecutive item rows), items in
+    /// parallel: audio read and resampled once per rate, every per-item
+    /// job run, the audio the batched jobs need kept.
+    fn prepare(&self, batch: &[usize]) -> Result<PreparedBatch> {
+        let (plan, dataset) = (self.plan, self.dataset);
+        let (jobs, views) = self.jobs;
+        let (batched, active) = (self.batched, self.active);
+        let (stage, clock) = self.progress;
+        let items = dataset.items();
+        let batched_rates: Vec<u32> = jobs
+            .iter()
+            .zip(batched.iter().zip(active))
+            .filter(|(_, (&b, &a))| a && b)
+            .map(|(j, _)| plan.encoders[j.encoder].sample_rate())
+            .collect();
+        let prepared: Vec<Prepared> = batch
+            .par_iter()
+            .map(|&r| {
+                let out = prepare_item(
+                    plan,
+                    dataset,
+                    &items[r],
+                    r,
+                    (jobs, views),
+                    (batched, active),
+                    (&batched_rates, clock),
+                )
+                .map_err(|e| item_error(dataset, &items[r], e));
+                let done = jobs
+                    .iter()
+                    .zip(batched.iter().zip(active))
+                    .filter(|(j, (&b, &a))| a && !b && j.mask[r])
+                    .count();
+                stage.inc(done as u64);
+                out
+            })
+            .collect::<Result<_>>()?;
+        Ok(prepared.into_iter().map(|p| (p.pooled, p.clean)).unzip())
+    }
+
+    /// Runs each active batched job on `batch` in one call. Returns, per
+    /// item of the batch, each job's pooled vectors (`None` for inactive
+    /// jobs and items a job does not cover).
+    fn encode(&self, batch: &[usize], (mut pooled, clean): PreparedBatch) -> Result<PerItem> {
+        let (plan, dataset) = (self.plan, self.dataset);
+        let (jobs, views) = self.jobs;
+        let (stage, clock) = self.progress;
+        let items = dataset.items();
+        for (j, job) in jobs
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| self.batched[*j] && self.active[*j])
+        {
+            let rows: Vec<usize> = batch.iter().copied().filter(|&r| job.mask[r]).collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let encoder: &dyn Encoder = plan.encoders[job.encoder].as_ref();
+            let audios = job_audio(
                 plan,
                 dataset,
-                &items[r],
-                r,
-                (jobs, views),
-                (batched, active),
-                (&batched_rates, clock),
-            )
-            .map_err(|e| item_error(dataset, &items[r], e));
-            let done = jobs
+                (job, views),
+                encoder,
+                batch[0],
+                &rows,
+                &clean,
+            )?;
+            for (&r, frames) in rows
                 .iter()
-                .zip(batched.iter().zip(active))
-                .filter(|(j, (&b, &a))| a && !b && j.mask[r])
-                .count();
-            stage.inc(done as u64);
-            out
-        })
-        .collect::<Result<_>>()?;
-    let (mut pooled, clean): (PerItem, Vec<HashMap<u32, Vec<f32>>>) =
-        prepared.into_iter().map(|p| (p.pooled, p.clean)).unzip();
-    for (j, job) in jobs
-        .iter()
-        .enumerate()
-        .filter(|(j, _)| batched[*j] && active[*j])
-    {
-        let rows: Vec<usize> = batch.iter().copied().filter(|&r| job.mask[r]).collect();
-        if rows.is_empty() {
-            continue;
+                .zip(clock.time(|| encoder.encode_batch(&audios)))
+            {
+                let vectors = frames.and_then(|f| pool_checked(encoder, f));
+                pooled[r - batch[0]][j] =
+                    Some(vectors.map_err(|e| item_error(dataset, &items[r], e))?);
+            }
+            stage.inc(rows.len() as u64);
         }
-        let encoder: &dyn Encoder = plan.encoders[job.encoder].as_ref();
-        let audios = job_audio(
-            plan,
-            dataset,
-            (job, views),
-            encoder,
-            batch[0],
-            &rows,
-            &clean,
-        )?;
-        for (&r, frames) in rows
-            .iter()
-            .zip(clock.time(|| encoder.encode_batch(&audios)))
-        {
-            let vectors = frames.and_then(|f| pool_checked(encoder, f));
-            pooled[r - batch[0]][j] = Some(vectors.map_err(|e| item_error(dataset, &items[r], e))?);
-        }
-        stage.inc(rows.len() as u64);
+        Ok(pooled)
     }
-    Ok(pooled)
 }
 
 fn item_error(dataset: &dyn Dataset, item: &Item, e: Error) -> Error {
