@@ -4,7 +4,10 @@
 # max_iter=100, tol=1e-4) and linfa-logistic's MultiLogisticRegression (the
 # same objective, 100 iterations, gradient tolerance matched; see
 # bench/linfa/src/main.rs) at α ∈ {100, 1, 0.01} on the same standardised
-# 10 000 × 768, 10-class arrays; plus ridge on 50 000 × 1024 (six λ).
+# 10 000 × 768, 10-class arrays; the kNN probe against scikit-learn's
+# KNeighborsClassifier (cosine, brute force, each k of the default list on
+# valid, the best on test) on the same arrays; plus ridge on 50 000 × 1024
+# (six λ).
 # Needs python3 with numpy and scikit-learn; linfa is skipped when
 # bench/linfa does not build (it needs its crates from crates.io).
 set -euo pipefail
@@ -29,6 +32,14 @@ for alpha in (100.0, 1.0, 0.01):
     clf = LogisticRegression(C=1.0 / alpha, max_iter=100, tol=1e-4).fit(xt, yt)
     t = time.perf_counter() - t0
     print(f"scikit-learn alpha={alpha:g} (C={1 / alpha:g}): {t:.3f} s, test accuracy {clf.score(xs, ys):.4f}, {int(clf.n_iter_.max())} iterations", flush=True)
+# kNN as repbench's probe: cosine, brute force, each k on valid, the best on test.
+from sklearn.neighbors import KNeighborsClassifier
+xv, yv = np.load(f"{d}/x_valid.npy"), np.load(f"{d}/y_valid.npy")
+t0 = time.perf_counter()
+scores = {k: KNeighborsClassifier(n_neighbors=k, metric="cosine", algorithm="brute").fit(xt, yt).score(xv, yv) for k in (1, 3, 5, 10, 20, 50)}
+best = max(scores, key=lambda k: (scores[k], -k))
+acc = KNeighborsClassifier(n_neighbors=best, metric="cosine", algorithm="brute").fit(xt, yt).score(xs, ys)
+print(f"scikit-learn knn: {time.perf_counter() - t0:.3f} s, test accuracy {acc:.4f}, k {best}", flush=True)
 PY
 )
 echo "$sk"
@@ -49,6 +60,10 @@ def table(text, prefix):
         rows[float(m.group(1))] = (float(m.group(2)), float(m.group(3)))
     return rows
 o, s = table(ours, "logistic [^,]*, 10 classes,"), table(sk, "scikit-learn")
+mo = re.search(r"knn [^:]*: " + num + r" s, test accuracy " + num, ours)
+ms = re.search(r"scikit-learn knn: " + num + r" s, test accuracy " + num, sk)
+if mo and ms:
+    print(f"knn: repbench/sklearn time ratio {float(mo.group(1)) / float(ms.group(1)):.2f}x, accuracy difference {100 * (float(mo.group(2)) - float(ms.group(2))):+.2f} points")
 for alpha in (100.0, 1.0, 0.01):
     (t, a), (ts, as_) = o[alpha], s[alpha]
     print(f"alpha={alpha:g}: repbench/sklearn time ratio {t / ts:.2f}x (target <= 1.0), accuracy difference {100 * (a - as_):+.2f} points (target within 0.5)")

@@ -1,5 +1,6 @@
 //! Probe speed: times the logistic probe (10 000 × 768, 10 classes) at
-//! α ∈ {100, 1, 0.01}, each a one-value grid, and the ridge probe
+//! α ∈ {100, 1, 0.01}, each a one-value grid, the kNN probe (its default
+//! ks on the same data), and the ridge probe
 //! (50 000 × 1024, the default six-λ grid, which selection may extend by
 //! two steps at an edge), and writes the logistic data as .npy so
 //! `bench/probes.sh` can time scikit-learn and linfa-logistic on exactly
@@ -12,6 +13,7 @@ use ndarray_npy::write_npy;
 use rand::Rng as _;
 use rand_distr_free::normal;
 use repbench_framework::seed;
+use repbench_tasks::probes::knn::KnnParams;
 use repbench_tasks::probes::logistic::LogisticParams;
 use repbench_tasks::probes::ridge::RidgeParams;
 use repbench_tasks::probes::{FitData, ProbeSpec};
@@ -71,6 +73,8 @@ fn main() {
             |v: &[usize]| ndarray::Array1::from(v.iter().map(|&c| c as i64).collect::<Vec<_>>());
         write_npy(format!("{dir}/y_train.npy"), &ys(&y[..10_000])).expect("write");
         write_npy(format!("{dir}/y_test.npy"), &ys(&y[12_000..])).expect("write");
+        write_npy(format!("{dir}/x_valid.npy"), &xv.to_owned()).expect("write");
+        write_npy(format!("{dir}/y_valid.npy"), &ys(&y[10_000..12_000])).expect("write");
     }
     let data = FitData {
         x_train: xt,
@@ -92,6 +96,18 @@ fn main() {
         let iterations = fitted.params.get("iterations").copied().unwrap_or(f64::NAN);
         println!("logistic 10000x768, 10 classes, alpha={alpha} (C={}), max 100 iterations, tol 1e-4: {secs:.3} s, test accuracy {acc:.4}, {iterations} iterations", 1.0 / alpha);
     }
+
+    // kNN: the default ks, each scored on valid, the best on test.
+    let t0 = Instant::now();
+    let fitted = ProbeSpec::Knn(KnnParams::default())
+        .fit_select(&data, 0)
+        .expect("knn fit");
+    let acc = (metrics_for(&ts)[0].compute)(&ts, &fitted.model.predict(xs));
+    println!(
+        "knn 10000x768, 10 classes, ks [1, 3, 5, 10, 20, 50] on valid, the best on test: {:.3} s, test accuracy {acc:.4}, k {}",
+        t0.elapsed().as_secs_f64(),
+        fitted.params["k"]
+    );
 
     // Ridge: 50 000 × 1024 regression, six lambdas.
     let (x, _) = blobs(52_000, 1024, 1, 0.0, &mut rng);
