@@ -49,17 +49,23 @@ pub fn ndcg_at_k(relevant: &[bool], k: usize) -> Option<f64> {
     Some(dcg / ideal)
 }
 
-/// Relevance lists of every query: query `q` ranks all items `j ≠ q` by
-/// `similarity[q][j]` and marks those with the same class as relevant.
-pub fn rankings(similarity: &ndarray::Array2<f64>, classes: &[usize]) -> Vec<Vec<bool>> {
-    (0..classes.len())
-        .map(|q| {
+/// Relevance lists of the queries `first, first + 1, …` whose similarity
+/// rows `similarity` holds (one row per query, a column per item): query
+/// `q` ranks all items `j ≠ q` by similarity, ties by item order, and
+/// marks those with the same class as relevant.
+pub fn rankings(
+    similarity: ndarray::ArrayView2<'_, f64>,
+    first: usize,
+    classes: &[usize],
+) -> Vec<Vec<bool>> {
+    similarity
+        .rows()
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let q = first + i;
             let mut others: Vec<usize> = (0..classes.len()).filter(|&j| j != q).collect();
-            others.sort_by(|&a, &b| {
-                similarity[[q, b]]
-                    .total_cmp(&similarity[[q, a]])
-                    .then(a.cmp(&b))
-            });
+            others.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
             others.iter().map(|&j| classes[j] == classes[q]).collect()
         })
         .collect()
@@ -84,8 +90,11 @@ mod tests {
     #[test]
     fn rankings_exclude_the_query_and_sort_by_similarity() {
         let sim = ndarray::array![[1.0, 0.2, 0.9], [0.2, 1.0, 0.1], [0.9, 0.1, 1.0]];
-        let r = rankings(&sim, &[0, 1, 0]);
+        let r = rankings(sim.view(), 0, &[0, 1, 0]);
         assert_eq!(r[0], vec![true, false]);
         assert_eq!(r[1], vec![false, false]);
+        // The last two queries' rows alone give their lists.
+        let tail = rankings(sim.slice(ndarray::s![1.., ..]), 1, &[0, 1, 0]);
+        assert_eq!(tail, r[1..]);
     }
 }
