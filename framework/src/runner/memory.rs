@@ -22,8 +22,9 @@ const F32_BYTES: u64 = 4;
 
 /// What a unit holds per float32 byte it reads: the matrix itself, and
 /// the float64 copy of its rows that standardisation makes (twice its
-/// size) in every evaluator. Item × item matrices (the kNN probe's
-/// distances, retrieval's rankings) are not counted.
+/// size) in every evaluator. The kNN probe's and retrieval's similarity
+/// blocks (64 MB per thread) and retrieval's ranked lists (a byte per
+/// pair of test items) are not counted.
 const WORKING_FACTOR: u64 = 3;
 
 /// A cached shard and its key: held in memory, or read layer by layer.
