@@ -4,13 +4,13 @@
 //! tags the fraction carrying each tag, for values the neighbours' mean.
 //! Neighbours are ranked by cosine similarity, ties by training order.
 
-use super::{select_best, Candidate, FitData, Fitted, Predictor};
+use super::{FitData, Fitted, Predictor};
+use crate::suite::selection_score;
 use crate::targets::{Scores, Targets};
 use ndarray::{s, Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 fn d_ks() -> Vec<usize> {
     vec![1, 3, 5, 10, 20, 50]
@@ -64,8 +64,10 @@ fn normalise(x: ArrayView2<f64>) -> Array2<f64> {
 }
 
 struct Neighbours {
-    train: Arc<Array2<f64>>,
-    targets: Arc<Array2<f64>>,
+    /// Training rows scaled to unit length.
+    train: Array2<f64>,
+    /// Training targets, dense.
+    targets: Array2<f64>,
     template: Targets,
     k: usize,
 }
@@ -75,73 +77,91 @@ struct Neighbours {
 const BLOCK_BYTES: usize = 64 << 20;
 
 impl Neighbours {
-    /// Scores of `x` (unit rows): per query, the mean target of its `k`
-    /// most similar training items.
-    fn block_scores(&self, x: ArrayView2<f64>) -> Array2<f64> {
-        let sim = x.dot(&self.train.t());
-        let mut out = Array2::zeros((x.nrows(), self.targets.ncols()));
-        let mut order: Vec<usize> = Vec::with_capacity(self.train.nrows());
-        for (i, row) in sim.axis_iter(Axis(0)).enumerate() {
-            // Most similar first, ties by training order: a total order, so
-            // selecting the k first and sorting them gives the prefix a
-            // full sort would, in O(n) rather than O(n log n).
-            let first = |a: &usize, b: &usize| row[*b].total_cmp(&row[*a]).then(a.cmp(b));
-            order.clear();
-            order.extend(0..self.train.nrows());
-            order.select_nth_unstable_by(self.k - 1, first);
-            order[..self.k].sort_by(first);
-            for &j in &order[..self.k] {
-                out.row_mut(i)
-                    .scaled_add(1.0 / self.k as f64, &self.targets.row(j));
-            }
-        }
-        out
-    }
-}
-
-impl Predictor for Neighbours {
-    fn predict(&self, x: ArrayView2<f64>) -> Scores {
-        let x = normalise(x);
-        let rows = (BLOCK_BYTES / 8 / self.train.nrows().max(1)).clamp(1, 1024);
+    /// Each query's `k` most similar training items (`x`: unit rows), most
+    /// similar first, ties by training order. Queries go in blocks holding
+    /// [`BLOCK_BYTES`] of similarities, in parallel, collected in order.
+    fn nearest(&self, x: ArrayView2<f64>, k: usize) -> Vec<Vec<usize>> {
+        let n = self.train.nrows();
+        let rows = (BLOCK_BYTES / 8 / n.max(1)).clamp(1, 1024);
         let starts: Vec<usize> = (0..x.nrows()).step_by(rows).collect();
-        // Blocks in parallel, collected in order.
-        let blocks: Vec<Array2<f64>> = starts
+        let blocks: Vec<Vec<Vec<usize>>> = starts
             .par_iter()
-            .map(|&a| self.block_scores(x.slice(s![a..(a + rows).min(x.nrows()), ..])))
+            .map(|&a| {
+                let sim = x
+                    .slice(s![a..(a + rows).min(x.nrows()), ..])
+                    .dot(&self.train.t());
+                let mut order: Vec<usize> = Vec::with_capacity(n);
+                sim.axis_iter(Axis(0))
+                    .map(|row| {
+                        // A total order, so selecting the k first and
+                        // sorting them gives the prefix a full sort would,
+                        // in O(n) rather than O(n log n).
+                        let first =
+                            |a: &usize, b: &usize| row[*b].total_cmp(&row[*a]).then(a.cmp(b));
+                        order.clear();
+                        order.extend(0..n);
+                        order.select_nth_unstable_by(k - 1, first);
+                        order[..k].sort_by(first);
+                        order[..k].to_vec()
+                    })
+                    .collect()
+            })
             .collect();
-        let mut out = Array2::zeros((x.nrows(), self.targets.ncols()));
-        for (&a, block) in starts.iter().zip(&blocks) {
-            out.slice_mut(s![a..a + block.nrows(), ..]).assign(block);
+        blocks.into_iter().flatten().collect()
+    }
+
+    /// Per query, the mean target of its first `k` neighbours in
+    /// `nearest` (which lists at least `k`).
+    fn scores(&self, nearest: &[Vec<usize>], k: usize) -> Scores {
+        let mut out = Array2::zeros((nearest.len(), self.targets.ncols()));
+        for (i, neighbours) in nearest.iter().enumerate() {
+            for &j in &neighbours[..k] {
+                out.row_mut(i)
+                    .scaled_add(1.0 / k as f64, &self.targets.row(j));
+            }
         }
         self.template.scores_from_dense(out)
     }
 }
 
-/// Tries every `k` and keeps the best on validation.
+impl Predictor for Neighbours {
+    fn predict(&self, x: ArrayView2<f64>) -> Scores {
+        self.scores(&self.nearest(normalise(x).view(), self.k), self.k)
+    }
+}
+
+/// Tries every `k` and keeps the best on validation (ties: the earlier
+/// one). The validation neighbours are found once, for the largest `k`:
+/// each smaller `k` reads the first of them, which are its own nearest.
 pub fn fit_select(params: &KnnParams, data: &FitData<'_>) -> Result<Fitted, String> {
-    let train = Arc::new(normalise(data.x_train));
-    let targets = Arc::new(data.t_train.dense());
-    let template = data.t_train.select(&[]);
     let n = data.x_train.nrows();
     let ks: Vec<usize> = params.ks.iter().copied().filter(|&k| k <= n).collect();
-    if ks.is_empty() {
+    let Some(&largest) = ks.iter().max() else {
         return Err(format!(
             "every k in {:?} exceeds the {n} training items",
             params.ks
         ));
+    };
+    let probe = Neighbours {
+        train: normalise(data.x_train),
+        targets: data.t_train.dense(),
+        template: data.t_train.select(&[]),
+        k: largest,
+    };
+    let nearest = probe.nearest(normalise(data.x_valid).view(), largest);
+    let mut best: Option<(usize, f64)> = None;
+    for &k in &ks {
+        let score = selection_score(data.t_valid, &probe.scores(&nearest, k));
+        if best.is_none_or(|(_, b)| score > b) {
+            best = Some((k, score));
+        }
     }
-    select_best(
-        data,
-        ks.into_iter().map(|k| {
-            let model: Box<dyn Predictor> = Box::new(Neighbours {
-                train: Arc::clone(&train),
-                targets: Arc::clone(&targets),
-                template: template.clone(),
-                k,
-            });
-            Ok::<Candidate, String>((BTreeMap::from([("k".to_string(), k as f64)]), model))
-        }),
-    )
+    let (k, valid_score) = best.expect("ks is not empty");
+    Ok(Fitted {
+        params: BTreeMap::from([("k".to_string(), k as f64)]),
+        valid_score,
+        model: Box::new(Neighbours { k, ..probe }),
+    })
 }
 
 #[cfg(test)]
@@ -196,12 +216,12 @@ mod tests {
             y,
             names: (0..4).map(|c| c.to_string()).collect(),
         };
-        let unit = Arc::new(normalise(train.view()));
-        let targets = Arc::new(t.dense());
+        let unit = normalise(train.view());
+        let targets = t.dense();
         for k in [1, 2, 5, 50, 300] {
             let model = Neighbours {
-                train: Arc::clone(&unit),
-                targets: Arc::clone(&targets),
+                train: unit.clone(),
+                targets: targets.clone(),
                 template: t.select(&[]),
                 k,
             };
@@ -221,10 +241,68 @@ mod tests {
                 panic!("class scores")
             };
             assert_eq!(got, expected, "k = {k}");
+            let unit_queries = normalise(queries.view());
             let one_row_blocks = Array2::from_shape_fn((70, 4), |(i, c)| {
-                model.block_scores(normalise(queries.view()).slice(s![i..i + 1, ..]))[[0, c]]
+                let nearest = model.nearest(unit_queries.slice(s![i..i + 1, ..]), k);
+                let Scores::Classes(m) = model.scores(&nearest, k) else {
+                    panic!("class scores")
+                };
+                m[[0, c]]
             });
             assert_eq!(one_row_blocks, expected, "k = {k}, blocks of one row");
         }
+    }
+
+    /// Choosing k from one neighbour search is the choice of fitting and
+    /// scoring each k on its own (the earlier tie wins).
+    #[test]
+    fn one_search_chooses_as_one_model_per_k() {
+        let mut state = 3u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) as f64 / (1u64 << 31) as f64) - 0.5
+        };
+        let x = Array2::from_shape_fn((200, 5), |_| next());
+        let t = |r: std::ops::Range<usize>| Targets::Classes {
+            y: r.map(|i| (i * 5 + i / 7) % 3).collect(),
+            names: (0..3).map(|c| c.to_string()).collect(),
+        };
+        let (tt, tv) = (t(0..150), t(150..200));
+        let data = FitData {
+            x_train: x.slice(s![..150, ..]),
+            t_train: &tt,
+            x_valid: x.slice(s![150.., ..]),
+            t_valid: &tv,
+        };
+        let ks = vec![1, 3, 5, 10, 20, 50, 150, 200];
+        let fitted = fit_select(&KnnParams { ks: ks.clone() }, &data).unwrap();
+        let one_per_k = super::super::select_best(
+            &data,
+            ks.iter().filter(|&&k| k <= 150).map(|&k| {
+                let model: Box<dyn Predictor> = Box::new(Neighbours {
+                    train: normalise(data.x_train),
+                    targets: tt.dense(),
+                    template: tt.select(&[]),
+                    k,
+                });
+                Ok((BTreeMap::from([("k".to_string(), k as f64)]), model))
+            }),
+        )
+        .unwrap();
+        assert_eq!(fitted.params, one_per_k.params);
+        assert_eq!(
+            fitted.valid_score.to_bits(),
+            one_per_k.valid_score.to_bits()
+        );
+        let x_test = x.slice(s![..40, ..]);
+        let (Scores::Classes(a), Scores::Classes(b)) = (
+            fitted.model.predict(x_test),
+            one_per_k.model.predict(x_test),
+        ) else {
+            panic!("class scores")
+        };
+        assert_eq!(a, b);
     }
 }
