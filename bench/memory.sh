@@ -7,7 +7,8 @@
 # another. Everything runs under /usr/bin/time -v; prints time and peak RSS
 # of each, the ratios, and whether both repbench runs wrote byte-identical
 # results.
-# Needs python3 with numpy and scikit-learn, and a release build.
+# Needs python3 with numpy and scikit-learn, a release build, and about
+# 5 GB free under $TMPDIR at the default size (the matrices, two caches).
 # Usage: bench/memory.sh [N_ITEMS] [DIM] [ENCODERS] [MAX_MEMORY_GB]
 set -euo pipefail
 cd "$(dirname "$0")/.."
