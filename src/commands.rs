@@ -241,8 +241,17 @@ pub fn run(config_path: &Path, out_dir: Option<&Path>, quiet: bool) -> Result<()
         } else {
             String::new()
         };
+        // Only a run under `max_memory_gb` reads shards back or runs waves.
+        let budget = if s.shards_read_per_unit > 0 || s.evaluation_waves > 1 {
+            format!(
+                " · memory budget: {} shard(s) held, {} read back per evaluation, {} wave(s) of evaluations",
+                s.shards_held, s.shards_read_per_unit, s.evaluation_waves
+            )
+        } else {
+            String::new()
+        };
         println!(
-            "\nembeddings: {} computed, {} from cache{resumed}, encoders busy {:.2} s of {:.2} s · evaluations: {} computed, {} from cache · {:.2} s",
+            "\nembeddings: {} computed, {} from cache{resumed}, encoders busy {:.2} s of {:.2} s · evaluations: {} computed, {} from cache{budget} · {:.2} s",
             s.shards_computed,
             s.shards_cached,
             s.encoder_seconds,

@@ -97,7 +97,14 @@ fn a_memory_budget_reads_layers_back_and_changes_no_output() {
             let single = tmp.path().join("budget-one-thread");
             run("1", &single);
             assert_eq!(read(&single), outputs[1]);
-            run("2", &out);
+            // The summary says how the budget was spent.
+            let loud = repbench(&["run", &cfg, "--out", &out.display().to_string()]);
+            assert_ok(&loud);
+            let printed = text(&loud).0;
+            assert!(
+                printed.contains("memory budget: ") && printed.contains("read back per evaluation"),
+                "{printed}"
+            );
             let warm = common::stats(&out);
             assert_eq!(warm["shards_computed"], 0, "{warm}");
             assert_eq!(warm["evaluations_computed"], 0, "{warm}");
