@@ -72,6 +72,22 @@ fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// Runs the config in one process, without a budget, into its own cache
+/// under `tmp`, and checks that `out` holds the same results byte for
+/// byte.
+fn assert_same_as_one_process(tmp: &Path, out: &Path) {
+    let alone = tmp.join("alone");
+    let alone_cfg = config(&alone, &tmp.join("alone-cache"));
+    let alone_cfg = common::write(tmp, "alone.toml", &alone_cfg);
+    assert_ok(&repbench(&["run", &alone_cfg, "--quiet"]));
+    for file in ["results.jsonl", "comparisons.jsonl", "predictions.jsonl"] {
+        assert!(
+            read(&out.join(file)) == read(&alone.join(file)),
+            "{file} differs from a single unlimited process's"
+        );
+    }
+}
+
 #[test]
 fn four_concurrent_shards_fill_the_cache_and_the_run_encodes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
@@ -118,18 +134,41 @@ fn four_concurrent_shards_fill_the_cache_and_the_run_encodes_nothing() {
     assert_eq!(s["shards_computed"], s["shards_assembled"], "{s}");
     assert_eq!(s["shards_computed"], 2 * 3, "{s}");
 
-    let alone = tmp.path().join("alone");
-    let alone_cfg = config(&alone, &tmp.path().join("alone-cache"));
-    let alone_cfg = common::write(tmp.path(), "alone.toml", &alone_cfg);
-    assert_ok(&repbench(&["run", &alone_cfg, "--quiet"]));
-    for file in ["results.jsonl", "comparisons.jsonl", "predictions.jsonl"] {
-        assert!(
-            read(&out.join(file)) == read(&alone.join(file)),
-            "{file} differs from a single-process run"
-        );
-    }
+    assert_same_as_one_process(tmp.path(), &out);
     let verify = repbench(&["cache", "verify", &cache.display().to_string()]);
     assert_ok(&verify);
+}
+
+/// Under a memory budget, shard processes store their checkpoints and the
+/// run assembles every shard on disk from them (perturbed variants cover
+/// test items only, so some checkpoints hold none of theirs): the results
+/// are a single unlimited process's, byte for byte.
+#[test]
+fn shards_assembled_on_disk_under_a_memory_budget_give_the_same_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    let budget = |out: &Path, cache: &Path| {
+        config(out, cache).replace(
+            "checkpoint_items = 12\n",
+            "checkpoint_items = 12\nmax_memory_gb = 0.00001\n",
+        )
+    };
+    let out = tmp.path().join("budget");
+    let cfg = common::write(
+        tmp.path(),
+        "budget.toml",
+        &budget(&out, &tmp.path().join("cache")),
+    );
+    for i in 0..2 {
+        let shard = format!("{i}/2");
+        assert_ok(&repbench(&["extract", &cfg, "--shard", &shard, "--quiet"]));
+    }
+    assert_ok(&repbench(&["run", &cfg, "--quiet"]));
+    let s = stats(&out);
+    assert_eq!(s["chunks_computed"], 0, "{s}");
+    assert_eq!(s["shards_computed"], s["shards_assembled"], "{s}");
+    assert!(s["shards_read_per_unit"].as_u64().unwrap() > 0, "{s}");
+
+    assert_same_as_one_process(tmp.path(), &out);
 }
 
 #[test]
