@@ -818,7 +818,9 @@ impl Cache {
                 .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
                 .and_then(|v| v.get("about").cloned())
                 .unwrap_or(serde_json::Value::Null);
-            let problem = match self.load_shard(&key)? {
+            // Streamed through the hash: a cache of large shards is
+            // verified without holding any of them.
+            let problem = match self.verify_shard(&key)? {
                 Lookup::Hit(_) => None,
                 Lookup::Miss => Some("not a cache entry".into()),
                 Lookup::Corrupt(why) => Some(why),
