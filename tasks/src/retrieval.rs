@@ -58,9 +58,18 @@ impl RetrievalEvaluator {
         Ok(rows)
     }
 
-    /// Relevance lists of each item in `rows` querying the other `rows`
-    /// by cosine similarity.
-    fn rank(&self, input: &EvalInput<'_>, rows: &[usize], y: &[usize]) -> Result<Vec<Vec<bool>>> {
+    /// `measure` of the relevance list of each item in `rows` querying the
+    /// other `rows` by cosine similarity, in query order. Each list is
+    /// dropped once measured, and queries go in blocks holding
+    /// [`SIMILARITY_BLOCK_BYTES`] of similarity rows (the whole n × n
+    /// matrix would be 1.8 GB at 15 000 test items, the lists another
+    /// 225 MB), in parallel, collected in query order.
+    fn rank<T: Send>(
+        &self,
+        input: &EvalInput<'_>,
+        (rows, y): (&[usize], &[usize]),
+        measure: impl Fn(&[bool]) -> T + Sync,
+    ) -> Result<Vec<T>> {
         let classes: Vec<usize> = rows.iter().map(|&i| y[i]).collect();
         let mut x: Array2<f64> = rows_f64(input.embeddings, rows);
         x -= &self.train_mean(input)?;
@@ -73,19 +82,19 @@ impl RetrievalEvaluator {
                 row /= norm;
             }
         }
-        // Blocks of queries, each its similarity rows to every item (the
-        // whole n × n matrix would be 1.8 GB at 15 000 test items), in
-        // parallel, collected in query order.
         let block = (SIMILARITY_BLOCK_BYTES / 8 / x.nrows().max(1)).clamp(1, 1024);
         let starts: Vec<usize> = (0..x.nrows()).step_by(block).collect();
-        let lists: Vec<Vec<Vec<bool>>> = starts
+        let measured: Vec<Vec<T>> = starts
             .par_iter()
             .map(|&a| {
                 let queries = x.slice(s![a..(a + block).min(x.nrows()), ..]);
                 rankings(queries.dot(&x.t()).view(), a, &classes)
+                    .into_iter()
+                    .map(|list| measure(&list))
+                    .collect()
             })
             .collect();
-        Ok(lists.into_iter().flatten().collect())
+        Ok(measured.into_iter().flatten().collect())
     }
 
     /// Mean embedding of the train split (the centre of the cosine).
@@ -146,25 +155,23 @@ impl Evaluator for RetrievalEvaluator {
         else {
             unreachable!("class targets requested");
         };
-        let ranked = self.rank(input, &rows, &y)?;
+        let ks = self.spec.k_list();
+        // Per query: mAP, then precision and nDCG at each k.
+        let measured = self.rank(input, (&rows, &y), |r| {
+            let has_relevant = r.iter().any(|x| *x);
+            let mut values = vec![average_precision(r)];
+            for &k in &ks {
+                values.push(has_relevant.then(|| precision_at_k(r, k)));
+                values.push(ndcg_at_k(r, k));
+            }
+            values
+        })?;
+        let column = |i: usize| -> Vec<Option<f64>> { measured.iter().map(|v| v[i]).collect() };
         let mut per_query: PerQuery = BTreeMap::new();
-        per_query.insert(
-            "map".into(),
-            ranked.iter().map(|r| average_precision(r)).collect(),
-        );
-        for k in self.spec.k_list() {
-            let has_relevant = |r: &Vec<bool>| r.iter().any(|x| *x);
-            per_query.insert(
-                format!("precision_at_{k}"),
-                ranked
-                    .iter()
-                    .map(|r| has_relevant(r).then(|| precision_at_k(r, k)))
-                    .collect(),
-            );
-            per_query.insert(
-                format!("ndcg_at_{k}"),
-                ranked.iter().map(|r| ndcg_at_k(r, k)).collect(),
-            );
+        per_query.insert("map".into(), column(0));
+        for (j, k) in ks.iter().enumerate() {
+            per_query.insert(format!("precision_at_{k}"), column(1 + 2 * j));
+            per_query.insert(format!("ndcg_at_{k}"), column(2 + 2 * j));
         }
         let n = rows.len();
         let resamples = self.resamples(input.seed, n);
@@ -194,11 +201,7 @@ impl Evaluator for RetrievalEvaluator {
         let selection_score = if valid.len() < 2 {
             f64::NEG_INFINITY
         } else {
-            let ap: Vec<Option<f64>> = self
-                .rank(input, &valid, &y)?
-                .iter()
-                .map(|r| average_precision(r))
-                .collect();
+            let ap: Vec<Option<f64>> = self.rank(input, (&valid, &y), average_precision)?;
             let m = mean_defined(&ap, &(0..ap.len()).collect::<Vec<_>>());
             if m.is_finite() {
                 m
@@ -457,7 +460,7 @@ mod tests {
         else {
             unreachable!()
         };
-        let blocked = evaluator.rank(&input, &rows, &y).unwrap();
+        let blocked = evaluator.rank(&input, (&rows, &y), |r| r.to_vec()).unwrap();
         // The whole matrix, as before blocking.
         let classes: Vec<usize> = rows.iter().map(|&i| y[i]).collect();
         let mut u: Array2<f64> = rows_f64(input.embeddings, &rows);

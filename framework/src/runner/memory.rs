@@ -23,8 +23,7 @@ const F32_BYTES: u64 = 4;
 /// What a unit holds per float32 byte it reads: the matrix itself, and
 /// the float64 copy of its rows that standardisation makes (twice its
 /// size) in every evaluator. The kNN probe's and retrieval's similarity
-/// blocks (64 MB per thread) and retrieval's ranked lists (a byte per
-/// pair of test items) are not counted.
+/// blocks (64 MB per thread) are not counted.
 const WORKING_FACTOR: u64 = 3;
 
 /// A cached shard and its key: held in memory, or read layer by layer.
