@@ -63,12 +63,7 @@ fn a_memory_budget_reads_layers_back_and_changes_no_output() {
         let cfg = write(tmp.path(), &format!("{name}.toml"), &config(extra));
         let out = tmp.path().join(name);
         let run = |threads: &str, out: &std::path::Path| {
-            let status = std::process::Command::new(env!("CARGO_BIN_EXE_repbench"))
-                .args(["run", &cfg, "--quiet", "--out", &out.display().to_string()])
-                .env("RAYON_NUM_THREADS", threads)
-                .output()
-                .unwrap();
-            assert_ok(&status);
+            assert_ok(&run_on_threads(&cfg, out, threads));
         };
         run("2", &out);
         let stats = stats(&out);

@@ -192,11 +192,7 @@ fn fresh_runs_with_one_or_many_threads_give_byte_identical_results() {
     let mut outputs = Vec::new();
     for (threads, dir) in [("1", "one"), ("2", "two")] {
         let out = tmp.path().join(dir);
-        let status = std::process::Command::new(env!("CARGO_BIN_EXE_repbench"))
-            .args(["run", &cfg, "--quiet", "--out", &out.display().to_string()])
-            .env("RAYON_NUM_THREADS", threads)
-            .output()
-            .unwrap();
+        let status = run_on_threads(&cfg, &out, threads);
         assert_ok(&status);
         let printed = String::from_utf8_lossy(&status.stdout);
         assert!(

@@ -174,22 +174,64 @@ fn remove_any(path: &Path) -> Result<()> {
     }
 }
 
-/// Reads one layer file of the entry in `dir`, parsed and hashed in one
-/// pass, so the matrix is in memory once and its bytes never; it is
-/// returned only if the hash of every byte of the file matches and its
-/// shape is the manifest's. The error says what is wrong with it.
-fn read_layer(dir: &Path, entry: &LayerEntry) -> std::result::Result<Array2<f32>, String> {
-    let Ok(file) = std::fs::File::open(dir.join(&entry.file)) else {
-        return Err(format!("{} is missing", entry.file));
+/// The item ids of the entry in `dir`, checked against the manifest's
+/// checksum and every layer's row count. The error says what is wrong.
+fn read_ids(dir: &Path, manifest: &EntryManifest) -> std::result::Result<Vec<String>, String> {
+    let Ok(bytes) = std::fs::read(dir.join("ids.txt")) else {
+        return Err("ids.txt is missing".into());
     };
-    let mut reader = Hashing::new(std::io::BufReader::with_capacity(1 << 20, file));
-    let parsed = Array2::<f32>::read_npy(&mut reader);
-    if std::io::copy(&mut reader, &mut std::io::sink()).is_err() || reader.hex() != entry.blake3 {
+    if hash_hex(&bytes) != manifest.ids_blake3 {
+        return Err("ids.txt checksum mismatch".into());
+    }
+    // Ids are never empty, so an empty line is the lone newline of an
+    // empty shard, not an item.
+    let ids: Vec<String> = String::from_utf8_lossy(&bytes)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    match manifest.layers.iter().find(|l| l.rows != ids.len()) {
+        Some(layer) => Err(format!("{} has the wrong shape", layer.file)),
+        None => Ok(ids),
+    }
+}
+
+/// A layer file of the entry in `dir`, opened to be read through the hash.
+fn open_layer(
+    dir: &Path,
+    entry: &LayerEntry,
+) -> std::result::Result<Hashing<std::io::BufReader<std::fs::File>>, String> {
+    let file = std::fs::File::open(dir.join(&entry.file))
+        .map_err(|_| format!("{} is missing", entry.file))?;
+    Ok(Hashing::new(std::io::BufReader::with_capacity(
+        1 << 20,
+        file,
+    )))
+}
+
+/// Hashes what is left of a layer file and checks the whole against the
+/// manifest's checksum.
+fn hash_rest(
+    reader: &mut Hashing<std::io::BufReader<std::fs::File>>,
+    entry: &LayerEntry,
+) -> std::result::Result<(), String> {
+    if std::io::copy(reader, &mut std::io::sink()).is_err() || reader.hex() != entry.blake3 {
         return Err(format!(
             "{} checksum mismatch (truncated or modified)",
             entry.file
         ));
     }
+    Ok(())
+}
+
+/// Reads one layer file of the entry in `dir`, parsed and hashed in one
+/// pass, so the matrix is in memory once and its bytes never; it is
+/// returned only if the hash of every byte of the file matches and its
+/// shape is the manifest's. The error says what is wrong with it.
+fn read_layer(dir: &Path, entry: &LayerEntry) -> std::result::Result<Array2<f32>, String> {
+    let mut reader = open_layer(dir, entry)?;
+    let parsed = Array2::<f32>::read_npy(&mut reader);
+    hash_rest(&mut reader, entry)?;
     let matrix = parsed.map_err(|e| format!("{} is not a float32 matrix ({e})", entry.file))?;
     if matrix.dim() != (entry.rows, entry.cols) {
         return Err(format!("{} has the wrong shape", entry.file));
@@ -439,24 +481,12 @@ impl Cache {
             Lookup::Corrupt(why) => return Ok(Lookup::Corrupt(why)),
         };
         let corrupt = |why: String| Ok(Lookup::Corrupt(format!("{}: {why}", dir.display())));
-        let Ok(ids_bytes) = std::fs::read(dir.join("ids.txt")) else {
-            return corrupt("ids.txt is missing".into());
+        let ids = match read_ids(&dir, &manifest) {
+            Ok(ids) => ids,
+            Err(why) => return corrupt(why),
         };
-        if hash_hex(&ids_bytes) != manifest.ids_blake3 {
-            return corrupt("ids.txt checksum mismatch".into());
-        }
-        // Ids are never empty, so an empty line is the lone newline of an
-        // empty shard, not an item.
-        let ids: Vec<String> = String::from_utf8_lossy(&ids_bytes)
-            .lines()
-            .filter(|l| !l.is_empty())
-            .map(str::to_owned)
-            .collect();
         let mut layers = Vec::with_capacity(manifest.layers.len());
         for entry in &manifest.layers {
-            if entry.rows != ids.len() {
-                return corrupt(format!("{} has the wrong shape", entry.file));
-            }
             match read_layer(&dir, entry) {
                 Ok(matrix) => layers.push(Layer {
                     name: entry.name.clone(),
@@ -488,33 +518,14 @@ impl Cache {
             Lookup::Miss => return Ok(Lookup::Miss),
             Lookup::Corrupt(why) => return Ok(Lookup::Corrupt(why)),
         };
-        let corrupt = |why: String| Ok(Lookup::Corrupt(format!("{}: {why}", dir.display())));
-        let Ok(ids_bytes) = std::fs::read(dir.join("ids.txt")) else {
-            return corrupt("ids.txt is missing".into());
-        };
-        if hash_hex(&ids_bytes) != manifest.ids_blake3 {
-            return corrupt("ids.txt checksum mismatch".into());
-        }
-        let ids = String::from_utf8_lossy(&ids_bytes)
-            .lines()
-            .filter(|l| !l.is_empty())
-            .count();
-        for entry in &manifest.layers {
-            if entry.rows != ids {
-                return corrupt(format!("{} has the wrong shape", entry.file));
-            }
-            let Ok(file) = std::fs::File::open(dir.join(&entry.file)) else {
-                return corrupt(format!("{} is missing", entry.file));
-            };
-            let mut reader = Hashing::new(std::io::BufReader::with_capacity(1 << 20, file));
-            if std::io::copy(&mut reader, &mut std::io::sink()).is_err()
-                || reader.hex() != entry.blake3
-            {
-                return corrupt(format!(
-                    "{} checksum mismatch (truncated or modified)",
-                    entry.file
-                ));
-            }
+        let checked = read_ids(&dir, &manifest).and_then(|_| {
+            manifest.layers.iter().try_for_each(|entry| {
+                let mut reader = open_layer(&dir, entry)?;
+                hash_rest(&mut reader, entry)
+            })
+        });
+        if let Err(why) = checked {
+            return Ok(Lookup::Corrupt(format!("{}: {why}", dir.display())));
         }
         Ok(Lookup::Hit(stored_layers(&manifest)))
     }

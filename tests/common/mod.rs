@@ -14,6 +14,23 @@ pub fn repbench(args: &[&str]) -> Output {
         .expect("the repbench binary runs")
 }
 
+/// Runs `repbench run CONFIG --quiet --out OUT` on a pool of `threads`
+/// threads.
+pub fn run_on_threads(config: &str, out: &Path, threads: &str) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_repbench"))
+        .args([
+            "run",
+            config,
+            "--quiet",
+            "--out",
+            &out.display().to_string(),
+        ])
+        .env("RAYON_NUM_THREADS", threads)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the repbench binary runs")
+}
+
 /// Stdout and stderr as text.
 pub fn text(out: &Output) -> (String, String) {
     (

@@ -6,7 +6,7 @@ use super::memory::{Held, Stored};
 use super::share::Share;
 use super::{PerturbSplits, RunPlan, RunStats};
 use crate::audio::fit_duration;
-use crate::cache::{KeyBuilder, Layer, LayerShape, Lookup, Shard};
+use crate::cache::{KeyBuilder, Layer, LayerShape, Lookup, Shard, StoredLayer};
 use crate::dataset::{Dataset, Item, Split};
 use crate::encoder::{check_finite, Encoder};
 use crate::perturb::{TransformSpec, View};
@@ -603,17 +603,21 @@ fn assemble(plan: &RunPlan, items: &[Item], job: &Job, about: serde_json::Value)
              shard ({why}); another process removed or modified it: run again"
         ))
     };
-    // Every checkpoint's columns are checked against the first one's.
-    let cols: Vec<usize> = match keys.first() {
-        None => vec![0; encoder.layers().len()],
-        Some(key) => match plan.cache.stored_layers(key)? {
-            Lookup::Hit(stored) if stored.len() == encoder.layers().len() => {
-                stored.iter().map(|l| l.shape.cols).collect()
-            }
+    // Each checkpoint's layers, read from its manifest once; every
+    // checkpoint's columns are checked against the first one's.
+    let layers = encoder.layers().len();
+    let mut stored: Vec<Vec<StoredLayer>> = Vec::with_capacity(keys.len());
+    for key in &keys {
+        stored.push(match plan.cache.stored_layers(key)? {
+            Lookup::Hit(found) if found.len() == layers => found,
             Lookup::Hit(_) => return Err(changed(key, "it holds other layers")),
             Lookup::Miss => return Err(changed(key, "it is gone")),
             Lookup::Corrupt(why) => return Err(changed(key, &why)),
-        },
+        });
+    }
+    let cols: Vec<usize> = match stored.first() {
+        None => vec![0; layers],
+        Some(first) => first.iter().map(|l| l.shape.cols).collect(),
     };
     let shapes: Vec<LayerShape> = encoder
         .layers()
@@ -628,16 +632,10 @@ fn assemble(plan: &RunPlan, items: &[Item], job: &Job, about: serde_json::Value)
     let ids: Vec<String> = job.rows.iter().map(|&r| items[r].id.clone()).collect();
     plan.cache
         .store_shard_streamed(&job.key, &ids, &shapes, about, &mut |layer, sink| {
-            for (key, &(a, b)) in keys.iter().zip(&ranges) {
-                // Verified against its own manifest (load_chunk verified it
-                // whole earlier in this run).
-                let blake3 = match plan.cache.stored_layers(key)? {
-                    Lookup::Hit(stored) if layer < stored.len() => stored[layer].blake3.clone(),
-                    Lookup::Hit(_) => return Err(changed(key, "it holds other layers")),
-                    Lookup::Miss => return Err(changed(key, "it is gone")),
-                    Lookup::Corrupt(why) => return Err(changed(key, &why)),
-                };
-                let matrix = match plan.cache.load_layer(key, layer, &blake3)? {
+            for ((key, &(a, b)), chunk) in keys.iter().zip(&ranges).zip(&stored) {
+                // Verified against its manifest (load_chunk verified the
+                // checkpoint whole earlier in this run).
+                let matrix = match plan.cache.load_layer(key, layer, &chunk[layer].blake3)? {
                     Lookup::Hit(m) => m,
                     Lookup::Miss => return Err(changed(key, "it is gone")),
                     Lookup::Corrupt(why) => return Err(changed(key, &why)),
