@@ -43,7 +43,9 @@ import json, re, sys
 html = open(sys.argv[1]).read()
 units = json.loads(re.search(r"const UNIT_DATA = (\[.*?\]);\n", html, re.S).group(1))
 total = sum(u["duration"] for u in units)
-print(f"compile units: {len(units)}, {total:.0f} s summed over units")
+ours = sum(u["duration"] for u in units if u["name"].startswith("repbench"))
+print(f"compile units: {len(units)}, {total:.0f} s summed over units: "
+      f"dependencies {total - ours:.0f} s, this workspace {ours:.0f} s")
 for u in sorted(units, key=lambda u: -u["duration"])[:10]:
     print(f"  {u['duration']:6.1f} s  {u['name']} {u['target'].strip()}")
 PY
