@@ -2,7 +2,7 @@
 //! that sample `i` of the output lines up with time `i / to` of the input.
 
 use crate::{Error, Result};
-use rubato::{FftFixedIn, Resampler};
+use repbench_fft::FftResampler;
 
 /// Input frames per FFT-resampler chunk: large enough to amortise the FFTs.
 const CHUNK: usize = 4096;
@@ -22,8 +22,7 @@ pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>> {
     if let Some(i) = samples.iter().position(|v| !v.is_finite()) {
         return Err(fail(&format!("sample {i} is not a finite number")));
     }
-    let mut r =
-        FftFixedIn::<f32>::new(from as usize, to as usize, CHUNK, 2, 1).map_err(|e| fail(&e))?;
+    let mut r = FftResampler::new(from as usize, to as usize, CHUNK, 2).map_err(|e| fail(&e))?;
     let delay = r.output_delay();
     let want = ((samples.len() as u64 * to as u64 + from as u64 / 2) / from as u64) as usize;
     let mut out = Vec::with_capacity(want + delay + CHUNK);
@@ -35,8 +34,8 @@ pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>> {
         chunk[..take].copy_from_slice(&samples[pos..pos + take]);
         chunk[take..].fill(0.0);
         pos += take;
-        let produced = r.process(&[&chunk], None).map_err(|e| fail(&e))?;
-        out.extend_from_slice(&produced[0]);
+        let produced = r.process(&chunk).map_err(|e| fail(&e))?;
+        out.extend_from_slice(&produced);
     }
     Ok(out[delay..delay + want].to_vec())
 }

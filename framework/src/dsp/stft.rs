@@ -1,7 +1,7 @@
 //! Short-time Fourier transform to a power spectrogram.
 
 use ndarray::Array2;
-use realfft::{RealFftPlanner, RealToComplex};
+use repbench_fft::{RealPlanner32, RealToComplex};
 use std::sync::Arc;
 
 /// A planned STFT: FFT size, hop, and a periodic Hann window of length `n_fft`.
@@ -21,7 +21,7 @@ impl Stft {
                 (0.5 - 0.5 * phase.cos()) as f32
             })
             .collect();
-        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n_fft);
+        let fft = RealPlanner32::new().forward(n_fft);
         Stft {
             n_fft,
             hop,

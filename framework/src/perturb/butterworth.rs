@@ -9,7 +9,7 @@
 //! become biquads; the overall gain is normalised to 1 in the passband
 //! (DC, Nyquist, or the band's geometric centre).
 
-use realfft::num_complex::Complex64;
+use repbench_fft::num_complex::Complex64;
 use std::f64::consts::PI;
 
 /// Which band a filter passes, with edges in Hz.

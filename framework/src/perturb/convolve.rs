@@ -1,7 +1,7 @@
 //! Linear convolution by FFT overlap-add.
 
-use realfft::num_complex::Complex32;
-use realfft::RealFftPlanner;
+use repbench_fft::num_complex::Complex32;
+use repbench_fft::RealPlanner32;
 
 /// The first `x.len()` samples of `x ∗ h`.
 ///
@@ -14,9 +14,9 @@ pub(crate) fn convolve(x: &[f32], h: &[f32]) -> Vec<f32> {
     }
     let n = (2 * h.len()).next_power_of_two().max(4096);
     let block = n - h.len() + 1;
-    let mut planner = RealFftPlanner::<f32>::new();
-    let forward = planner.plan_fft_forward(n);
-    let inverse = planner.plan_fft_inverse(n);
+    let mut planner = RealPlanner32::new();
+    let forward = planner.forward(n);
+    let inverse = planner.inverse(n);
     let mut scratch = forward.make_scratch_vec();
     let mut inv_scratch = inverse.make_scratch_vec();
 

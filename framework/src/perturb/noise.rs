@@ -15,7 +15,7 @@ use super::random::gaussian;
 use super::{check_range, check_sample_rate, num, Perturbation, Sweep};
 use crate::seed::Rng;
 use crate::{Error, Result};
-use realfft::RealFftPlanner;
+use repbench_fft::RealPlanner64;
 use serde::{Deserialize, Serialize};
 
 /// Lowest allowed SNR: noise 10 000× the signal's power.
@@ -143,9 +143,9 @@ fn colored_noise(rng: &mut Rng, n: usize, color: NoiseColor) -> Vec<f64> {
     // Shaping a whole-clip spectrum gives the exact slope down to the lowest
     // frequency the clip can hold; the circular wrap is harmless for noise.
     let m = fast_len(n.max(64));
-    let mut planner = RealFftPlanner::<f64>::new();
-    let forward = planner.plan_fft_forward(m);
-    let inverse = planner.plan_fft_inverse(m);
+    let mut planner = RealPlanner64::new();
+    let forward = planner.forward(m);
+    let inverse = planner.inverse(m);
     let mut time = gaussian(rng, m);
     let mut spectrum = forward.make_output_vec();
     forward
@@ -191,8 +191,8 @@ mod tests {
     /// an averaged periodogram.
     fn spectral_slope(noise: &[f64], sr: f64) -> f64 {
         let n = 4096;
-        let mut planner = RealFftPlanner::<f64>::new();
-        let fft = planner.plan_fft_forward(n);
+        let mut planner = RealPlanner64::new();
+        let fft = planner.forward(n);
         let mut psd = vec![0.0; n / 2 + 1];
         for frame in noise.chunks_exact(n) {
             let mut buf: Vec<f64> = frame

@@ -1,6 +1,6 @@
 //! Signals and measurements shared by the perturbation tests.
 
-use realfft::RealFftPlanner;
+use repbench_fft::RealPlanner64;
 use std::f64::consts::TAU;
 
 /// A music-like test signal: three harmonic notes that change every half
@@ -65,7 +65,7 @@ pub fn peak_frequency(x: &[f32], sample_rate: u32) -> f64 {
     for (i, &v) in x.iter().enumerate() {
         buf[i] = v as f64 * (0.5 - 0.5 * (TAU * i as f64 / n as f64).cos());
     }
-    let fft = RealFftPlanner::<f64>::new().plan_fft_forward(m);
+    let fft = RealPlanner64::new().forward(m);
     let mut spec = fft.make_output_vec();
     fft.process(&mut buf, &mut spec).unwrap();
     let mag: Vec<f64> = spec.iter().map(|c| c.norm().max(1e-300).ln()).collect();
@@ -84,7 +84,7 @@ pub fn magnitude_db(h: &[f32], n_fft: usize) -> Vec<f64> {
     for (b, &v) in buf.iter_mut().zip(h) {
         *b = v as f64;
     }
-    let fft = RealFftPlanner::<f64>::new().plan_fft_forward(n_fft);
+    let fft = RealPlanner64::new().forward(n_fft);
     let mut spec = fft.make_output_vec();
     fft.process(&mut buf, &mut spec).unwrap();
     spec.iter()

@@ -18,8 +18,8 @@
 //! Frames use a periodic Hann window for analysis and synthesis; at 75 %
 //! overlap the squared windows sum to 1.5, which the synthesis divides out.
 
-use realfft::num_complex::Complex32;
-use realfft::RealFftPlanner;
+use repbench_fft::num_complex::Complex32;
+use repbench_fft::RealPlanner32;
 use std::f64::consts::{PI, TAU};
 
 /// Frame length for a sample rate: the power of two nearest above 80 ms,
@@ -55,9 +55,9 @@ pub(crate) fn stretch(x: &[f32], rate: f64, out_len: usize, sample_rate: u32) ->
     let window: Vec<f32> = (0..n)
         .map(|i| (0.5 - 0.5 * (TAU * i as f64 / n as f64).cos()) as f32)
         .collect();
-    let mut planner = RealFftPlanner::<f32>::new();
-    let forward = planner.plan_fft_forward(n);
-    let inverse = planner.plan_fft_inverse(n);
+    let mut planner = RealPlanner32::new();
+    let forward = planner.forward(n);
+    let inverse = planner.inverse(n);
     let mut fwd_scratch = forward.make_scratch_vec();
     let mut inv_scratch = inverse.make_scratch_vec();
     let mut frame = vec![0.0f32; n];
