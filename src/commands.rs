@@ -244,8 +244,8 @@ pub fn run(config_path: &Path, out_dir: Option<&Path>, quiet: bool) -> Result<()
         // Only a run under `max_memory_gb` reads shards back or runs waves.
         let budget = if s.shards_read_per_unit > 0 || s.evaluation_waves > 1 {
             format!(
-                " · memory budget: {} shard(s) held, {} read back per evaluation, {} wave(s) of evaluations",
-                s.shards_held, s.shards_read_per_unit, s.evaluation_waves
+                " · memory budget: {} shard(s) held, {} read back per evaluation, {} wave(s) of evaluations, {} over budget (training rows read in blocks)",
+                s.shards_held, s.shards_read_per_unit, s.evaluation_waves, s.evaluations_low_memory
             )
         } else {
             String::new()

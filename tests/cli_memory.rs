@@ -1,6 +1,7 @@
 //! `run.max_memory_gb`: under a budget smaller than the embeddings, shards
-//! are read back one layer per evaluation and units are evaluated in
-//! waves, and every output equals the unlimited run's byte for byte.
+//! are read back one layer per evaluation, units are evaluated in waves,
+//! probes over budget read their training rows in blocks, and every
+//! output equals the unlimited run's byte for byte.
 
 mod common;
 use common::*;
@@ -75,13 +76,17 @@ fn a_memory_budget_reads_layers_back_and_changes_no_output() {
         );
         totals.push(held + read);
         assert!(count("chunks_computed") > 0, "{stats}");
+        let low_memory = count("evaluations_low_memory");
         if !extra.contains("max_memory_gb") {
-            assert_eq!((read, waves), (0, 1), "{stats}");
+            assert_eq!((read, waves, low_memory), (0, 1, 0), "{stats}");
         } else {
             // Small shards (perturbed test rows) fit an eighth of 20 KiB,
             // the clean and view shards of 80 items do not.
             assert!(read >= 4, "{stats}");
             assert!(waves > 1, "{stats}");
+            // No unit fits 20 KiB: the probes read their training rows
+            // in blocks, and must still give the same bytes.
+            assert!(low_memory > 0, "{stats}");
         }
         let read =
             |out: &std::path::Path| files.map(|f| std::fs::read_to_string(out.join(f)).unwrap());

@@ -19,6 +19,11 @@ pub struct EvalInput<'a> {
     pub embeddings: ArrayView2<'a, f32>,
     /// The run's global seed; evaluators derive their own streams from it.
     pub seed: u64,
+    /// The run's memory budget (`run.max_memory_gb`) leaves this unit less
+    /// than its estimate: an evaluator that can should not copy the rows
+    /// whole (the probes then standardise training rows block by block as
+    /// they read them). It must change no result, only speed and memory.
+    pub low_memory: bool,
 }
 
 /// An evaluator's output for one (encoder, layer): the measured values plus

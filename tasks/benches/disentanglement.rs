@@ -94,6 +94,7 @@ fn main() {
             items: &items,
             embeddings: codes.view(),
             seed: 1,
+            low_memory: false,
         })
         .expect("evaluation");
     let s = t.elapsed().as_secs_f64();

@@ -51,6 +51,7 @@ fn main() {
         items: &items,
         embeddings: x.view(),
         seed: 42,
+        low_memory: false,
     };
     let t = Instant::now();
     evaluator.evaluate(&input).expect("evaluation");

@@ -77,7 +77,7 @@ fn main() {
         write_npy(format!("{dir}/y_valid.npy"), &ys(&y[10_000..12_000])).expect("write");
     }
     let data = FitData {
-        x_train: xt,
+        x_train: xt.into(),
         t_train: &tt,
         x_valid: xv,
         t_valid: &tv,
@@ -123,7 +123,7 @@ fn main() {
         Targets::Values(yv[50_000..].to_vec()),
     );
     let data = FitData {
-        x_train: xt,
+        x_train: xt.into(),
         t_train: &tt,
         x_valid: xv,
         t_valid: &tv,

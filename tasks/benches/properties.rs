@@ -62,6 +62,7 @@ fn main() {
         items: &items,
         embeddings: clean.view(),
         seed: 1,
+        low_memory: false,
     };
     println!("{n} items × {d} dims, one view; target {TARGET_S} s each");
     for kind in ["equivariance", "invariance"] {

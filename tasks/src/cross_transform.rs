@@ -227,7 +227,7 @@ pub fn measure(
             let fitted = probe
                 .fit_select(
                     &crate::probes::FitData {
-                        x_train: x_train.view(),
+                        x_train: x_train.view().into(),
                         t_train: &t_train,
                         x_valid: x_valid.view(),
                         t_valid: &t_valid,

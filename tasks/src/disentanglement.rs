@@ -605,6 +605,7 @@ mod tests {
             items,
             embeddings: codes.view(),
             seed: 1,
+            low_memory: false,
         })
     }
 
@@ -720,6 +721,7 @@ mod tests {
             items: &items,
             embeddings: codes.view(),
             seed: 1,
+            low_memory: false,
         };
         let variants = Variants::Full(vec![codes.view(); 3]);
         let r = DisentanglementEvaluator::new(spec)
@@ -785,6 +787,7 @@ mod tests {
                     items: &items,
                     embeddings: codes.view(),
                     seed: 1,
+                    low_memory: false,
                 })
                 .unwrap();
             let get = |m: &str| e.measurements.iter().find(|r| r.metric == m).unwrap().value;

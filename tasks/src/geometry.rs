@@ -175,6 +175,7 @@ mod tests {
                     items: &items,
                     embeddings: x.view(),
                     seed: 0,
+                    low_memory: false,
                 })
                 .unwrap()
         };

@@ -326,6 +326,7 @@ mod tests {
                 items,
                 embeddings: x.view(),
                 seed: 0,
+                low_memory: false,
             })
             .unwrap()
     }
@@ -453,6 +454,7 @@ mod tests {
             items: &items,
             embeddings: x.view(),
             seed: 0,
+            low_memory: false,
         };
         let rows = evaluator.test_rows(&items).unwrap();
         let Targets::Classes { y, .. } =

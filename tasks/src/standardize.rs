@@ -1,6 +1,6 @@
 //! Feature standardisation fitted on training rows only.
 
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, Axis, Zip};
 
 /// A feature whose training standard deviation is at most this fraction of
 /// the features' typical scale — the root-mean-square standard deviation
@@ -35,7 +35,44 @@ impl Standardizer {
         let mean = x
             .mean_axis(Axis(0))
             .unwrap_or_else(|| Array1::zeros(x.ncols()));
-        let std = x.std_axis(Axis(0), 0.0);
+        Self::from_moments(mean, x.std_axis(Axis(0), 0.0))
+    }
+
+    /// [`Standardizer::fit`] on rows `rows` of a float32 matrix, read one
+    /// row at a time: no float64 copy of the rows is made. Equal to
+    /// `fit(rows_f64(x, rows))` bit for bit: the sums and Welford updates
+    /// below are ndarray's `mean_axis` and `var_axis` along rows, in the
+    /// same order (one column goes through ndarray itself, whose sum then
+    /// takes another path).
+    pub fn fit_rows(x: ArrayView2<f32>, rows: &[usize]) -> Self {
+        let d = x.ncols();
+        if d == 1 || rows.is_empty() {
+            return Self::fit(crate::rows::rows_f64(x, rows).view());
+        }
+        let mut sum = Array1::<f64>::zeros(d);
+        let mut mean = Array1::<f64>::zeros(d);
+        let mut sum_sq = Array1::<f64>::zeros(d);
+        let mut row = Array1::<f64>::zeros(d);
+        for (i, &r) in rows.iter().enumerate() {
+            row.zip_mut_with(&x.row(r), |v, &s| *v = f64::from(s));
+            let count = (i + 1) as f64;
+            Zip::from(&mut sum)
+                .and(&mut mean)
+                .and(&mut sum_sq)
+                .and(&row)
+                .for_each(|s, m, q, &v| {
+                    *s += v;
+                    let delta = v - *m;
+                    *m += delta / count;
+                    *q = (v - *m).mul_add(delta, *q);
+                });
+        }
+        let n = rows.len() as f64;
+        Self::from_moments(sum / n, sum_sq.mapv_into(|q| (q / n).sqrt()))
+    }
+
+    /// The standardiser for per-column `mean` and population `std`.
+    fn from_moments(mean: Array1<f64>, std: Array1<f64>) -> Self {
         let mut sorted = std.to_vec();
         sorted.sort_by(f64::total_cmp);
         sorted.truncate(sorted.len() - sorted.len() / 100);
@@ -66,6 +103,26 @@ impl Standardizer {
             row.zip_mut_with(&self.mean, |v, m| *v -= m);
             row.zip_mut_with(&self.inverse_scale, |v, s| *v *= s);
         }
+    }
+
+    /// Row `src` of float32 values standardised into `dst`: the arithmetic
+    /// of [`Standardizer::transform_in_place`] on its float64 copy.
+    pub fn standardise_row(&self, src: ArrayView1<f32>, mut dst: ArrayViewMut1<f64>) {
+        Zip::from(&mut dst)
+            .and(&src)
+            .and(&self.mean)
+            .and(&self.inverse_scale)
+            .for_each(|d, &v, &m, &s| *d = (f64::from(v) - m) * s);
+    }
+
+    /// Rows `rows` of `x` standardised, as float64: equal to
+    /// `rows_f64(x, rows)` transformed, without the unstandardised copy.
+    pub fn rows(&self, x: ArrayView2<f32>, rows: &[usize]) -> Array2<f64> {
+        let mut out = Array2::zeros((rows.len(), x.ncols()));
+        for (dst, &r) in out.rows_mut().into_iter().zip(rows) {
+            self.standardise_row(x.row(r), dst);
+        }
+        out
     }
 
     /// Per column: true when it was treated as constant on the training rows.
@@ -107,6 +164,30 @@ mod tests {
         // A column at 1 % of the typical scale is kept and standardised.
         let train = array![[1.0, 0.0], [-1.0, 0.01], [1.0, 0.02], [-1.0, 0.0]];
         assert_eq!(Standardizer::fit(train.view()).near_constant(), 0);
+    }
+
+    /// The low-memory path (statistics and standardised rows read from
+    /// float32 rows) gives the float64 path's values bit for bit, on rows
+    /// out of order and on every width, so results do not depend on it.
+    #[test]
+    fn float32_rows_give_the_float64_copy_bit_for_bit() {
+        let x = ndarray::Array2::from_shape_fn((300, 37), |(i, j)| {
+            ((i * 7919 + j * 104_729) % 1013) as f32 / 97.0 - 5.0 + (j as f32) * 1e3
+        });
+        let rows: Vec<usize> = (0..300).rev().step_by(3).chain(1..40).collect();
+        for width in [1, 2, 37] {
+            let x = x.slice(ndarray::s![.., ..width]);
+            let copy = crate::rows::rows_f64(x, &rows);
+            let dense = Standardizer::fit(copy.view());
+            let lean = Standardizer::fit_rows(x, &rows);
+            assert_eq!(lean.mean, dense.mean, "width {width}");
+            assert_eq!(lean.inverse_scale, dense.inverse_scale, "width {width}");
+            let mut transformed = copy.clone();
+            dense.transform_in_place(&mut transformed);
+            assert_eq!(lean.rows(x, &rows), transformed, "width {width}");
+        }
+        let none = Standardizer::fit_rows(x.view(), &[]);
+        assert_eq!(none.near_constant(), 37);
     }
 
     /// One "massive activation" dimension at 1000× the others' scale (of

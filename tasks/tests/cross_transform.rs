@@ -82,6 +82,7 @@ fn run(
             items,
             embeddings: clean.view(),
             seed: 4,
+            low_memory: false,
         },
         &views,
     )

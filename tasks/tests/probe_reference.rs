@@ -54,7 +54,7 @@ fn fit(
     tol: f64,
 ) -> (Scores, std::collections::BTreeMap<String, f64>) {
     let data = FitData {
-        x_train: x.view(),
+        x_train: x.view().into(),
         t_train: t,
         x_valid: x.view(),
         t_valid: t,

@@ -62,6 +62,7 @@ fn run(
                 items,
                 embeddings: clean.view(),
                 seed: 3,
+                low_memory: false,
             },
             &[views],
         )
@@ -298,6 +299,7 @@ fn views_of_another_width_are_an_error() {
                     items: &items,
                     embeddings: clean.view(),
                     seed: 1,
+                    low_memory: false,
                 },
                 &[vec![view.clone()]],
             )

@@ -111,17 +111,27 @@ pub fn run(
         units.len() as u64,
     );
     let needs: Vec<u64> = units.iter().map(|u| unit_need(plan, emb, u)).collect();
-    let waves = waves(&needs, wave_limit(plan, emb));
+    let limit = wave_limit(plan, emb);
+    // A unit whose estimate alone exceeds what the budget leaves runs in a
+    // wave of its own and asks its evaluator not to copy its rows whole.
+    let low_memory: Vec<bool> = needs
+        .iter()
+        .map(|&need| limit.is_some_and(|limit| need > limit))
+        .collect();
+    stats.evaluations_low_memory = low_memory.iter().filter(|&&low| low).count();
+    let waves = waves(&needs, limit);
     stats.evaluation_waves = waves.len();
     let mut results: Vec<Result<UnitOutput>> = Vec::with_capacity(units.len());
     for wave in waves {
-        results.par_extend(units[wave].par_iter().map(|unit| {
+        // Indexed: results stay in unit order.
+        let wave_units = units[wave.clone()].par_iter().zip(&low_memory[wave]);
+        results.par_extend(wave_units.map(|(unit, &low_memory)| {
             let out = evaluate_unit(
                 plan,
                 emb,
                 (&sweeps, &thetas[unit.task]),
                 &test_sets[unit.dataset],
-                unit,
+                (unit, low_memory),
             );
             stage.inc(1);
             out
@@ -281,6 +291,7 @@ fn evaluate_across(
                 items,
                 embeddings: embeddings[0].embeddings,
                 seed: plan.seed,
+                low_memory: false,
             };
             task.evaluator.evaluate_across(&input, &embeddings)
         })?;
@@ -379,7 +390,7 @@ fn evaluate_unit(
     emb: &Embeddings,
     (sweeps, thetas): (&[std::ops::Range<usize>], &[Vec<ViewThetas>]),
     test_set: &str,
-    unit: &Unit,
+    (unit, low_memory): (&Unit, bool),
 ) -> Result<UnitOutput> {
     let task = &plan.tasks[unit.task];
     let items = plan.datasets[unit.dataset].items();
@@ -397,6 +408,7 @@ fn evaluate_unit(
             items,
             embeddings: clean_layer.get()?,
             seed: plan.seed,
+            low_memory,
         })
     };
     let implementation = task.evaluator.implementation();

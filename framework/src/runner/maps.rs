@@ -100,6 +100,7 @@ fn draw_one(
             items: dataset.items(),
             embeddings: layer.get()?,
             seed: plan.seed,
+            low_memory: false,
         })
     })?;
     let records = maps

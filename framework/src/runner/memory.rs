@@ -8,8 +8,11 @@
 //! one of their layers reads it from the cache (checksum verified). The
 //! rest bounds a wave of units evaluated in parallel: each unit's estimate
 //! is the layers it reads plus the float64 copies its evaluator makes of
-//! them. None of this changes a result: waves are collected in unit order,
-//! and a layer read back is the one stored.
+//! them, and a unit whose estimate alone exceeds that runs by itself with
+//! `EvalInput::low_memory` set, so its probes copy no training rows. None
+//! of this changes a result: waves are collected in unit order, a layer
+//! read back is the one stored, and a low-memory probe computes the same
+//! values.
 
 use crate::cache::{Cache, LayerShape, Lookup, Shard};
 use crate::{Error, Result};

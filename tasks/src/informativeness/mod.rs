@@ -10,8 +10,7 @@
 //! and as the mean over seeds (with its standard deviation).
 
 use crate::bootstrap::{estimate, paired, resample_indices};
-use crate::probes::{FitData, Fitted, ProbeSpec};
-use crate::rows::rows_f64;
+use crate::probes::{BlockBuffers, FitData, Fitted, ProbeSpec, TrainRows};
 use crate::standardize::Standardizer;
 use crate::suite::{metrics_for, Metric};
 use crate::targets::{Scores, TargetKind, Targets};
@@ -207,15 +206,26 @@ impl ProbeEvaluator {
         train: &TrainSet<'_>,
     ) -> Result<Vec<ProbeFit>> {
         self.check_finite(x, input.items)?;
-        // One float64 copy of each split, standardised where it lies: at
-        // 70 000 × 1024 train items a copy is 570 MB.
-        let mut x_train = rows_f64(x, train.rows);
-        let standardizer = Standardizer::fit(x_train.view());
-        standardizer.transform_in_place(&mut x_train);
-        let mut x_valid = rows_f64(x, &prep.rows.valid);
-        standardizer.transform_in_place(&mut x_valid);
+        let standardizer = Standardizer::fit_rows(x, train.rows);
+        // A float64 copy of the training rows (570 MB at 70 000 × 1024)
+        // makes the logistic probe's repeated products faster; under a
+        // tight memory budget they standardise each block as they read it
+        // instead. The same values either way.
+        let dense = (!input.low_memory).then(|| standardizer.rows(x, train.rows));
+        let buffers = BlockBuffers::default();
+        let x_train = match &dense {
+            Some(d) => TrainRows::Dense(d.view()),
+            None => TrainRows::Lazy {
+                // A reborrow: views are invariant in their lifetime.
+                x: x.view(),
+                rows: train.rows,
+                standardizer: &standardizer,
+                buffers: &buffers,
+            },
+        };
+        let x_valid = standardizer.rows(x, &prep.rows.valid);
         let data = FitData {
-            x_train: x_train.view(),
+            x_train,
             t_train: train.targets,
             x_valid: x_valid.view(),
             t_valid: &prep.t_valid,
@@ -269,11 +279,10 @@ impl ProbeEvaluator {
         items: &[Item],
     ) -> Result<Vec<ProbeScores>> {
         self.check_finite(x, items)?;
-        let test = rows_f64(x, &prep.rows.test);
         Ok(fits
             .iter()
             .map(|fit| {
-                let x_test = fit.standardizer.transform(test.view());
+                let x_test = fit.standardizer.rows(x, &prep.rows.test);
                 ProbeScores {
                     kind: fit.kind,
                     per_seed: fit
@@ -618,11 +627,10 @@ impl Evaluator for ProbeEvaluator {
             .map_err(|e| self.fail(e))?;
         let rows = self.split_rows(input.items)?;
         self.check_finite(input.embeddings, input.items)?;
-        let take = |idx: &[usize]| rows_f64(input.embeddings, idx);
-        let standardizer = Standardizer::fit(take(&rows.train).view());
+        let standardizer = Standardizer::fit_rows(input.embeddings, &rows.train);
         let mut rng = seed::rng(input.seed, &["map", input.task]);
         let mapped = maps::sample_rows(&rows.test, maps::MAP_ITEMS, &mut rng);
-        let x = standardizer.transform(take(&mapped).view());
+        let x = standardizer.rows(input.embeddings, &mapped);
         let (target, names, truth) = targets.select(&mapped).to_export();
         let ids: Vec<String> = mapped.iter().map(|&i| input.items[i].id.clone()).collect();
         let projections = [maps::pca(x.view()), maps::tsne(x.view(), rng)];
@@ -745,6 +753,7 @@ mod tests {
             items,
             embeddings: x.view(),
             seed: 1,
+            low_memory: false,
         })
     }
 

@@ -4,10 +4,13 @@
 //!
 //! Blocks are fixed by row count, never by the thread count, and the
 //! partial sums of `xᵀ · r` are added in block order, so the result does
-//! not depend on the number of threads. Figures: `bench/README.md`
+//! not depend on the number of threads. Rows read lazily ([`TrainRows`])
+//! are standardised one block at a time, inside the block's task, so at
+//! most one float64 block per thread exists. Figures: `bench/README.md`
 //! (`bench/scale.sh`).
 
-use ndarray::{s, Array2, ArrayView2, Axis};
+use super::rows::TrainRows;
+use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
 /// Rows per block: a block's product is large enough for the product
@@ -23,13 +26,13 @@ fn blocks(n: usize) -> Vec<(usize, usize)> {
 
 /// `x · w` (items × outputs), its row blocks in parallel. Each output row
 /// is computed by the same product kernel as in `x.dot(&w)`.
-pub fn dot(x: ArrayView2<f64>, w: ArrayView2<f64>) -> Array2<f64> {
+pub fn dot(x: TrainRows<'_>, w: ArrayView2<f64>) -> Array2<f64> {
     if x.nrows() <= ROWS {
-        return x.dot(&w);
+        return x.whole().dot(&w);
     }
     let parts: Vec<Array2<f64>> = blocks(x.nrows())
         .into_par_iter()
-        .map(|(a, b)| x.slice(s![a..b, ..]).dot(&w))
+        .map(|(a, b)| x.with_block(a..b, |block| block.dot(&w)))
         .collect();
     let views: Vec<ArrayView2<f64>> = parts.iter().map(|p| p.view()).collect();
     ndarray::concatenate(Axis(0), &views).expect("blocks share the column count")
@@ -37,13 +40,13 @@ pub fn dot(x: ArrayView2<f64>, w: ArrayView2<f64>) -> Array2<f64> {
 
 /// `xᵀ · r` (features × outputs): one product per row block in parallel,
 /// the partial sums added in block order.
-pub fn t_dot(x: ArrayView2<f64>, r: ArrayView2<f64>) -> Array2<f64> {
+pub fn t_dot(x: TrainRows<'_>, r: ArrayView2<f64>) -> Array2<f64> {
     if x.nrows() <= ROWS {
-        return x.t().dot(&r);
+        return x.whole().t().dot(&r);
     }
     let parts: Vec<Array2<f64>> = blocks(x.nrows())
         .into_par_iter()
-        .map(|(a, b)| x.slice(s![a..b, ..]).t().dot(&r.slice(s![a..b, ..])))
+        .map(|(a, b)| x.with_block(a..b, |block| block.t().dot(&r.slice(ndarray::s![a..b, ..]))))
         .collect();
     let mut parts = parts.into_iter();
     let first = parts.next().expect("at least one block");
@@ -64,9 +67,9 @@ mod tests {
     fn equal_the_plain_products_on_either_side_of_one_block() {
         for n in [5, ROWS, ROWS + 1, 2 * ROWS + 333] {
             let (x, w, r) = (matrix(n, 37, 1), matrix(37, 3, 2), matrix(n, 3, 3));
-            assert_eq!(dot(x.view(), w.view()), x.dot(&w), "n = {n}");
+            assert_eq!(dot(x.view().into(), w.view()), x.dot(&w), "n = {n}");
             let plain = x.t().dot(&r);
-            let worst = (&t_dot(x.view(), r.view()) - &plain)
+            let worst = (&t_dot(x.view().into(), r.view()) - &plain)
                 .iter()
                 .fold(0.0f64, |m, v| m.max(v.abs()));
             assert!(worst <= 1e-9 * n as f64, "n = {n}: {worst}");
@@ -84,8 +87,35 @@ mod tests {
             .num_threads(3)
             .build()
             .unwrap();
-        let a = one.install(|| t_dot(x.view(), r.view()));
-        let b = three.install(|| t_dot(x.view(), r.view()));
+        let a = one.install(|| t_dot(x.view().into(), r.view()));
+        let b = three.install(|| t_dot(x.view().into(), r.view()));
         assert_eq!(a, b);
+    }
+
+    /// Rows standardised block by block give the products of their
+    /// standardised copy exactly, across several blocks.
+    #[test]
+    fn lazy_rows_give_the_dense_products_bit_for_bit() {
+        use crate::standardize::Standardizer;
+        let n = 2 * ROWS + 77;
+        let x = Array2::from_shape_fn((n + 9, 11), |(i, j)| {
+            (((i * 7919 + j * 104_729) % 1000) as f32 - 500.0) / 125.0
+        });
+        let rows: Vec<usize> = (0..n + 9).rev().skip(9).collect();
+        let standardizer = Standardizer::fit_rows(x.view(), &rows);
+        let dense = standardizer.rows(x.view(), &rows);
+        let buffers = super::super::rows::BlockBuffers::default();
+        let lazy = TrainRows::Lazy {
+            x: x.view(),
+            rows: &rows,
+            standardizer: &standardizer,
+            buffers: &buffers,
+        };
+        let (w, r) = (matrix(11, 3, 6), matrix(n, 3, 7));
+        // Twice: the second time through buffers the first one left.
+        for _ in 0..2 {
+            assert_eq!(dot(lazy, w.view()), dot(dense.view().into(), w.view()));
+            assert_eq!(t_dot(lazy, r.view()), t_dot(dense.view().into(), r.view()));
+        }
     }
 }

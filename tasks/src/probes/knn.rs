@@ -53,7 +53,11 @@ impl KnnParams {
 
 /// Rows scaled to unit length (zero rows stay zero).
 fn normalise(x: ArrayView2<f64>) -> Array2<f64> {
-    let mut out = x.to_owned();
+    normalised(x.to_owned())
+}
+
+/// [`normalise`] in place.
+fn normalised(mut out: Array2<f64>) -> Array2<f64> {
     for mut row in out.rows_mut() {
         let norm = row.dot(&row).sqrt();
         if norm > 0.0 {
@@ -143,7 +147,7 @@ pub fn fit_select(params: &KnnParams, data: &FitData<'_>) -> Result<Fitted, Stri
         ));
     };
     let probe = Neighbours {
-        train: normalise(data.x_train),
+        train: normalised(data.x_train.whole().into_owned()),
         targets: data.t_train.dense(),
         template: data.t_train.select(&[]),
         k: largest,
@@ -177,7 +181,7 @@ mod tests {
             names: vec!["a".into(), "b".into()],
         };
         let data = FitData {
-            x_train: x.view(),
+            x_train: x.view().into(),
             t_train: &t,
             x_valid: x.view(),
             t_valid: &t,
@@ -271,7 +275,7 @@ mod tests {
         };
         let (tt, tv) = (t(0..150), t(150..200));
         let data = FitData {
-            x_train: x.slice(s![..150, ..]),
+            x_train: x.slice(s![..150, ..]).into(),
             t_train: &tt,
             x_valid: x.slice(s![150.., ..]),
             t_valid: &tv,
@@ -282,7 +286,7 @@ mod tests {
             &data,
             ks.iter().filter(|&&k| k <= 150).map(|&k| {
                 let model: Box<dyn Predictor> = Box::new(Neighbours {
-                    train: normalise(data.x_train),
+                    train: normalised(data.x_train.whole().into_owned()),
                     targets: tt.dense(),
                     template: tt.select(&[]),
                     k,

@@ -14,7 +14,9 @@
 
 use super::blocked;
 use super::lbfgs::{minimize, Outcome};
-use super::{positive_grid, select_on_scale_grid, Candidate, FitData, Fitted, Predictor};
+use super::{
+    positive_grid, select_on_scale_grid, Candidate, FitData, Fitted, Predictor, TrainRows,
+};
 use crate::targets::{Scores, Targets};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
@@ -85,7 +87,7 @@ struct Softmax {
 }
 
 impl Softmax {
-    fn probabilities(&self, x: ArrayView2<f64>) -> Array2<f64> {
+    fn probabilities(&self, x: TrainRows<'_>) -> Array2<f64> {
         let mut z = blocked::dot(x, self.w.view()) + &self.b;
         for mut row in z.rows_mut() {
             let max = row.fold(f64::NEG_INFINITY, |a, &b| a.max(b));
@@ -99,7 +101,7 @@ impl Softmax {
 
 /// Fits a softmax model to one-hot `y` `(items, classes)`.
 fn fit_softmax(
-    x: ArrayView2<f64>,
+    x: TrainRows<'_>,
     y: &Array2<f64>,
     alpha: f64,
     params: &LogisticParams,
@@ -174,7 +176,7 @@ impl Binary {
 
 /// Fits a binary logistic model to 0/1 targets `y`.
 fn fit_binary(
-    x: ArrayView2<f64>,
+    x: TrainRows<'_>,
     y: ArrayView1<f64>,
     alpha: f64,
     params: &LogisticParams,
@@ -216,7 +218,7 @@ struct Multinomial(Softmax);
 
 impl Predictor for Multinomial {
     fn predict(&self, x: ArrayView2<f64>) -> Scores {
-        Scores::Classes(self.0.probabilities(x))
+        Scores::Classes(self.0.probabilities(x.into()))
     }
 }
 
@@ -338,7 +340,7 @@ mod tests {
             names: vec!["a".into(), "b".into()],
         };
         let data = FitData {
-            x_train: x.view(),
+            x_train: x.view().into(),
             t_train: &t,
             x_valid: x.view(),
             t_valid: &t,
@@ -375,8 +377,8 @@ mod tests {
             tol: 1e-12,
             ..Default::default()
         };
-        let (m, _) = fit_softmax(x.view(), &y, 0.5, &params);
-        let p = m.probabilities(x.view());
+        let (m, _) = fit_softmax(x.view().into(), &y, 0.5, &params);
+        let p = m.probabilities(x.view().into());
         let diff = &p - &y;
         let gw = x.t().dot(&diff) + &(&m.w * 0.5);
         let gb = diff.sum_axis(Axis(0));

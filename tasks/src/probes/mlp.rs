@@ -264,7 +264,7 @@ fn train(
     data: &FitData<'_>,
     rng: &mut seed::Rng,
 ) -> (Network, usize) {
-    let x = data.x_train.mapv(|v| v as f32);
+    let x = data.x_train.whole_f32();
     let mut y = data.t_train.dense();
     let loss = match data.t_train {
         Targets::Classes { .. } => Loss::Softmax,

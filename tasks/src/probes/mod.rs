@@ -12,11 +12,13 @@ pub mod lbfgs;
 pub mod logistic;
 pub mod mlp;
 pub mod ridge;
+pub mod rows;
 
 use crate::suite::selection_score;
 use crate::targets::{Scores, Targets};
 use ndarray::ArrayView2;
 use repbench_framework::{Error, Result};
+pub use rows::{BlockBuffers, TrainRows};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -29,7 +31,7 @@ pub trait Predictor: Send + Sync {
 /// Standardised train and validation data with their targets.
 pub struct FitData<'a> {
     /// Training features.
-    pub x_train: ArrayView2<'a, f64>,
+    pub x_train: TrainRows<'a>,
     /// Training targets.
     pub t_train: &'a Targets,
     /// Validation features.
@@ -241,7 +243,7 @@ mod tests {
         let x = Array2::zeros((4, 1));
         let t = Targets::Values(vec![0.0, 1.0, 2.0, 3.0]);
         let data = FitData {
-            x_train: x.view(),
+            x_train: x.view().into(),
             t_train: &t,
             x_valid: x.view(),
             t_valid: &t,

@@ -229,7 +229,10 @@ impl RidgePath {
 /// Fits every λ from one Gram matrix ([`RidgeSystem`]) and keeps the best
 /// on validation.
 pub fn fit_select(params: &RidgeParams, data: &FitData<'_>) -> Result<Fitted, String> {
-    let x = data.x_train;
+    // The Gram matrix needs every row at once: lazily read rows are
+    // standardised into one float64 matrix here.
+    let whole = data.x_train.whole();
+    let x = whole.view();
     let y = data.t_train.dense();
     let intercept = y
         .mean_axis(Axis(0))
@@ -291,7 +294,7 @@ mod tests {
             .collect();
         let y = Targets::Values(truth.clone());
         let data = FitData {
-            x_train: x.view(),
+            x_train: x.view().into(),
             t_train: &y,
             x_valid: x.view(),
             t_valid: &y,
@@ -411,7 +414,7 @@ mod tests {
         let x = array![[1.0, f64::NAN], [0.0, 1.0], [2.0, 0.5]];
         let y = Targets::Values(vec![1.0, 2.0, 3.0]);
         let data = FitData {
-            x_train: x.view(),
+            x_train: x.view().into(),
             t_train: &y,
             x_valid: x.view(),
             t_valid: &y,
@@ -433,7 +436,7 @@ mod tests {
         ]);
         let y = Targets::Values(vec![1.0, -1.0, 0.5, 2.0]);
         let data = FitData {
-            x_train: x.view(),
+            x_train: x.view().into(),
             t_train: &y,
             x_valid: x.view(),
             t_valid: &y,

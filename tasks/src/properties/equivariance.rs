@@ -428,7 +428,7 @@ impl Evaluator for EquivarianceEvaluator {
             let kind = probe.kind();
             let (xt, xv, xs) = &features[usize::from(!with_view)];
             let data = FitData {
-                x_train: xt.view(),
+                x_train: xt.view().into(),
                 t_train: &theta_train,
                 x_valid: xv.view(),
                 t_valid: &theta_valid,

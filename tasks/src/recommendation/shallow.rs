@@ -156,7 +156,7 @@ fn uniform(rows: usize, cols: usize, bound: f64, rng: &mut seed::Rng) -> Array2<
 fn all_items(p: &Params, side: &ItemSide) -> Array2<f64> {
     match side {
         ItemSide::Content(x) => {
-            let mut z = blocked::dot(*x, p.w.view()) + &p.b;
+            let mut z = blocked::dot((*x).into(), p.w.view()) + &p.b;
             z.mapv_inplace(|v| v.max(0.0));
             z
         }

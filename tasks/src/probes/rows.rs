@@ -1,0 +1,175 @@
+//! A probe's training rows: a standardised float64 matrix, or rows of the
+//! float32 embeddings standardised block by block as a probe reads them.
+//!
+//! The second form is for data larger than memory allows (`run.
+//! max_memory_gb`): the logistic probe, whose time goes into products over
+//! fixed row blocks ([`super::blocked`]), then never holds a float64 copy
+//! of the training split (570 MB at 70 000 × 1024). Both forms give the
+//! same values bit for bit ([`Standardizer::standardise_row`]), so a probe
+//! computes the same model from either.
+
+use crate::standardize::Standardizer;
+use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, CowArray, Ix2};
+use std::ops::Range;
+use std::sync::Mutex;
+
+/// Float64 buffers for blocks of rows read lazily, reused by every
+/// product of a fit: a fresh 64 MB block per product would cost its page
+/// faults each time. At most one exists per block read at once (one per
+/// thread), and all are freed with the fit.
+#[derive(Default)]
+pub struct BlockBuffers(Mutex<Vec<Vec<f64>>>);
+
+impl BlockBuffers {
+    fn take(&self) -> Vec<f64> {
+        // A panic elsewhere cannot leave a buffer list half-changed.
+        let mut free = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        free.pop().unwrap_or_default()
+    }
+
+    fn put(&self, buffer: Vec<f64>) {
+        let mut free = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        free.push(buffer);
+    }
+}
+
+/// Standardised training rows, whole or read in blocks.
+#[derive(Clone, Copy)]
+pub enum TrainRows<'a> {
+    /// Already standardised, in memory.
+    Dense(ArrayView2<'a, f64>),
+    /// Rows `rows` of `x`, standardised by `standardizer` when read.
+    Lazy {
+        /// The embeddings (every split).
+        x: ArrayView2<'a, f32>,
+        /// The training rows of `x`, in training order.
+        rows: &'a [usize],
+        /// Fitted on those rows.
+        standardizer: &'a Standardizer,
+        /// Where blocks are standardised.
+        buffers: &'a BlockBuffers,
+    },
+}
+
+impl<'a> From<ArrayView2<'a, f64>> for TrainRows<'a> {
+    fn from(x: ArrayView2<'a, f64>) -> Self {
+        TrainRows::Dense(x)
+    }
+}
+
+impl<'a> TrainRows<'a> {
+    /// Number of training rows.
+    pub fn nrows(&self) -> usize {
+        match self {
+            TrainRows::Dense(x) => x.nrows(),
+            TrainRows::Lazy { rows, .. } => rows.len(),
+        }
+    }
+
+    /// Number of features.
+    pub fn ncols(&self) -> usize {
+        match self {
+            TrainRows::Dense(x) => x.ncols(),
+            TrainRows::Lazy { x, .. } => x.ncols(),
+        }
+    }
+
+    /// `f` of rows `range` (in training order), standardised: a view of
+    /// the dense matrix, or of a reused buffer the rows are read into.
+    pub fn with_block<R>(&self, range: Range<usize>, f: impl FnOnce(ArrayView2<f64>) -> R) -> R {
+        match *self {
+            TrainRows::Dense(x) => f(x.slice(s![range, ..])),
+            TrainRows::Lazy {
+                x,
+                rows,
+                standardizer,
+                buffers,
+            } => {
+                let rows = &rows[range];
+                let mut buffer = buffers.take();
+                buffer.resize(rows.len() * x.ncols(), 0.0);
+                let mut block = ArrayViewMut2::from_shape((rows.len(), x.ncols()), &mut buffer)
+                    .expect("the buffer was sized for the block");
+                for (dst, &r) in block.rows_mut().into_iter().zip(rows) {
+                    standardizer.standardise_row(x.row(r), dst);
+                }
+                let out = f(block.view());
+                buffers.put(buffer);
+                out
+            }
+        }
+    }
+
+    /// Rows `range` (in training order), standardised: a view of a dense
+    /// matrix, or a new float64 block.
+    pub fn block(&self, range: Range<usize>) -> CowArray<'a, f64, Ix2> {
+        match *self {
+            TrainRows::Dense(x) => x.slice_move(s![range, ..]).into(),
+            TrainRows::Lazy {
+                x,
+                rows,
+                standardizer,
+                ..
+            } => standardizer.rows(x, &rows[range]).into(),
+        }
+    }
+
+    /// Every row as one float64 matrix, for probes that need the whole of
+    /// it at once (ridge's Gram matrix, kNN's training set).
+    pub fn whole(&self) -> CowArray<'a, f64, Ix2> {
+        self.block(0..self.nrows())
+    }
+
+    /// Every row as float32 (the MLP's precision), made without a float64
+    /// copy of the whole when the rows are read lazily.
+    pub fn whole_f32(&self) -> Array2<f32> {
+        match *self {
+            TrainRows::Dense(x) => x.mapv(|v| v as f32),
+            TrainRows::Lazy {
+                x,
+                rows,
+                standardizer,
+                ..
+            } => {
+                let mut out = Array2::zeros((rows.len(), x.ncols()));
+                let mut row = ndarray::Array1::zeros(x.ncols());
+                for (mut dst, &r) in out.rows_mut().into_iter().zip(rows) {
+                    standardizer.standardise_row(x.row(r), row.view_mut());
+                    dst.zip_mut_with(&row, |d, &v| *d = v as f32);
+                }
+                out
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_forms_read_the_same_values() {
+        let x = Array2::from_shape_fn((50, 6), |(i, j)| ((i * 31 + j * 17) % 23) as f32 - 11.5);
+        let rows: Vec<usize> = (0..50).rev().step_by(2).collect();
+        let standardizer = Standardizer::fit_rows(x.view(), &rows);
+        let dense = standardizer.rows(x.view(), &rows);
+        let buffers = BlockBuffers::default();
+        let lazy = TrainRows::Lazy {
+            x: x.view(),
+            rows: &rows,
+            standardizer: &standardizer,
+            buffers: &buffers,
+        };
+        let whole = TrainRows::from(dense.view());
+        assert_eq!((lazy.nrows(), lazy.ncols()), (25, 6));
+        assert_eq!(lazy.whole(), whole.whole());
+        assert_eq!(lazy.block(3..9), whole.block(3..9));
+        assert_eq!(lazy.block(3..9), dense.slice(s![3..9, ..]));
+        for _ in 0..2 {
+            let read = lazy.with_block(3..9, |b| b.to_owned());
+            assert_eq!(read, dense.slice(s![3..9, ..]));
+        }
+        assert_eq!(lazy.with_block(0..25, |b| b.to_owned()), dense);
+        assert_eq!(lazy.whole_f32(), whole.whole_f32());
+    }
+}
