@@ -42,11 +42,11 @@ impl Standardizer {
     /// row at a time: no float64 copy of the rows is made. Equal to
     /// `fit(rows_f64(x, rows))` bit for bit: the sums and Welford updates
     /// below are ndarray's `mean_axis` and `var_axis` along rows, in the
-    /// same order (one column goes through ndarray itself, whose sum then
-    /// takes another path).
+    /// same order (no rows go through ndarray itself: its mean of nothing
+    /// is 0, not NaN).
     pub fn fit_rows(x: ArrayView2<f32>, rows: &[usize]) -> Self {
         let d = x.ncols();
-        if d == 1 || rows.is_empty() {
+        if rows.is_empty() {
             return Self::fit(crate::rows::rows_f64(x, rows).view());
         }
         let mut sum = Array1::<f64>::zeros(d);

@@ -118,7 +118,6 @@ pub fn run(
         .iter()
         .map(|&need| limit.is_some_and(|limit| need > limit))
         .collect();
-    stats.evaluations_low_memory = low_memory.iter().filter(|&&low| low).count();
     let waves = waves(&needs, limit);
     stats.evaluation_waves = waves.len();
     let mut results: Vec<Result<UnitOutput>> = Vec::with_capacity(units.len());
@@ -144,8 +143,9 @@ pub fn run(
         predictions: Vec::new(),
         matrices: Vec::new(),
     };
-    for (unit, result) in units.iter().zip(results) {
+    for ((unit, result), low_memory) in units.iter().zip(results).zip(low_memory) {
         let r = result?;
+        stats.evaluations_low_memory += usize::from(low_memory && r.computed > 0);
         stats.evaluations_cached += r.cached;
         stats.evaluations_computed += r.computed;
         stats.corrupt_entries.extend(r.corrupt);

@@ -135,9 +135,11 @@ pub struct RunStats {
     /// Groups of units evaluated in parallel, each within the memory
     /// budget (one without a budget).
     pub evaluation_waves: usize,
-    /// Units whose estimate alone exceeds what the budget leaves: their
-    /// probes read training rows in blocks, standardised as they are
-    /// read, instead of a float64 copy (slower; the same results).
+    /// Units computed (not read from the cache) under `low_memory`, as
+    /// their estimate alone exceeded what the budget leaves: probe tasks
+    /// then read training rows in blocks, standardised as they are read,
+    /// instead of a float64 copy (slower; the same results). Other
+    /// evaluators ignore the flag.
     pub evaluations_low_memory: usize,
     /// Cache entries found corrupt and recomputed.
     pub corrupt_entries: Vec<String>,

@@ -249,8 +249,9 @@ impl ProbeEvaluator {
                             parts.extend(["label_draw", d.as_str()]);
                         }
                         let probe_seed = seed::derive(input.seed, &parts);
-                        let mut fitted = probe
-                            .fit_select(&data, probe_seed)
+                        let fitted = probe.fit_select(&data, probe_seed);
+                        buffers.release();
+                        let mut fitted = fitted
                             .map_err(|e| self.fail(format!("probe {}: {e}", probe.kind())))?;
                         if standardizer.near_constant() > 0 {
                             fitted.params.insert(

@@ -28,12 +28,9 @@ fn blocks(n: usize) -> Vec<(usize, usize)> {
 /// is computed by the same product kernel as in `x.dot(&w)`.
 pub fn dot(x: TrainRows<'_>, w: ArrayView2<f64>) -> Array2<f64> {
     if x.nrows() <= ROWS {
-        return x.whole().dot(&w);
+        return x.with_block(0..x.nrows(), |block| block.dot(&w));
     }
-    let parts: Vec<Array2<f64>> = blocks(x.nrows())
-        .into_par_iter()
-        .map(|(a, b)| x.with_block(a..b, |block| block.dot(&w)))
-        .collect();
+    let parts = per_block(x, |(a, b)| x.with_block(a..b, |block| block.dot(&w)));
     let views: Vec<ArrayView2<f64>> = parts.iter().map(|p| p.view()).collect();
     ndarray::concatenate(Axis(0), &views).expect("blocks share the column count")
 }
@@ -42,15 +39,31 @@ pub fn dot(x: TrainRows<'_>, w: ArrayView2<f64>) -> Array2<f64> {
 /// the partial sums added in block order.
 pub fn t_dot(x: TrainRows<'_>, r: ArrayView2<f64>) -> Array2<f64> {
     if x.nrows() <= ROWS {
-        return x.whole().t().dot(&r);
+        return x.with_block(0..x.nrows(), |block| block.t().dot(&r));
     }
-    let parts: Vec<Array2<f64>> = blocks(x.nrows())
-        .into_par_iter()
-        .map(|(a, b)| x.with_block(a..b, |block| block.t().dot(&r.slice(ndarray::s![a..b, ..]))))
-        .collect();
+    let parts = per_block(x, |(a, b)| {
+        x.with_block(a..b, |block| block.t().dot(&r.slice(ndarray::s![a..b, ..])))
+    });
     let mut parts = parts.into_iter();
     let first = parts.next().expect("at least one block");
     parts.fold(first, |acc, p| acc + p)
+}
+
+/// `product` of every row block of `x`, in block order: in parallel, at
+/// most [`TrainRows::blocks_at_once`] blocks at a time.
+fn per_block(
+    x: TrainRows<'_>,
+    product: impl Fn((usize, usize)) -> Array2<f64> + Sync,
+) -> Vec<Array2<f64>> {
+    let all = blocks(x.nrows());
+    all.chunks(x.blocks_at_once(all.len()))
+        .flat_map(|group| {
+            group
+                .par_iter()
+                .map(|&block| product(block))
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -117,5 +130,9 @@ mod tests {
             assert_eq!(dot(lazy, w.view()), dot(dense.view().into(), w.view()));
             assert_eq!(t_dot(lazy, r.view()), t_dot(dense.view().into(), r.view()));
         }
+        // Three blocks, read two at a time: never more than two buffers.
+        assert!(buffers.kept() <= 2, "{} buffers", buffers.kept());
+        buffers.release();
+        assert_eq!(buffers.kept(), 0);
     }
 }

@@ -31,6 +31,17 @@ impl BlockBuffers {
         let mut free = self.0.lock().unwrap_or_else(|e| e.into_inner());
         free.push(buffer);
     }
+
+    /// Frees every buffer, once a probe is fitted: the next probe may
+    /// need its memory for a whole copy (ridge, kNN, the MLP).
+    pub fn release(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// How many buffers are kept for reuse.
+    pub fn kept(&self) -> usize {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
 }
 
 /// Standardised training rows, whole or read in blocks.
@@ -71,6 +82,17 @@ impl<'a> TrainRows<'a> {
         match self {
             TrainRows::Dense(x) => x.ncols(),
             TrainRows::Lazy { x, .. } => x.ncols(),
+        }
+    }
+
+    /// How many of `blocks` row blocks a product may read at once: all of
+    /// them from a dense matrix; read lazily, at most a quarter of them
+    /// (their buffers then hold at most a quarter of what a float64 copy
+    /// would, whatever the thread count), and at least two.
+    pub fn blocks_at_once(&self, blocks: usize) -> usize {
+        match self {
+            TrainRows::Dense(_) => blocks.max(1),
+            TrainRows::Lazy { .. } => (blocks / 4).max(2),
         }
     }
 
