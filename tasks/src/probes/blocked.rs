@@ -125,12 +125,28 @@ mod tests {
             buffers: &buffers,
         };
         let (w, r) = (matrix(11, 3, 6), matrix(n, 3, 7));
-        // Twice: the second time through buffers the first one left.
-        for _ in 0..2 {
-            assert_eq!(dot(lazy, w.view()), dot(dense.view().into(), w.view()));
-            assert_eq!(t_dot(lazy, r.view()), t_dot(dense.view().into(), r.view()));
-        }
-        // Three blocks, read two at a time: never more than two buffers.
+        // Twice: the second time through buffers the first one left. On
+        // four threads, so that all three blocks could run at once.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(4)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            for _ in 0..2 {
+                assert_eq!(dot(lazy, w.view()), dot(dense.view().into(), w.view()));
+                assert_eq!(t_dot(lazy, r.view()), t_dot(dense.view().into(), r.view()));
+            }
+        });
+        // Three blocks, read two at a time: never more than two buffers,
+        // even when each block is slow enough for all three to be taken.
+        pool.install(|| {
+            per_block(lazy, |(a, b)| {
+                lazy.with_block(a..b, |block| {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    block.to_owned()
+                })
+            })
+        });
         assert!(buffers.kept() <= 2, "{} buffers", buffers.kept());
         buffers.release();
         assert_eq!(buffers.kept(), 0);
