@@ -56,7 +56,15 @@ fn per_block(
     product: impl Fn((usize, usize)) -> Array2<f64> + Sync,
 ) -> Vec<Array2<f64>> {
     let all = blocks(x.nrows());
-    all.chunks(x.blocks_at_once(all.len()))
+    // No more blocks run at once than there are threads: a bound at or
+    // above that needs no groups, whose waits would only cost time.
+    let at_once = x.blocks_at_once(all.len());
+    let group = if at_once >= rayon::current_num_threads() {
+        all.len()
+    } else {
+        at_once
+    };
+    all.chunks(group.max(1))
         .flat_map(|group| {
             group
                 .par_iter()
