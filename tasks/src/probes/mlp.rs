@@ -264,7 +264,7 @@ fn train(
     data: &FitData<'_>,
     rng: &mut seed::Rng,
 ) -> (Network, usize) {
-    let x = data.x_train.whole_f32();
+    let x = data.x_train;
     let mut y = data.t_train.dense();
     let loss = match data.t_train {
         Targets::Classes { .. } => Loss::Softmax,
@@ -311,7 +311,8 @@ fn train(
     for epoch in 1..=params.max_epochs {
         order.shuffle(rng);
         for batch in order.chunks(params.batch_size) {
-            let xb = x.select(Axis(0), batch);
+            // Gathered per batch: no float32 copy of the training split.
+            let xb = x.select_f32(batch);
             let yb = y.select(Axis(0), batch);
             // Forward with dropout masks (inverted dropout: scale at train time).
             let mut inputs = vec![xb];
@@ -418,4 +419,60 @@ pub fn fit_select(
             Ok::<Candidate, String>((params, Box::new(net) as Box<dyn Predictor>))
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probes::{BlockBuffers, TrainRows};
+    use crate::standardize::Standardizer;
+
+    /// Under `low_memory` the MLP gathers each minibatch from the float32
+    /// rows, standardised as read; it must train the same network.
+    #[test]
+    fn rows_read_lazily_train_the_same_network() {
+        let x = Array2::from_shape_fn((90, 5), |(i, j)| {
+            ((i * 37 + j * 11) % 17) as f32 / 4.0 + (i % 3) as f32 * (j as f32 - 2.0)
+        });
+        let class = |i: usize| i % 3;
+        let train: Vec<usize> = (0..60).rev().collect();
+        let valid: Vec<usize> = (60..90).collect();
+        let targets = |rows: &[usize]| Targets::Classes {
+            y: rows.iter().map(|&i| class(i)).collect(),
+            names: vec!["a".into(), "b".into(), "c".into()],
+        };
+        let (t_train, t_valid) = (targets(&train), targets(&valid));
+        let standardizer = Standardizer::fit_rows(x.view(), &train);
+        let dense = standardizer.rows(x.view(), &train);
+        let x_valid = standardizer.rows(x.view(), &valid);
+        let buffers = BlockBuffers::default();
+        let params = MlpParams {
+            learning_rates: vec![1e-2],
+            hidden_layers: vec![1],
+            hidden_units: 8,
+            max_epochs: 6,
+            batch_size: 16,
+            ..MlpParams::default()
+        };
+        let predictions = |x_train| {
+            let data = FitData {
+                x_train,
+                t_train: &t_train,
+                x_valid: x_valid.view(),
+                t_valid: &t_valid,
+            };
+            let fitted = fit_select(&params, &data, 5).unwrap();
+            (
+                fitted.params,
+                format!("{:?}", fitted.model.predict(x_valid.view())),
+            )
+        };
+        let lazy = TrainRows::Lazy {
+            x: x.view(),
+            rows: &train,
+            standardizer: &standardizer,
+            buffers: &buffers,
+        };
+        assert_eq!(predictions(lazy), predictions(dense.view().into()));
+    }
 }

@@ -4,7 +4,8 @@
 //! The second form is for data larger than memory allows (`run.
 //! max_memory_gb`): the logistic probe, whose time goes into products over
 //! fixed row blocks ([`super::blocked`]), then never holds a float64 copy
-//! of the training split (570 MB at 70 000 × 1024). Both forms give the
+//! of the training split (570 MB at 70 000 × 1024). The MLP gathers its
+//! minibatches from either form ([`TrainRows::select_f32`]). Both give the
 //! same values bit for bit ([`Standardizer::standardise_row`]), so a probe
 //! computes the same model from either.
 
@@ -33,7 +34,7 @@ impl BlockBuffers {
     }
 
     /// Frees every buffer, once a probe is fitted: the next probe may
-    /// need its memory for a whole copy (ridge, kNN, the MLP).
+    /// need its memory for a whole copy (ridge, kNN).
     pub fn release(&self) {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
@@ -142,26 +143,31 @@ impl<'a> TrainRows<'a> {
         self.block(0..self.nrows())
     }
 
-    /// Every row as float32 (the MLP's precision), made without a float64
-    /// copy of the whole when the rows are read lazily.
-    pub fn whole_f32(&self) -> Array2<f32> {
+    /// Rows at positions `picks` of the training order, standardised, as
+    /// float32 (the MLP's precision, one minibatch at a time): no copy of
+    /// the whole is made in either form.
+    pub fn select_f32(&self, picks: &[usize]) -> Array2<f32> {
+        let mut out = Array2::zeros((picks.len(), self.ncols()));
         match *self {
-            TrainRows::Dense(x) => x.mapv(|v| v as f32),
+            TrainRows::Dense(x) => {
+                for (mut dst, &i) in out.rows_mut().into_iter().zip(picks) {
+                    dst.zip_mut_with(&x.row(i), |d, &v| *d = v as f32);
+                }
+            }
             TrainRows::Lazy {
                 x,
                 rows,
                 standardizer,
                 ..
             } => {
-                let mut out = Array2::zeros((rows.len(), x.ncols()));
                 let mut row = ndarray::Array1::zeros(x.ncols());
-                for (mut dst, &r) in out.rows_mut().into_iter().zip(rows) {
-                    standardizer.standardise_row(x.row(r), row.view_mut());
+                for (mut dst, &i) in out.rows_mut().into_iter().zip(picks) {
+                    standardizer.standardise_row(x.row(rows[i]), row.view_mut());
                     dst.zip_mut_with(&row, |d, &v| *d = v as f32);
                 }
-                out
             }
         }
+        out
     }
 }
 
@@ -192,6 +198,9 @@ mod tests {
             assert_eq!(read, dense.slice(s![3..9, ..]));
         }
         assert_eq!(lazy.with_block(0..25, |b| b.to_owned()), dense);
-        assert_eq!(lazy.whole_f32(), whole.whole_f32());
+        let picks = [7, 0, 24, 7, 3];
+        let expected = dense.select(ndarray::Axis(0), &picks).mapv(|v| v as f32);
+        assert_eq!(lazy.select_f32(&picks), expected);
+        assert_eq!(whole.select_f32(&picks), expected);
     }
 }
