@@ -123,24 +123,19 @@ impl<'a> TrainRows<'a> {
         }
     }
 
-    /// Rows `range` (in training order), standardised: a view of a dense
-    /// matrix, or a new float64 block.
-    pub fn block(&self, range: Range<usize>) -> CowArray<'a, f64, Ix2> {
+    /// Every row as one float64 matrix, for probes that need the whole of
+    /// it at once (ridge's Gram matrix, kNN's training set): a view of the
+    /// dense matrix, or a new standardised copy.
+    pub fn whole(&self) -> CowArray<'a, f64, Ix2> {
         match *self {
-            TrainRows::Dense(x) => x.slice_move(s![range, ..]).into(),
+            TrainRows::Dense(x) => x.into(),
             TrainRows::Lazy {
                 x,
                 rows,
                 standardizer,
                 ..
-            } => standardizer.rows(x, &rows[range]).into(),
+            } => standardizer.rows(x, rows).into(),
         }
-    }
-
-    /// Every row as one float64 matrix, for probes that need the whole of
-    /// it at once (ridge's Gram matrix, kNN's training set).
-    pub fn whole(&self) -> CowArray<'a, f64, Ix2> {
-        self.block(0..self.nrows())
     }
 
     /// Rows at positions `picks` of the training order, standardised, as
@@ -191,8 +186,10 @@ mod tests {
         let whole = TrainRows::from(dense.view());
         assert_eq!((lazy.nrows(), lazy.ncols()), (25, 6));
         assert_eq!(lazy.whole(), whole.whole());
-        assert_eq!(lazy.block(3..9), whole.block(3..9));
-        assert_eq!(lazy.block(3..9), dense.slice(s![3..9, ..]));
+        assert_eq!(
+            lazy.with_block(3..9, |b| b.to_owned()),
+            whole.with_block(3..9, |b| b.to_owned())
+        );
         for _ in 0..2 {
             let read = lazy.with_block(3..9, |b| b.to_owned());
             assert_eq!(read, dense.slice(s![3..9, ..]));
